@@ -1,0 +1,287 @@
+"""The harness: owns the clock, the budget, evaluation, the trace and the stop decision.
+
+A run is ``run_one(task, solver, budget, seed)``. The harness draws the seed's shared initial
+parameters (paired seeds: every single-start solver starts from the same weights for a given
+seed), hands the solver a monitor, and on every ``report``:
+
+1. stops the solver clock;
+2. evaluates the train metrics (untimed for the solver);
+3. keeps a trace point when the iteration is on the log-spaced schedule (or hits the target);
+4. checks the target, divergence and the budget;
+5. restarts the solver clock and returns the stop decision.
+
+A solver that keeps going after being told to stop raises ``BudgetOverrunError`` (a solver bug).
+Any exception inside a run is recorded with ``stop_reason="error"`` and the suite goes on;
+``strict=True`` (for tests) re-raises it instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import traceback
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from benchmarks.budget import Budget, StopReason
+from benchmarks.environment import environment
+from benchmarks.records import RunRecord, TracePoint, cell_key
+from solvers.base import Cost, Solver
+from tasks.base import Task
+from tasks.errors import BudgetOverrunError, InvalidParameterError
+from tasks.mlp import FlatParams
+
+#: Runs on tasks with at most this many parameters keep their final parameters in the record
+#: (for decision-boundary and rollout plots); larger ones would bloat the records.
+MAX_STORED_PARAMS = 2_000
+
+
+def initial_params(task: Task, seed: int) -> FlatParams:
+    """The shared starting point of a seed: the same for every single-start solver."""
+    return task.model.init_params(np.random.default_rng([seed, 0]))
+
+
+def solver_rng(seed: int) -> np.random.Generator:
+    """The solver's own generator for a seed, independent of the initial parameters' stream."""
+    return np.random.default_rng([seed, 1])
+
+
+class _LogSchedule:
+    """Iterations 0-10, then about 24 points per decade: enough for curves, small on disk."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def due(self, iteration: int) -> bool:
+        if iteration < self.next:
+            return False
+        self.next = max(iteration + 1, math.ceil(iteration * 1.1))
+        return True
+
+
+class Monitor:
+    """The harness object a solver reports to (see module docstring)."""
+
+    def __init__(self, task: Task, budget: Budget, cost: Cost) -> None:
+        self.task, self.budget, self.cost = task, budget, cost
+        self.iterations = -1
+        self.evaluations = 0
+        self.backward = 0
+        self.solver_seconds = 0.0
+        self.eval_seconds = 0.0
+        self.stop_reason: StopReason | None = None
+        self.trace: list[TracePoint] = []
+        self.params: FlatParams | None = None
+        self.metrics: dict[str, float] = {}
+        self.to_target: tuple[int, int, float] | None = None
+        self._schedule = _LogSchedule()
+        self._clock = time.perf_counter
+        self._started = self._clock()
+
+    def start(self) -> None:
+        self._started = self._clock()
+
+    def report(self, params: FlatParams, *, evaluations: int, backward: int = 0) -> bool:
+        stopped_at = self._clock()
+        self.solver_seconds += stopped_at - self._started
+        if self.stop_reason is not None:
+            raise BudgetOverrunError(
+                f"the solver reported again after being told to stop ({self.stop_reason})"
+            )
+        self.iterations += 1
+        self.evaluations += int(evaluations)
+        self.backward += int(backward)
+        self.params = np.array(params, dtype=np.float64, copy=True)
+        metrics = self.task.evaluate(self.params, "train")
+        self.metrics = metrics
+        reached = self.task.target.is_met(metrics)
+        if reached:
+            self.to_target = (self.iterations, self.evaluations, self.solver_seconds)
+        if reached or self._schedule.due(self.iterations):
+            self._keep(metrics)
+        self.stop_reason = self._decide(metrics, reached)
+        if self.stop_reason is not None and (not self.trace or self.trace[-1].iteration != self.iterations):
+            self._keep(metrics)
+        self._started = self._clock()
+        self.eval_seconds += self._started - stopped_at
+        return self.stop_reason is not None
+
+    def _keep(self, metrics: dict[str, float]) -> None:
+        self.trace.append(
+            TracePoint(
+                iteration=self.iterations,
+                evaluations=self.evaluations,
+                backward=self.backward,
+                solver_seconds=self.solver_seconds,
+                loss=metrics["loss"],
+                mse=metrics["mse"],
+                accuracy=metrics.get("accuracy"),
+            )
+        )
+
+    def _decide(self, metrics: dict[str, float], reached: bool) -> StopReason | None:
+        if reached:
+            return StopReason.TARGET_REACHED
+        if not math.isfinite(metrics["loss"]) or not np.all(np.isfinite(self.params)):  # type: ignore[arg-type]
+            return StopReason.DIVERGED
+        b = self.budget
+        if b.max_iterations is not None and self.iterations >= b.max_iterations:
+            return StopReason.MAX_ITERATIONS
+        if b.max_evaluations is not None and self.evaluations + self.cost.forward > b.max_evaluations:
+            return StopReason.MAX_EVALUATIONS
+        if b.max_seconds is not None and self.solver_seconds >= b.max_seconds:
+            return StopReason.MAX_SECONDS
+        return None
+
+    def finish(self) -> None:
+        """Called when ``run`` returns: the solver's own time since the last report counts."""
+        self.solver_seconds += self._clock() - self._started
+
+
+@contextlib.contextmanager
+def pinned_threads(threads: int) -> Iterator[None]:
+    """Pin torch and BLAS to ``threads`` threads so timings are not distorted by oversubscription."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def check_budget_fits(solver: Solver, task: Task, budget: Budget) -> None:
+    """Reject a budget that cannot pay for the solver's first report on this task."""
+    first = solver.initial_cost(task).forward
+    if budget.max_evaluations is not None and first > budget.max_evaluations:
+        raise InvalidParameterError(
+            f"The 'max_evaluations' budget ({budget.max_evaluations}) is smaller than what "
+            f"{type(solver).__name__} spends before its first report on task {task.name!r} "
+            f"({first} evaluations)."
+        )
+
+
+def run_one(
+    task: Task,
+    solver: Solver,
+    budget: Budget,
+    seed: int,
+    *,
+    strict: bool = False,
+    suite: str = "",
+    threads: int = 1,
+    executor: str = "serial",
+    workers: int = 1,
+) -> RunRecord:
+    """Run one solver on one task from one seed, measured by the harness.
+
+    Args:
+        task: the problem.
+        solver: a configured solver.
+        budget: the limits.
+        seed: the run's seed (initial weights and the solver's generator derive from it).
+        strict: re-raise exceptions from the solver instead of recording them (tests).
+        suite: name of the suite, recorded.
+        threads: torch/BLAS threads for this run, recorded.
+        executor, workers: how the suite was executed, recorded.
+    """
+    config = solver.config()
+    base: dict[str, Any] = {
+        "key": cell_key(task=task.name, task_options=dict(task.options), solver=solver.name,
+                        config=config, budget=budget.to_dict(), seed=seed),
+        "suite": suite,
+        "task": task.name,
+        "family": task.family,
+        "task_options": dict(task.options),
+        "model": task.model.describe(),
+        "num_params": task.num_params,
+        "n_train": task.n_train,
+        "target": task.target.describe(),
+        "solver": solver.name,
+        "config": config,
+        "iteration_unit": solver.iteration,
+        "seed": seed,
+        "budget": budget.to_dict(),
+        "executor": executor,
+        "workers": workers,
+        "environment": environment(threads),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    reason = solver.unsupported_reason(task)
+    if reason is not None:
+        return _empty_record(base, StopReason.UNSUPPORTED, reason)
+    check_budget_fits(solver, task, budget)
+    monitor = Monitor(task, budget, solver.iteration_cost(task))
+    x0 = initial_params(task, seed)
+    rng = solver_rng(seed)
+    error = ""
+    wall_start = time.perf_counter()
+    with pinned_threads(threads):
+        torch.manual_seed(seed)
+        monitor.start()
+        try:
+            solver.run(task, x0.copy(), monitor, rng)
+            monitor.finish()
+        except Exception as exc:  # noqa: BLE001 - a crashing run is data; the suite goes on
+            if strict:
+                raise
+            error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-3))
+    wall = time.perf_counter() - wall_start
+    if error:
+        stop = StopReason.ERROR
+    elif monitor.stop_reason is not None:
+        stop = monitor.stop_reason
+    elif monitor.params is None:
+        stop, error = StopReason.ERROR, "the solver returned without reporting any iteration"
+    else:
+        stop = StopReason.SOLVER_FINISHED
+    if monitor.params is None:
+        return _empty_record(base, stop, error, wall)
+    params = monitor.params
+    test = task.evaluate(params, "test")
+    extra = task.final_metrics(params) if task.final_metrics is not None else {}
+    hit = monitor.to_target if stop is StopReason.TARGET_REACHED else None
+    return RunRecord(
+        **base,
+        stop_reason=str(stop),
+        iterations=monitor.iterations,
+        evaluations=monitor.evaluations,
+        backward=monitor.backward,
+        solver_seconds=monitor.solver_seconds,
+        eval_seconds=monitor.eval_seconds,
+        wall_seconds=wall,
+        iterations_to_target=hit[0] if hit else None,
+        evaluations_to_target=hit[1] if hit else None,
+        seconds_to_target=hit[2] if hit else None,
+        final_train=monitor.metrics,
+        final_test=test,
+        extra_metrics=extra,
+        trace=[vars(p) for p in monitor.trace],
+        error=error,
+        final_params=params.tolist() if task.num_params <= MAX_STORED_PARAMS else [],
+    )
+
+
+def _empty_record(base: dict[str, Any], stop: StopReason, error: str, wall: float = 0.0) -> RunRecord:
+    return RunRecord(
+        **base,
+        stop_reason=str(stop),
+        iterations=0,
+        evaluations=0,
+        backward=0,
+        solver_seconds=0.0,
+        eval_seconds=0.0,
+        wall_seconds=wall,
+        iterations_to_target=None,
+        evaluations_to_target=None,
+        seconds_to_target=None,
+        final_train={},
+        final_test={},
+        error=error,
+    )

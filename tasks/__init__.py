@@ -1,0 +1,71 @@
+"""The task suite: a registry of task factories and :func:`get_task`.
+
+``TASKS`` maps each registry key to a factory that takes only keyword knobs (``num_bits``,
+``frequency``, ...). Every task additionally accepts the network overrides in
+``tasks.base.MODEL_OPTIONS`` (width, activations, init, loss).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from tasks._validation import unknown_name
+from tasks.base import MODEL_OPTIONS, Target, Task, with_options
+from tasks.logic import make_and, make_nand, make_nor, make_or, make_xnor, make_xor
+from tasks.mlp import ModelSpec
+from tasks.parity import make_parity
+from tasks.sine import make_sine
+
+TaskFactory = Callable[..., Task]
+
+TASKS: dict[str, TaskFactory] = {
+    "and": make_and,
+    "or": make_or,
+    "nand": make_nand,
+    "nor": make_nor,
+    "xor": make_xor,
+    "xnor": make_xnor,
+    "parity": make_parity,
+    "sine": make_sine,
+}
+
+
+def task_knobs(name: str) -> tuple[str, ...]:
+    """The family knobs a task factory accepts (without the shared network options)."""
+    factory = get_factory(name)
+    return tuple(inspect.signature(factory).parameters)
+
+
+def get_factory(name: str) -> TaskFactory:
+    """Look a task factory up by registry key; unknown names list the valid ones."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise unknown_name("task", name, TASKS) from None
+
+
+def get_task(name: str, **options: Any) -> Task:
+    """Build a registered task with its knobs and network overrides.
+
+    Example:
+        >>> get_task("parity", num_bits=4, hidden=8).model.layer_sizes
+        (4, 8, 1)
+
+    Raises:
+        UnknownNameError: unknown task or option (the message lists the valid ones).
+        InvalidParameterError: an option value is out of range.
+    """
+    factory = get_factory(name)
+    knobs = task_knobs(name)
+    unknown = [k for k in options if k not in knobs and k not in MODEL_OPTIONS]
+    if unknown:
+        raise unknown_name(
+            "option", unknown[0], (*knobs, *MODEL_OPTIONS), where=f" for task {name!r}"
+        )
+    task = factory(**{k: v for k, v in options.items() if k in knobs})
+    return with_options(task, **{k: v for k, v in options.items() if k in MODEL_OPTIONS})
+
+
+__all__ = ["MODEL_OPTIONS", "TASKS", "ModelSpec", "Target", "Task", "get_task", "task_knobs"]

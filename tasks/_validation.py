@@ -1,0 +1,93 @@
+"""One place that validates user-facing values, so every message has the same shape.
+
+The message template follows scikit-learn's parameter validation: name the parameter and its
+owner, state what was expected, show what was received. Unknown names list the valid choices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from tasks.errors import InvalidParameterError, UnknownNameError
+
+
+def _fmt_interval(low: float | None, high: float | None, closed: str) -> str:
+    left = "[" if closed in ("both", "left") else "("
+    right = "]" if closed in ("both", "right") else ")"
+    lo = "-inf" if low is None else repr(low)
+    hi = "inf" if high is None else repr(high)
+    return f"{left}{lo}, {hi}{right}"
+
+
+def check_interval(
+    value: Any,
+    name: str,
+    owner: str,
+    *,
+    kind: type = float,
+    low: float | None = None,
+    high: float | None = None,
+    closed: str = "both",
+) -> None:
+    """Raise ``InvalidParameterError`` unless ``value`` is a ``kind`` inside the interval.
+
+    Args:
+        value: the value to check.
+        name: the parameter's name, as the user spells it.
+        owner: the class or task that owns the parameter.
+        kind: ``int`` or ``float``. Booleans are never accepted as numbers.
+        low: lower bound, or ``None`` for no bound.
+        high: upper bound, or ``None`` for no bound.
+        closed: which bounds are included: ``"both"``, ``"left"``, ``"right"`` or ``"neither"``.
+    """
+    kind_name = "an int" if kind is int else "a float"
+    interval = _fmt_interval(low, high, closed)
+    message = (
+        f"The {name!r} parameter of {owner} must be {kind_name} in the range {interval}. "
+        f"Got {value!r} instead."
+    )
+    if isinstance(value, bool):
+        raise InvalidParameterError(message)
+    if kind is int:
+        if not isinstance(value, int):
+            raise InvalidParameterError(message)
+    elif not isinstance(value, int | float) or not math.isfinite(float(value)):
+        raise InvalidParameterError(message)
+    v = float(value)
+    if low is not None and (v < low or (v == low and closed in ("right", "neither"))):
+        raise InvalidParameterError(message)
+    if high is not None and (v > high or (v == high and closed in ("left", "neither"))):
+        raise InvalidParameterError(message)
+
+
+def check_options(value: Any, name: str, owner: str, options: Iterable[Any]) -> None:
+    """Raise ``InvalidParameterError`` unless ``value`` is one of ``options``."""
+    options = list(options)
+    if value not in options:
+        shown = ", ".join(repr(o) for o in options)
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be one of {shown}. Got {value!r} instead."
+        )
+
+
+def check_type(value: Any, name: str, owner: str, kind: type | tuple[type, ...], what: str) -> None:
+    """Raise ``InvalidParameterError`` unless ``value`` is an instance of ``kind``."""
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be {what}. Got {value!r} instead."
+        )
+
+
+def unknown_name(
+    kind: str, name: str, valid: Iterable[str], hint: str = "", *, where: str = ""
+) -> UnknownNameError:
+    """Build the error for a registry miss, listing the valid names (sorted).
+
+    Example: ``Unknown solver 'adamw'. Available solvers: adam, sgd.``
+    """
+    listed = ", ".join(sorted(valid))
+    plural = kind + ("es" if kind.endswith("s") else "s")
+    text = f"Unknown {kind} {name!r}{where}. Available {plural}: {listed}."
+    return UnknownNameError(text + (" " + hint if hint else ""))

@@ -1,0 +1,229 @@
+"""Tasks: data, a network shape, a training loss and a convergence target.
+
+A task is frozen: solvers and the harness only read it. ``Task.losses`` is the hot path for
+population methods (one vectorized forward for the whole population), ``Task.evaluate`` is what
+the harness calls, untimed, to decide whether the target is met.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from tasks._validation import check_interval, check_options, check_type
+from tasks.errors import InvalidParameterError
+from tasks.mlp import (
+    HIDDEN_ACTIVATIONS,
+    INITS,
+    FlatParams,
+    FloatArray,
+    ModelSpec,
+    activate,
+    cross_entropy_from_logits,
+    forward,
+    mse,
+)
+
+JSONValue = Any
+Split = Literal["train", "test"]
+Metrics = dict[str, float]
+LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """Convergence criterion, checked on the training set after every iteration.
+
+    Every threshold that is set must hold. ``min_accuracy=1.0`` means "every output on the right
+    side of the decision threshold".
+
+    Attributes:
+        max_mse: the training MSE must be at or below this.
+        min_accuracy: the training accuracy must be at or above this.
+        max_loss: the training loss (the task's loss) must be at or below this.
+    """
+
+    max_mse: float | None = None
+    min_accuracy: float | None = None
+    max_loss: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_mse is None and self.min_accuracy is None and self.max_loss is None:
+            raise InvalidParameterError("Target needs at least one of max_mse, min_accuracy, max_loss.")
+
+    def is_met(self, metrics: Mapping[str, float]) -> bool:
+        if self.max_mse is not None and not metrics["mse"] <= self.max_mse:
+            return False
+        if self.min_accuracy is not None and not metrics.get("accuracy", -1.0) >= self.min_accuracy:
+            return False
+        return self.max_loss is None or metrics["loss"] <= self.max_loss
+
+    def describe(self) -> str:
+        parts = []
+        if self.min_accuracy is not None:
+            parts.append(f"train accuracy >= {self.min_accuracy:g}")
+        if self.max_mse is not None:
+            parts.append(f"train MSE <= {self.max_mse:g}")
+        if self.max_loss is not None:
+            parts.append(f"train loss <= {self.max_loss:g}")
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Task:
+    """A benchmark problem.
+
+    Attributes:
+        name: registry key.
+        family: the task family (``logic``, ``parity``, ``function``, ...), for grouping.
+        kind: ``classification`` (0/1 or one-hot labels) or ``regression``.
+        x_train, y_train, x_test, y_test: float64 arrays; ``y`` is ``(N, n_out)``. Tasks without a
+            split (the four points of a logic gate) use the training data as test data and say so
+            with ``has_split=False``.
+        model: the default network, overridable through :func:`with_options`.
+        loss: the training loss: ``mse`` or ``cross_entropy``.
+        target: the convergence criterion.
+        options: every knob value that built this task (recorded with each run).
+        description: what the task is, its target and why that threshold.
+        final_metrics: optional extra metrics computed once on the final parameters (e.g. a
+            dynamics rollout error); never called inside the timed loop.
+    """
+
+    name: str
+    family: str
+    kind: Literal["classification", "regression"]
+    x_train: FloatArray
+    y_train: FloatArray
+    x_test: FloatArray
+    y_test: FloatArray
+    model: ModelSpec
+    loss: str = "mse"
+    target: Target
+    has_split: bool = True
+    options: Mapping[str, JSONValue] = field(default_factory=dict)
+    description: str = ""
+    final_metrics: Callable[[FlatParams], Metrics] | None = None
+
+    def __post_init__(self) -> None:
+        check_options(self.loss, "loss", f"task {self.name!r}", LOSSES)
+        if self.loss == "cross_entropy" and self.model.output_activation not in ("softmax", "sigmoid"):
+            raise InvalidParameterError(
+                f"The 'loss' parameter of task {self.name!r} is 'cross_entropy', which needs a "
+                f"'softmax' or 'sigmoid' output activation. Got "
+                f"{self.model.output_activation!r} instead."
+            )
+        n_in, n_out = self.model.layer_sizes[0], self.model.layer_sizes[-1]
+        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+            if x.ndim != 2 or x.shape[1] != n_in or y.ndim != 2 or y.shape[1] != n_out:
+                raise InvalidParameterError(
+                    f"Task {self.name!r}: {split} data shapes {x.shape} -> {y.shape} do not fit "
+                    f"the network {self.model.describe()}."
+                )
+
+    @property
+    def n_train(self) -> int:
+        return int(self.x_train.shape[0])
+
+    @property
+    def num_params(self) -> int:
+        return self.model.num_params
+
+    def data(self, split: Split) -> tuple[FloatArray, FloatArray]:
+        return (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
+
+    def losses(self, population: FloatArray, split: Split = "train") -> FloatArray:
+        """Training loss of every member of a population ``(P, n_params)`` -> ``(P,)``."""
+        x, y = self.data(split)
+        if self.loss == "cross_entropy":
+            z = forward(self.model, population, x, logits=True)
+            return cross_entropy_from_logits(z, y, self.model.output_activation)
+        return mse(forward(self.model, population, x), y)
+
+    def predict(self, params: FlatParams, x: FloatArray | None = None) -> FloatArray:
+        """Network output for one parameter vector (training inputs by default)."""
+        return forward(self.model, params, self.x_train if x is None else x)
+
+    def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
+        """Loss, MSE and (for classification) accuracy of one parameter vector on a split."""
+        x, y = self.data(split)
+        z = forward(self.model, params[None, :], x, logits=True)
+        out = activate(self.model.output_activation, z)
+        metrics: Metrics = {"mse": float(mse(out, y)[0])}
+        if self.loss == "cross_entropy":
+            metrics["loss"] = float(cross_entropy_from_logits(z, y, self.model.output_activation)[0])
+        else:
+            metrics["loss"] = metrics["mse"]
+        if self.kind == "classification":
+            metrics["accuracy"] = accuracy(out[0], y)
+        return metrics
+
+
+def accuracy(pred: FloatArray, y: FloatArray) -> float:
+    """Share of examples classified right: argmax for one-hot, threshold 0.5 for one output."""
+    if not np.all(np.isfinite(pred)):
+        return 0.0
+    if y.shape[1] == 1:
+        correct = (pred[:, 0] > 0.5) == (y[:, 0] > 0.5)
+    else:
+        correct = np.argmax(pred, axis=1) == np.argmax(y, axis=1)
+    return float(np.mean(correct))
+
+
+#: Options every task accepts, on top of its own knobs: they override the default network.
+MODEL_OPTIONS: tuple[str, ...] = ("hidden", "hidden_activation", "output_activation", "init", "loss")
+
+
+def with_options(task: Task, **overrides: Any) -> Task:
+    """Return ``task`` with its network or loss overridden.
+
+    Args:
+        task: the task built with its defaults.
+        **overrides: any of ``hidden`` (an int or a tuple of widths), ``hidden_activation`` (a name
+            or one per hidden layer), ``output_activation``, ``init``, ``loss``.
+
+    Raises:
+        InvalidParameterError: a value is out of range; the message names it.
+    """
+    if not overrides:
+        return task
+    owner = f"task {task.name!r}"
+    spec = task.model
+    hidden: tuple[int, ...] = tuple(spec.layer_sizes[1:-1])
+    if "hidden" in overrides:
+        raw = overrides["hidden"]
+        raw = (raw,) if isinstance(raw, int) else raw
+        check_type(raw, "hidden", owner, (tuple, list), "an int or a tuple of positive ints")
+        for width in raw:
+            check_interval(width, "hidden", owner, kind=int, low=1)
+        hidden = tuple(int(w) for w in raw)
+    hidden_act: str | tuple[str, ...] = overrides.get("hidden_activation", spec.hidden_activations)
+    if isinstance(hidden_act, str):
+        check_options(hidden_act, "hidden_activation", owner, HIDDEN_ACTIVATIONS)
+        hidden_act = (hidden_act,) * len(hidden)
+    elif len(hidden_act) != len(hidden):
+        if len(set(hidden_act)) == 1 and hidden_act:
+            hidden_act = (hidden_act[0],) * len(hidden)
+        else:
+            raise InvalidParameterError(
+                f"The 'hidden_activation' parameter of {owner} must be one name or one per hidden "
+                f"layer ({len(hidden)}). Got {hidden_act!r} instead."
+            )
+    output_act = overrides.get("output_activation", spec.output_activation)
+    init = overrides.get("init", spec.init)
+    check_options(init, "init", owner, INITS)
+    model = ModelSpec.build(
+        spec.layer_sizes[0],
+        hidden,
+        spec.layer_sizes[-1],
+        hidden_activation=tuple(hidden_act),
+        output_activation=output_act,
+        init=init,
+    )
+    loss = overrides.get("loss", task.loss)
+    options = dict(task.options)
+    options.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()})
+    return dataclasses.replace(task, model=model, loss=loss, options=options)
