@@ -1,0 +1,164 @@
+"""The harness owns the stop decision: stop reasons, costs to target, errors, paired seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from benchmarks.budget import Budget
+from benchmarks.harness import initial_params, run_one
+from solvers import get_solver
+from solvers.base import Cost, Monitor, Solver
+from tasks import get_task
+from tasks.base import Task
+from tasks.errors import BudgetOverrunError, InvalidParameterError
+
+# A hand-set 2-2-1 network (sigmoid hidden, linear output) that solves XOR: h1 ~ OR, h2 ~ AND,
+# output = h1 - h2.
+XOR_SOLUTION = np.array([20.0, 20.0, 20.0, 20.0, -10.0, -30.0, 1.0, -1.0, 0.0])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scripted(Solver):
+    """Reports a fixed script of parameter vectors (a test double)."""
+
+    name: ClassVar[str] = "scripted"
+    iteration: ClassVar[str] = "one scripted report"
+    mode: str = "solve_at"
+    at: int = 3
+    cost: int = 10
+
+    def iteration_cost(self, task: Task) -> Cost:
+        return Cost(self.cost)
+
+    def run(self, task: Task, x0: np.ndarray, monitor: Monitor, rng: np.random.Generator) -> None:
+        if self.mode == "raise":
+            monitor.report(x0, evaluations=0)
+            raise RuntimeError("boom")
+        if self.mode == "return_early":
+            monitor.report(x0, evaluations=0)
+            monitor.report(x0, evaluations=self.cost)
+            return
+        if self.mode == "ignore_stop":
+            for _ in range(5):
+                monitor.report(x0, evaluations=self.cost)
+            return
+        i = 0
+        while True:
+            if self.mode == "nan" and i == self.at:
+                params = np.full_like(x0, np.nan)
+            elif self.mode == "solve_at" and i >= self.at:
+                params = XOR_SOLUTION
+            else:
+                params = x0
+            if monitor.report(params, evaluations=0 if i == 0 else self.cost):
+                return
+            i += 1
+
+
+def test_hand_set_xor_network_meets_the_target() -> None:
+    task = get_task("xor")
+    assert task.target.is_met(task.evaluate(XOR_SOLUTION))
+
+
+def test_target_reached_records_costs_at_the_hit() -> None:
+    record = run_one(get_task("xor"), Scripted(at=3, cost=10), Budget(max_iterations=100), 0)
+    assert record.stop_reason == "target_reached"
+    assert record.iterations_to_target == 3
+    assert record.evaluations_to_target == 30
+    assert record.seconds_to_target is not None
+    assert record.trace[-1]["iteration"] == 3
+
+
+def test_solved_at_initialisation_scores_zero_iterations() -> None:
+    record = run_one(get_task("xor"), Scripted(at=0), Budget(max_iterations=5), 0)
+    assert record.iterations_to_target == 0
+    assert record.evaluations_to_target == 0
+
+
+def test_a_miss_is_none_not_the_budget() -> None:
+    record = run_one(get_task("xor"), Scripted(at=10**9), Budget(max_iterations=20), 0)
+    assert record.stop_reason == "max_iterations"
+    assert record.iterations == 20
+    assert record.iterations_to_target is None
+    assert record.evaluations_to_target is None
+    assert record.seconds_to_target is None
+
+
+def test_evaluation_budget_stops_before_it_would_be_exceeded() -> None:
+    record = run_one(get_task("xor"), Scripted(at=10**9, cost=10), Budget(max_evaluations=95), 0)
+    assert record.stop_reason == "max_evaluations"
+    assert record.evaluations == 90
+
+
+def test_seconds_budget() -> None:
+    record = run_one(get_task("xor"), Scripted(at=10**9, cost=1), Budget(max_seconds=0.05), 0)
+    assert record.stop_reason == "max_seconds"
+    assert record.solver_seconds >= 0.05
+
+
+def test_divergence_is_recorded() -> None:
+    record = run_one(get_task("xor"), Scripted(mode="nan", at=2), Budget(max_iterations=10), 0)
+    assert record.stop_reason == "diverged"
+    assert record.iterations == 2
+
+
+def test_an_exception_is_recorded_and_reraised_only_when_strict() -> None:
+    record = run_one(get_task("xor"), Scripted(mode="raise"), Budget(max_iterations=10), 0)
+    assert record.stop_reason == "error"
+    assert record.error.startswith("RuntimeError: boom")
+    with pytest.raises(RuntimeError, match="boom"):
+        run_one(get_task("xor"), Scripted(mode="raise"), Budget(max_iterations=10), 0, strict=True)
+
+
+def test_reporting_after_stop_is_a_solver_bug() -> None:
+    with pytest.raises(BudgetOverrunError):
+        run_one(get_task("xor"), Scripted(mode="ignore_stop"), Budget(max_iterations=2), 0,
+                strict=True)
+
+
+def test_solver_returning_on_its_own_is_solver_finished() -> None:
+    record = run_one(get_task("xor"), Scripted(mode="return_early"), Budget(max_iterations=10), 0)
+    assert record.stop_reason == "solver_finished"
+    assert record.iterations == 1
+
+
+def test_empty_or_bad_budget_is_rejected() -> None:
+    with pytest.raises(InvalidParameterError, match="at least one limit"):
+        Budget()
+    with pytest.raises(InvalidParameterError, match="'max_iterations' parameter of Budget"):
+        Budget(max_iterations=0)
+    with pytest.raises(InvalidParameterError, match="'max_seconds' parameter of Budget"):
+        Budget(max_seconds=-1.0)
+
+
+def test_paired_seeds_share_initial_weights() -> None:
+    task = get_task("xor")
+    sgd = run_one(task, get_solver("sgd"), Budget(max_iterations=1), 7)
+    adam = run_one(task, get_solver("adam"), Budget(max_iterations=1), 7)
+    assert sgd.trace[0]["loss"] == adam.trace[0]["loss"]
+    x0 = initial_params(task, 7)
+    assert sgd.trace[0]["loss"] == task.evaluate(x0)["loss"]
+    assert not np.array_equal(x0, initial_params(task, 8))
+
+
+def test_trace_is_log_spaced_and_keeps_the_last_point() -> None:
+    record = run_one(get_task("xor"), Scripted(at=10**9, cost=1), Budget(max_iterations=5000), 0)
+    iterations = [p["iteration"] for p in record.trace]
+    assert iterations[:11] == list(range(11))
+    assert iterations[-1] == 5000
+    assert len(iterations) < 120
+
+
+def test_record_carries_configuration_and_environment() -> None:
+    record = run_one(get_task("xor"), get_solver("adam", learning_rate=0.1),
+                     Budget(max_iterations=3), 1)
+    assert record.config["learning_rate"] == 0.1
+    assert record.environment["threads"] == 1
+    assert "torch" in record.environment["versions"]
+    assert record.environment["git_revision"]
+    assert record.model == "2-2sigmoid-1identity (normal)"
+    assert record.final_test["accuracy"] >= 0.0

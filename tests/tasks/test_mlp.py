@@ -1,0 +1,102 @@
+"""The shared network: layout, population forward, inits and losses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tasks import get_task
+from tasks.errors import InvalidParameterError
+from tasks.mlp import ModelSpec, forward
+
+
+def test_flat_layout_is_weights_then_bias_per_layer() -> None:
+    spec = ModelSpec.build(2, (2,), 1)
+    assert spec.num_params == 9
+    params = np.arange(9.0)
+    (w1, b1), (w2, b2) = spec.unpack(params)
+    np.testing.assert_array_equal(w1, [[0, 1], [2, 3]])
+    np.testing.assert_array_equal(b1, [4, 5])
+    np.testing.assert_array_equal(w2, [[6], [7]])
+    np.testing.assert_array_equal(b2, [8])
+    np.testing.assert_array_equal(spec.pack(spec.unpack(params)), params)
+
+
+def test_population_forward_equals_one_network_at_a_time(rng: np.random.Generator) -> None:
+    spec = ModelSpec.build(3, (7, 5), 2, hidden_activation=("tanh", "relu"),
+                           output_activation="softmax")
+    pop = spec.init_params(rng, size=6)
+    x = rng.standard_normal((10, 3))
+    batched = forward(spec, pop, x)
+    assert batched.shape == (6, 10, 2)
+    for i in range(6):
+        np.testing.assert_allclose(batched[i], forward(spec, pop[i], x), rtol=1e-13)
+
+
+def test_forward_matches_torch_linear_layers(rng: np.random.Generator) -> None:
+    spec = ModelSpec.build(2, (3,), 1, hidden_activation="sigmoid")
+    params = spec.init_params(rng)
+    (w1, b1), (w2, b2) = spec.unpack(params)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
+    net = net.double()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor(w1.T))
+        net[0].bias.copy_(torch.tensor(b1))
+        net[2].weight.copy_(torch.tensor(w2.T))
+        net[2].bias.copy_(torch.tensor(b2))
+    x = rng.standard_normal((5, 2))
+    expected = net(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(forward(spec, params, x), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("init", "check"),
+    [
+        ("normal", lambda w, b, fi, fo: abs(w.std() - 1) < 0.05 and np.all(abs(b) <= fi**-0.5)),
+        ("small_normal", lambda w, b, fi, fo: abs(w.std() - 0.1) < 0.005 and np.all(b == 0)),
+        ("glorot", lambda w, b, fi, fo: np.all(abs(w) <= np.sqrt(6 / (fi + fo))) and np.all(b == 0)),
+        ("torch", lambda w, b, fi, fo: np.all(abs(w) <= fi**-0.5) and np.all(abs(b) <= fi**-0.5)),
+    ],
+)
+def test_init_schemes(init: str, check: object, rng: np.random.Generator) -> None:
+    spec = ModelSpec.build(50, (40,), 1, init=init)
+    (w, b), _ = spec.unpack(spec.init_params(rng))
+    assert check(w, b, 50, 40)  # type: ignore[operator]
+
+
+def test_writeup_xor_setups_are_expressible() -> None:
+    torch_xor = get_task("xor")
+    assert torch_xor.model.describe() == "2-2sigmoid-1identity (normal)"
+    assert torch_xor.loss == "mse"
+    numpy_xor = get_task("xor", output_activation="relu", init="small_normal")
+    assert numpy_xor.model.describe() == "2-2sigmoid-1relu (small_normal)"
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"hidden": 0}, "'hidden' parameter of task 'xor'"),
+        ({"init": "zeros"}, "'init' parameter of task 'xor'"),
+        ({"hidden_activation": "softmax"}, "'hidden_activation' parameter"),
+        ({"loss": "cross_entropy"}, "'loss' parameter of task 'xor'"),
+        ({"num_bits": 3}, "Unknown option 'num_bits' for task 'xor'"),
+    ],
+)
+def test_bad_task_options_are_rejected_with_their_name(options: dict, fragment: str) -> None:
+    with pytest.raises(InvalidParameterError if "Unknown" not in fragment else ValueError,
+                       match=fragment.replace("(", r"\(")):
+        get_task("xor", **options)
+
+
+def test_cross_entropy_losses_match_torch(rng: np.random.Generator) -> None:
+    task = get_task("xor", output_activation="sigmoid", loss="cross_entropy")
+    pop = task.model.init_params(rng, size=4)
+    logits = forward(task.model, pop, task.x_train, logits=True)
+    expected = [
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.tensor(z), torch.tensor(task.y_train)
+        ).item()
+        for z in logits
+    ]
+    np.testing.assert_allclose(task.losses(pop), expected, rtol=1e-12)
