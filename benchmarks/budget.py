@@ -41,7 +41,11 @@ class Budget:
     max_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        if self.max_iterations is None and self.max_evaluations is None and self.max_seconds is None:
+        if (
+            self.max_iterations is None
+            and self.max_evaluations is None
+            and self.max_seconds is None
+        ):
             raise InvalidParameterError(
                 f"Budget needs at least one limit (max_iterations, max_evaluations or "
                 f"max_seconds); got {self!r}."

@@ -98,7 +98,8 @@ class Monitor:
         self.evaluations += int(evaluations)
         self.backward += int(backward)
         self.params = np.array(params, dtype=np.float64, copy=True)
-        metrics = self.task.evaluate(self.params, "train")
+        with np.errstate(all="ignore"):  # a diverging run is recorded, not warned about
+            metrics = self.task.evaluate(self.params, "train")
         self.metrics = metrics
         reached = self.task.target.is_met(metrics)
         if reached:
@@ -106,7 +107,9 @@ class Monitor:
         if reached or self._schedule.due(self.iterations):
             self._keep(metrics)
         self.stop_reason = self._decide(metrics, reached)
-        if self.stop_reason is not None and (not self.trace or self.trace[-1].iteration != self.iterations):
+        if self.stop_reason is not None and (
+            not self.trace or self.trace[-1].iteration != self.iterations
+        ):
             self._keep(metrics)
         self._started = self._clock()
         self.eval_seconds += self._started - stopped_at
@@ -133,7 +136,10 @@ class Monitor:
         b = self.budget
         if b.max_iterations is not None and self.iterations >= b.max_iterations:
             return StopReason.MAX_ITERATIONS
-        if b.max_evaluations is not None and self.evaluations + self.cost.forward > b.max_evaluations:
+        if (
+            b.max_evaluations is not None
+            and self.evaluations + self.cost.forward > b.max_evaluations
+        ):
             return StopReason.MAX_EVALUATIONS
         if b.max_seconds is not None and self.solver_seconds >= b.max_seconds:
             return StopReason.MAX_SECONDS
@@ -146,7 +152,7 @@ class Monitor:
 
 @contextlib.contextmanager
 def pinned_threads(threads: int) -> Iterator[None]:
-    """Pin torch and BLAS to ``threads`` threads so timings are not distorted by oversubscription."""
+    """Pin torch and BLAS to ``threads`` threads: oversubscribed cores distort timings."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -193,8 +199,14 @@ def run_one(
     """
     config = solver.config()
     base: dict[str, Any] = {
-        "key": cell_key(task=task.name, task_options=dict(task.options), solver=solver.name,
-                        config=config, budget=budget.to_dict(), seed=seed),
+        "key": cell_key(
+            task=task.name,
+            task_options=dict(task.options),
+            solver=solver.name,
+            config=config,
+            budget=budget.to_dict(),
+            seed=seed,
+        ),
         "suite": suite,
         "task": task.name,
         "family": task.family,
@@ -228,7 +240,7 @@ def run_one(
         try:
             solver.run(task, x0.copy(), monitor, rng)
             monitor.finish()
-        except Exception as exc:  # noqa: BLE001 - a crashing run is data; the suite goes on
+        except Exception as exc:
             if strict:
                 raise
             error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-3))
@@ -244,7 +256,8 @@ def run_one(
     if monitor.params is None:
         return _empty_record(base, stop, error, wall)
     params = monitor.params
-    test = task.evaluate(params, "test")
+    with np.errstate(all="ignore"):
+        test = task.evaluate(params, "test")
     extra = task.final_metrics(params) if task.final_metrics is not None else {}
     hit = monitor.to_target if stop is StopReason.TARGET_REACHED else None
     return RunRecord(
@@ -268,7 +281,9 @@ def run_one(
     )
 
 
-def _empty_record(base: dict[str, Any], stop: StopReason, error: str, wall: float = 0.0) -> RunRecord:
+def _empty_record(
+    base: dict[str, Any], stop: StopReason, error: str, wall: float = 0.0
+) -> RunRecord:
     return RunRecord(
         **base,
         stop_reason=str(stop),

@@ -118,8 +118,15 @@ def cell_key(
     """A stable key for one run cell: the same inputs always give the same 16 hex digits."""
     payload = json.dumps(
         _canonical(
-            {"task": task, "task_options": task_options, "solver": solver, "config": config,
-             "budget": budget, "seed": seed, "version": version}
+            {
+                "task": task,
+                "task_options": task_options,
+                "solver": solver,
+                "config": config,
+                "budget": budget,
+                "seed": seed,
+                "version": version,
+            }
         ),
         sort_keys=True,
     )

@@ -163,10 +163,9 @@ def configure(args: argparse.Namespace) -> Suite:
             )
         options.setdefault(solver, {}).update(params)
     task_sets = parse_assignments(args.task_set, "--task-set")
-    entries = []
-    for entry in suite.tasks:
-        extra = task_sets.get(entry.name, {})
-        entries.append(replace(entry, options={**entry.options, **extra}))
+    updated = tuple(
+        replace(e, options={**e.options, **task_sets.get(e.name, {})}) for e in suite.tasks
+    )
     for task in task_sets:
         get_factory(task)
         if task not in {e.name for e in suite.tasks}:
@@ -174,7 +173,7 @@ def configure(args: argparse.Namespace) -> Suite:
                 f"--task-set names task {task!r}, which is not in this run "
                 f"({', '.join(e.name for e in suite.tasks)})."
             )
-    return replace(suite, solver_options=options, tasks=tuple(entries))
+    return replace(suite, solver_options=options, tasks=updated)
 
 
 def report_path(out: Path, suite: str) -> Path:
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     if not records_path.exists():
-        parser.exit(2, f"{parser.prog}: error: no records at {records_path}; run the suite first.\n")
+        parser.exit(2, f"{parser.prog}: error: no records at {records_path}; run a suite first.\n")
     result = read_records([records_path])
     path = write_report(result.records, report_path(args.out, suite.name),
                         f"evo-vs-grad report: suite '{suite.name}'")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 from solvers.base import Monitor
 from tasks.base import Task
@@ -47,9 +47,9 @@ def torch_loss(task: Task, logits: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     act = task.model.output_activation
     if task.loss == "cross_entropy":
         if act == "softmax":
-            return -(y * F.log_softmax(logits, dim=-1)).sum(-1).mean()
-        return F.binary_cross_entropy_with_logits(logits, y)
-    return F.mse_loss(_activate(act, logits), y)
+            return -(y * functional.log_softmax(logits, dim=-1)).sum(-1).mean()
+        return functional.binary_cross_entropy_with_logits(logits, y)
+    return functional.mse_loss(_activate(act, logits), y)
 
 
 def tensors(task: Task, dtype: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +77,9 @@ class TorchGradientLoop:
         self.theta = torch.tensor(x0, dtype=DTYPES[dtype], requires_grad=True)
         self.batch_size = batch_size
 
-    def run(self, optimizer: torch.optim.Optimizer, monitor: Monitor, rng: np.random.Generator) -> None:
+    def run(
+        self, optimizer: torch.optim.Optimizer, monitor: Monitor, rng: np.random.Generator
+    ) -> None:
         n = self.task.n_train
         theta, x, y, task, spec = self.theta, self.x, self.y, self.task, self.task.model
         report = monitor.report

@@ -92,9 +92,7 @@ class Solver(ABC):
         """
 
     @abstractmethod
-    def run(
-        self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator
-    ) -> None:
+    def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         """Train on ``task`` from ``x0`` until ``monitor.report`` returns ``True``.
 
         Args:

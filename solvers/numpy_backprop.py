@@ -97,7 +97,7 @@ class NumpyBackpropSolver(Solver):
     name: ClassVar[str] = "numpy-backprop"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
 
-    learning_rate: float = 0.5
+    learning_rate: float = 0.1
     momentum: float = 0.9
     batch_size: int | None = None
 
@@ -119,8 +119,12 @@ class NumpyBackpropSolver(Solver):
         if monitor.report(params, evaluations=0):
             return
         while True:
-            batches = [slice(None)] if full else np.array_split(
-                rng.permutation(n), range(self.batch_size or n, n, self.batch_size or n)
+            batches = (
+                [slice(None)]
+                if full
+                else np.array_split(
+                    rng.permutation(n), range(self.batch_size or n, n, self.batch_size or n)
+                )
             )
             for idx in batches:
                 _, grad = loss_and_gradient(spec, params, x[idx], y[idx], task.loss)

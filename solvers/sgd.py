@@ -39,7 +39,7 @@ class SGDSolver(Solver):
     name: ClassVar[str] = "sgd"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
 
-    learning_rate: float = 0.5
+    learning_rate: float = 0.1
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0

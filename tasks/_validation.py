@@ -74,7 +74,7 @@ def check_options(value: Any, name: str, owner: str, options: Iterable[Any]) -> 
 
 def check_type(value: Any, name: str, owner: str, kind: type | tuple[type, ...], what: str) -> None:
     """Raise ``InvalidParameterError`` unless ``value`` is an instance of ``kind``."""
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be {what}. Got {value!r} instead."
         )

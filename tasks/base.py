@@ -53,7 +53,9 @@ class Target:
 
     def __post_init__(self) -> None:
         if self.max_mse is None and self.min_accuracy is None and self.max_loss is None:
-            raise InvalidParameterError("Target needs at least one of max_mse, min_accuracy, max_loss.")
+            raise InvalidParameterError(
+                "Target needs at least one of max_mse, min_accuracy, max_loss."
+            )
 
     def is_met(self, metrics: Mapping[str, float]) -> bool:
         if self.max_mse is not None and not metrics["mse"] <= self.max_mse:
@@ -110,14 +112,20 @@ class Task:
 
     def __post_init__(self) -> None:
         check_options(self.loss, "loss", f"task {self.name!r}", LOSSES)
-        if self.loss == "cross_entropy" and self.model.output_activation not in ("softmax", "sigmoid"):
+        if self.loss == "cross_entropy" and self.model.output_activation not in (
+            "softmax",
+            "sigmoid",
+        ):
             raise InvalidParameterError(
                 f"The 'loss' parameter of task {self.name!r} is 'cross_entropy', which needs a "
                 f"'softmax' or 'sigmoid' output activation. Got "
                 f"{self.model.output_activation!r} instead."
             )
         n_in, n_out = self.model.layer_sizes[0], self.model.layer_sizes[-1]
-        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+        for split, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
             if x.ndim != 2 or x.shape[1] != n_in or y.ndim != 2 or y.shape[1] != n_out:
                 raise InvalidParameterError(
                     f"Task {self.name!r}: {split} data shapes {x.shape} -> {y.shape} do not fit "
@@ -154,7 +162,9 @@ class Task:
         out = activate(self.model.output_activation, z)
         metrics: Metrics = {"mse": float(mse(out, y)[0])}
         if self.loss == "cross_entropy":
-            metrics["loss"] = float(cross_entropy_from_logits(z, y, self.model.output_activation)[0])
+            metrics["loss"] = float(
+                cross_entropy_from_logits(z, y, self.model.output_activation)[0]
+            )
         else:
             metrics["loss"] = metrics["mse"]
         if self.kind == "classification":
@@ -174,7 +184,13 @@ def accuracy(pred: FloatArray, y: FloatArray) -> float:
 
 
 #: Options every task accepts, on top of its own knobs: they override the default network.
-MODEL_OPTIONS: tuple[str, ...] = ("hidden", "hidden_activation", "output_activation", "init", "loss")
+MODEL_OPTIONS: tuple[str, ...] = (
+    "hidden",
+    "hidden_activation",
+    "output_activation",
+    "init",
+    "loss",
+)
 
 
 def with_options(task: Task, **overrides: Any) -> Task:

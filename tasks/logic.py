@@ -42,8 +42,9 @@ def make_gate(gate: str) -> Task:
         y_train=y,
         x_test=_POINTS.copy(),
         y_test=y.copy(),
-        model=ModelSpec.build(2, (2,), 1, hidden_activation="sigmoid", output_activation="identity",
-                              init="normal"),
+        model=ModelSpec.build(
+            2, (2,), 1, hidden_activation="sigmoid", output_activation="identity", init="normal"
+        ),
         loss="mse",
         target=Target(min_accuracy=1.0, max_mse=0.01),
         has_split=False,

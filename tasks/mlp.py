@@ -65,7 +65,9 @@ class ModelSpec:
             isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 1
             for s in self.layer_sizes
         ):
-            raise _spec_error("layer_sizes", "a tuple of at least 2 positive ints", self.layer_sizes)
+            raise _spec_error(
+                "layer_sizes", "a tuple of at least 2 positive ints", self.layer_sizes
+            )
         if len(self.activations) != len(self.layer_sizes) - 1:
             raise _spec_error(
                 "activations",
@@ -147,7 +149,8 @@ class ModelSpec:
         """
         lead = params.shape[:-1]
         return [
-            (params[..., w].reshape(*lead, fi, fo), params[..., b]) for w, b, fi, fo in self.slices()
+            (params[..., w].reshape(*lead, fi, fo), params[..., b])
+            for w, b, fi, fo in self.slices()
         ]
 
     def pack(self, layers: list[tuple[FloatArray, FloatArray]]) -> FlatParams:
@@ -242,4 +245,3 @@ def cross_entropy_from_logits(z: FloatArray, y: FloatArray, output_activation: s
         # log(1 + e^z) - y z  ==  BCE(sigmoid(z), y), without overflow.
         return np.mean(np.logaddexp(0.0, z) - y * z, axis=(-2, -1))
     raise ValueError("cross-entropy needs a 'softmax' or 'sigmoid' output activation")
-

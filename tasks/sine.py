@@ -49,11 +49,16 @@ def make_sine(
         y_train=np.sin(frequency * x_train),
         x_test=x_test,
         y_test=np.sin(frequency * x_test),
-        model=ModelSpec.build(1, (16,), 1, hidden_activation="tanh", output_activation="identity",
-                              init="glorot"),
+        model=ModelSpec.build(
+            1, (16,), 1, hidden_activation="tanh", output_activation="identity", init="glorot"
+        ),
         loss="mse",
         target=Target(max_mse=0.01),
-        options={"frequency": frequency, "num_train": num_train, "num_test": num_test,
-                 "data_seed": data_seed},
+        options={
+            "frequency": frequency,
+            "num_train": num_train,
+            "num_test": num_test,
+            "data_seed": data_seed,
+        },
         description=f"sin({frequency:g} x) on [-pi, pi], {num_train} random training points.",
     )

@@ -172,8 +172,9 @@ def test_smoke_budget_on_xor_gives_a_clean_record(name: str) -> None:
     the harness's, and success fields are consistent with it."""
     task, solver = get_task("xor", hidden=4), get_solver(name)
     _runnable(solver, task)
-    record = run_one(task, solver, Budget(max_evaluations=40_000, max_seconds=5.0), seed=0,
-                     strict=True)
+    record = run_one(
+        task, solver, Budget(max_evaluations=40_000, max_seconds=5.0), seed=0, strict=True
+    )
     assert record.stop_reason in {s.value for s in StopReason} - {"error", "unsupported"}
     assert (record.stop_reason == "target_reached") == record.success
     if record.success:

@@ -116,8 +116,9 @@ def test_an_exception_is_recorded_and_reraised_only_when_strict() -> None:
 
 def test_reporting_after_stop_is_a_solver_bug() -> None:
     with pytest.raises(BudgetOverrunError):
-        run_one(get_task("xor"), Scripted(mode="ignore_stop"), Budget(max_iterations=2), 0,
-                strict=True)
+        run_one(
+            get_task("xor"), Scripted(mode="ignore_stop"), Budget(max_iterations=2), 0, strict=True
+        )
 
 
 def test_solver_returning_on_its_own_is_solver_finished() -> None:
@@ -154,8 +155,9 @@ def test_trace_is_log_spaced_and_keeps_the_last_point() -> None:
 
 
 def test_record_carries_configuration_and_environment() -> None:
-    record = run_one(get_task("xor"), get_solver("adam", learning_rate=0.1),
-                     Budget(max_iterations=3), 1)
+    record = run_one(
+        get_task("xor"), get_solver("adam", learning_rate=0.1), Budget(max_iterations=3), 1
+    )
     assert record.config["learning_rate"] == 0.1
     assert record.environment["threads"] == 1
     assert "torch" in record.environment["versions"]

@@ -35,14 +35,19 @@ def test_gradient_matches_torch_autograd_to_1e10(hidden: str, output: str, loss:
     rng = np.random.default_rng(hash((hidden, output, loss)) % 2**32)
     base = get_task("sine")
     x = rng.standard_normal((11, 3))
-    if output == "softmax":
-        y = np.eye(3)[rng.integers(0, 3, 11)]
-    else:
-        y = rng.uniform(0, 1, (11, 3))
+    y = np.eye(3)[rng.integers(0, 3, 11)] if output == "softmax" else rng.uniform(0, 1, (11, 3))
     # A 3-input, 3-output network on random data, built around the sine task's container.
     spec = ModelSpec.build(3, (5, 4), 3, hidden_activation=hidden, output_activation=output)
-    task = replace(base, model=spec, x_train=x, y_train=y, x_test=x, y_test=y, loss=loss,
-                   kind="classification" if output == "softmax" else "regression")
+    task = replace(
+        base,
+        model=spec,
+        x_train=x,
+        y_train=y,
+        x_test=x,
+        y_test=y,
+        loss=loss,
+        kind="classification" if output == "softmax" else "regression",
+    )
     params = spec.init_params(rng) + 0.3 * rng.standard_normal(spec.num_params)
     value, grad = loss_and_gradient(spec, params, x, y, loss)
     theta = torch.tensor(params, dtype=torch.float64, requires_grad=True)
@@ -67,7 +72,12 @@ def test_full_batch_training_follows_torch_sgd() -> None:
 
 def test_minibatch_epoch_costs_one_pass_over_the_data() -> None:
     task = get_task("sine", num_train=20)
-    record = run_one(task, get_solver("numpy-backprop", batch_size=6, learning_rate=0.05),
-                     Budget(max_iterations=3), 0, strict=True)
+    record = run_one(
+        task,
+        get_solver("numpy-backprop", batch_size=6, learning_rate=0.05),
+        Budget(max_iterations=3),
+        0,
+        strict=True,
+    )
     assert record.evaluations == 3 * 20
     assert record.backward == 3 * 20

@@ -24,8 +24,9 @@ def test_flat_layout_is_weights_then_bias_per_layer() -> None:
 
 
 def test_population_forward_equals_one_network_at_a_time(rng: np.random.Generator) -> None:
-    spec = ModelSpec.build(3, (7, 5), 2, hidden_activation=("tanh", "relu"),
-                           output_activation="softmax")
+    spec = ModelSpec.build(
+        3, (7, 5), 2, hidden_activation=("tanh", "relu"), output_activation="softmax"
+    )
     pop = spec.init_params(rng, size=6)
     x = rng.standard_normal((10, 3))
     batched = forward(spec, pop, x)
@@ -55,7 +56,10 @@ def test_forward_matches_torch_linear_layers(rng: np.random.Generator) -> None:
     [
         ("normal", lambda w, b, fi, fo: abs(w.std() - 1) < 0.05 and np.all(abs(b) <= fi**-0.5)),
         ("small_normal", lambda w, b, fi, fo: abs(w.std() - 0.1) < 0.005 and np.all(b == 0)),
-        ("glorot", lambda w, b, fi, fo: np.all(abs(w) <= np.sqrt(6 / (fi + fo))) and np.all(b == 0)),
+        (
+            "glorot",
+            lambda w, b, fi, fo: np.all(abs(w) <= np.sqrt(6 / (fi + fo))) and np.all(b == 0),
+        ),
         ("torch", lambda w, b, fi, fo: np.all(abs(w) <= fi**-0.5) and np.all(abs(b) <= fi**-0.5)),
     ],
 )
@@ -84,8 +88,10 @@ def test_writeup_xor_setups_are_expressible() -> None:
     ],
 )
 def test_bad_task_options_are_rejected_with_their_name(options: dict, fragment: str) -> None:
-    with pytest.raises(InvalidParameterError if "Unknown" not in fragment else ValueError,
-                       match=fragment.replace("(", r"\(")):
+    with pytest.raises(
+        InvalidParameterError if "Unknown" not in fragment else ValueError,
+        match=fragment.replace("(", r"\("),
+    ):
         get_task("xor", **options)
 
 
