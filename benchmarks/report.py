@@ -1,30 +1,101 @@
-"""The generated report: ``results/report.md`` from the raw records, never hand-edited."""
+"""The generated report: ``report.md``, its figures and a self-contained ``report.html``.
+
+Never hand-edited: ``benchmarks/run_all.py`` writes it at the end of a suite, and
+``python benchmarks/run_all.py --report-only`` rebuilds it from the raw records without running
+anything. The Markdown is readable on GitHub with its figures as PNG files in a folder next to
+it (``figures/`` for ``report.md``, ``figures-<suite>/`` for ``report-<suite>.md``); the HTML is
+the same document with the figures embedded, for reading offline.
+
+What it contains, and why (COCO, AlgoPerf and DeepOBS practice; see
+``shared/reference/benchmarking.md``):
+
+* per task: success rates with Wilson intervals; ERT (COCO's aRT, counting failed runs' cost)
+  in evaluations and seconds with bootstrap intervals; median [IQR] costs to target among
+  successes; final train/test quality; stop reasons; extra metrics; convergence curves; decision
+  boundaries, learned functions or phase portraits where the task allows;
+* across tasks: runtime ECDFs over (task, target) pairs, Dolan-Moré performance profiles, a
+  success heatmap and a ranking with paired tests over seeds (Wilcoxon signed-rank, Holm);
+* cost against each scaling knob the records vary;
+* the honesty sections: each solver's accounting, the environment and the caveats.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
+import math
+import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from benchmarks.records import RunRecord
-from benchmarks.stats import median_iqr, wilson_interval
+import numpy as np
+
+from benchmarks import figures as fig
+from benchmarks.analysis import (
+    EASIER_LEVELS,
+    CostAxis,
+    TaskGroup,
+    bootstrap_seed,
+    cost_to_target,
+    ert_cost,
+    group_records,
+    paired_blocks,
+    runtime_problems,
+    slugify,
+    solver_order,
+    varying_knobs,
+)
+from benchmarks.environment import ROOT
+from benchmarks.html_report import github_slug, write_html
+from benchmarks.records import RunRecord, read_records
+from benchmarks.stats import (
+    PairedTest,
+    ert,
+    ert_bootstrap,
+    friedman,
+    holm,
+    median_iqr,
+    paired_wilcoxon,
+    runtime_ecdf,
+    wilson_interval,
+)
 from solvers import SOLVERS
+
+#: Bootstrap resamples for every ERT interval.
+N_BOOT = 2000
+#: Family-wise significance level of the pairwise tests.
+ALPHA = 0.05
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------------
 
 
 def _fmt(value: float, unit: str = "") -> str:
-    if value >= 1e5:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if math.isinf(value):
+        return "∞"
+    if value == 0:
+        text = "0"
+    elif abs(value) >= 1e5:
         text = f"{value:.3g}"
-    elif value >= 100 or value == int(value):
+    elif abs(value) >= 100 or value == int(value):
         text = f"{value:,.0f}"
-    elif value >= 1:
-        text = f"{value:.1f}"
+    elif abs(value) >= 1:
+        text = f"{value:.1f}" if abs(value) < 10 else f"{value:.0f}"
     else:
         text = f"{value:.3g}"
     return text + unit
 
 
 def _cost(values: Sequence[float], unit: str = "") -> str:
+    """``median [q25–q75]`` or an em dash for an empty sample."""
     summary = median_iqr(values)
     if summary is None:
         return "—"
@@ -32,118 +103,750 @@ def _cost(values: Sequence[float], unit: str = "") -> str:
     return f"{_fmt(med, unit)} [{_fmt(q25)}–{_fmt(q75)}]"
 
 
-def _test_metric(records: Sequence[RunRecord]) -> str:
-    vals = [r.final_test.get("accuracy", r.final_test.get("mse")) for r in records if r.final_test]
-    vals = [v for v in vals if v is not None]
+def _quality(values: Sequence[float], worst: float) -> str:
+    """Median [IQR] of a final metric; a NaN (diverged run) counts as ``worst``."""
+    vals = [worst if not math.isfinite(v) else v for v in values]
     if not vals:
         return "—"
-    name = "acc" if "accuracy" in records[0].final_test else "MSE"
-    med = median_iqr(vals)
-    assert med is not None
-    return f"{name} {med[0]:.3g}"
+    # Infinities would make the interpolated quantiles NaN; a sentinel keeps them ordered.
+    big = 1e300
+    med, q25, q75 = np.percentile(np.minimum(np.array(vals, dtype=float), big), [50, 25, 75])
+
+    def one(v: float) -> str:
+        return "∞" if v >= big else f"{v:.3g}"
+
+    return f"{one(med)} [{one(q25)}–{one(q75)}]"
 
 
-def _group_key(r: RunRecord) -> tuple[str, str]:
-    opts = ", ".join(f"{k}={v}" for k, v in sorted(r.task_options.items()))
-    return (f"{r.task} ({opts})" if opts else r.task, r.model)
+def _cell(text: str) -> str:
+    """Table-safe text: pipes escaped, newlines folded."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
-def solver_label(r: RunRecord, defaults: dict[str, dict[str, object]]) -> str:
-    """The solver's name, with the hyperparameters that differ from its defaults."""
-    diff = {k: v for k, v in r.config.items() if defaults.get(r.solver, {}).get(k, v) != v}
-    return r.solver + (" (" + ", ".join(f"{k}={v}" for k, v in diff.items()) + ")" if diff else "")
+def _seeds(runs: Sequence[RunRecord]) -> str:
+    seeds = sorted({r.seed for r in runs})
+    if not seeds:
+        return "none"
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}–{seeds[-1]} ({len(seeds)})"
+    return ", ".join(map(str, seeds))
 
 
-def results_table(records: Sequence[RunRecord]) -> list[str]:
-    """Markdown lines: one table per task, one row per solver configuration."""
-    defaults = {name: cls().config() for name, cls in SOLVERS.items()}
-    lines: list[str] = []
-    groups: dict[tuple[str, str], list[RunRecord]] = {}
-    for r in records:
-        groups.setdefault(_group_key(r), []).append(r)
-    for (task, model), runs in groups.items():
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Figures:
+    """Generated figures: paths relative to the Markdown file, plus any failures."""
+
+    folder: Path
+    base: Path
+    colours: fig.Palette = field(default_factory=dict)
+    made: list[Path] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def make(self, name: str, draw: Callable[[Path], Path | None], alt: str) -> list[str]:
+        """Draw one figure; Markdown lines referencing it (an empty list when nothing to draw)."""
+        path = self.folder / f"{name}.png"
+        try:
+            made = draw(path)
+        except Exception as exc:  # noqa: BLE001 - one broken figure must not lose the report
+            self.failed.append(f"{name}: {type(exc).__name__}: {exc}")
+            print(f"warning: figure {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return [f"*Figure `{name}` could not be drawn: {_cell(str(exc))}.*", ""]
+        if made is None:
+            return []
+        self.made.append(made)
+        rel = made.relative_to(self.base).as_posix()
+        return [f"![{alt}]({rel})", ""]
+
+
+def figures_dir_for(md_path: Path) -> Path:
+    """``report.md`` -> ``figures/``; ``report-<suite>.md`` -> ``figures-<suite>/``."""
+    stem = md_path.stem
+    if stem == "report":
+        return md_path.parent / "figures"
+    if stem.startswith("report-"):
+        return md_path.parent / ("figures-" + stem[len("report-") :])
+    return md_path.parent / f"{stem}-figures"
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+
+def _how_to_read(n_boot: int) -> list[str]:
+    return [
+        "## How to read this report",
+        "",
+        "- **Success**: a run succeeds when it meets the task's own target on the training set "
+        "within its budget. Success is reported as `k/n` seeds with a 95% Wilson score interval.",
+        "- **ERT** (expected running time, COCO's *aRT*): the total cost of *all* runs of a "
+        "solver on a task (successful runs up to the target, failed runs everything they spent) "
+        "divided by the number of successes; `∞` when none succeeded. It is the expected cost "
+        "of restarting the solver with fresh seeds until it succeeds, so a fast but unreliable "
+        "solver pays for its failures. Intervals: 95% percentile bootstrap over runs "
+        f"({n_boot:,} resamples, seeded from the task and solver names, so rebuilding the report "
+        "gives the same numbers); an upper bound of `∞` means more than 2.5% of the resamples "
+        "held no success.",
+        "- **Cost to target**: median [interquartile range] over the **successful runs only**. A "
+        "run that missed the target counts against the success rate and the ERT, and is never "
+        "filled in with its budget.",
+        "- **Units**: one *evaluation* is one forward pass of one training example; backward "
+        "passes are counted separately (see the accounting section). *Seconds* are the solver's "
+        "own clock: the harness stops it while it evaluates the target. *Iterations* mean "
+        "different things for different solvers.",
+        "- **Seeds are paired**: for a given seed every single-start solver starts from the same "
+        "initial weights, so per-seed differences between solvers remove the luck of the draw; "
+        "the ranking uses them.",
+        "",
+    ]
+
+
+def _targets_text() -> str:
+    return (
+        "Targets: each task contributes its own target plus "
+        f"{EASIER_LEVELS} easier levels on the same training metric (MSE or loss), log-spaced "
+        "strictly between the median starting value of all runs and the target's threshold "
+        "(for an accuracy-only target, the median loss at which runs met it). The own target "
+        "uses the harness's exact record; an easier level counts as reached at the first trace "
+        "point at or below it (traces are log-spaced, about 10% apart in iterations, so these "
+        "hitting times are upper bounds within one step). A solver that was not run on a task "
+        "counts as never reaching its targets."
+    )
+
+
+def _headline(groups: Sequence[TaskGroup], labels: Sequence[str],
+              mean_ranks: dict[str, dict[str, float]]) -> list[str]:
+    lines = [
+        "| solver | tasks run | runs | reached own target (95% CI) | (task, target) pairs "
+        "reached, share of runs | mean rank, evaluations | mean rank, seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for lab in labels:
+        runs = [r for g in groups for r in g.attempted(lab)]
+        tasks = sum(1 for g in groups if g.attempted(lab))
+        ok = sum(r.success for r in runs)
+        lo, hi = wilson_interval(ok, len(runs))
+        share = runtime_ecdf(runtime_problems(groups, lab, "evaluations"), [math.inf])[0]
+        ranks = [mean_ranks.get(axis, {}).get(lab, math.nan) for axis in ("evaluations",
+                                                                            "seconds")]
+        lines.append(
+            f"| {_cell(lab)} | {tasks}/{len(groups)} | {len(runs)} | "
+            f"{ok}/{len(runs)} ({lo:.2f}–{hi:.2f}) | {share:.2f} | "
+            + " | ".join("—" if math.isnan(v) else f"{v:.2f}" for v in ranks) + " |"
+        )
+    return [*lines, ""]
+
+
+def _pairwise(
+    groups: Sequence[TaskGroup], labels: Sequence[str], axis: CostAxis
+) -> tuple[dict[tuple[int, int], tuple[PairedTest, float]], Any, Any]:
+    blocks = paired_blocks(groups, labels, axis)
+    pairs = [(i, j) for i in range(len(labels)) for j in range(i + 1, len(labels))]
+    tests = [paired_wilcoxon(*blocks.pair(i, j)) for i, j in pairs]
+    adjusted = holm([t.pvalue for t in tests]) if tests else np.array([])
+    result = {pair: (t, float(p)) for pair, t, p in zip(pairs, tests, adjusted, strict=True)}
+    return result, blocks, friedman(blocks.complete())
+
+
+def _ranking_section(
+    groups: Sequence[TaskGroup], labels: Sequence[str], figs: _Figures
+) -> tuple[list[str], dict[str, dict[str, float]]]:
+    lines = ["## Ranking with paired tests", ""]
+    mean_ranks: dict[str, dict[str, float]] = {}
+    if len(labels) < 2:
+        return [*lines, "A ranking needs at least two solvers.", ""], mean_ranks
+    lines += [
+        "Blocks are (task, seed) pairs: the same seed means the same initial weights for every "
+        "single-start solver. In each block a solver's cost is its cost to the task's own target, "
+        "and a run that missed the target ranks after every run that reached it (two misses "
+        "tie). *Mean rank* (1 = cheapest) is over the blocks where every solver ran, with "
+        "Friedman's test of \"all solvers alike\". Each pair of solvers is compared with the "
+        "Wilcoxon signed-rank test on the per-block log cost ratios over the blocks where both "
+        "ran (ties dropped), and the p-values are Holm-adjusted over all pairs of a table, "
+        f"controlling the family-wise error at {ALPHA:g}.",
+        "",
+    ]
+    all_tests: dict[str, dict[tuple[int, int], tuple[PairedTest, float]]] = {}
+    all_blocks = {}
+    for axis in ("evaluations", "seconds"):
+        tests, blocks, fr = _pairwise(groups, labels, axis)
+        all_tests[axis], all_blocks[axis] = tests, blocks
+        mean_ranks[axis] = {lab: float(v) for lab, v in zip(labels, fr.mean_ranks, strict=True)}
+        order = sorted(range(len(labels)), key=lambda k: (np.nan_to_num(fr.mean_ranks[k],
+                                                                        nan=np.inf), k))
+        friedman_text = (
+            f"Friedman over {fr.blocks} complete blocks: χ² = {fr.statistic:.2f}, "
+            f"p = {fr.pvalue:.3g}."
+            if math.isfinite(fr.pvalue)
+            else f"Friedman's test needs three solvers and two complete blocks ({fr.blocks} "
+            "complete blocks here)."
+        )
         lines += [
-            f"### {task}",
+            f"### Cost in {axis}",
             "",
-            f"Network {model}; {runs[0].n_train} training examples; target: {runs[0].target}.",
+            friedman_text,
             "",
-            "| solver | success (95% CI) | iterations to target | evaluations to target "
-            "| seconds to target | final test | stop reasons |",
-            "|---|---|---|---|---|---|---|",
+            "| rank | solver | mean rank |",
+            "|---|---|---|",
         ]
-        by_solver: dict[str, list[RunRecord]] = {}
-        for r in runs:
-            by_solver.setdefault(solver_label(r, defaults), []).append(r)
-        for label, rs in by_solver.items():
-            if all(r.stop_reason == "unsupported" for r in rs):
-                lines.append(f"| {label} | not run: {rs[0].error} | | | | | |")
-                continue
-            ok = [r for r in rs if r.success]
-            lo, hi = wilson_interval(len(ok), len(rs))
-            reasons = Counter(r.stop_reason for r in rs)
+        for pos, k in enumerate(order, 1):
+            lines.append(f"| {pos} | {_cell(labels[k])} | {_fmt_rank(fr.mean_ranks[k])} |")
+        lines += [
+            "",
+            "| pair | paired runs | first cheaper | second cheaper | ties | Wilcoxon p | Holm p "
+            "| verdict |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for (i, j), (t, p_holm) in tests.items():
+            verdict = "no paired runs" if t.n == 0 else "no significant difference"
+            if t.n and p_holm < ALPHA and t.favours:
+                verdict = f"**{_cell(labels[i] if t.favours == 'a' else labels[j])}** cheaper"
             lines.append(
-                f"| {label} | {len(ok)}/{len(rs)} ({lo:.2f}–{hi:.2f}) "
-                f"| {_cost([r.iterations_to_target for r in ok if r.iterations_to_target is not None])} "
-                f"| {_cost([r.evaluations_to_target for r in ok if r.evaluations_to_target is not None])} "
-                f"| {_cost([r.seconds_to_target for r in ok if r.seconds_to_target is not None], ' s')} "
-                f"| {_test_metric(rs)} "
-                f"| {', '.join(f'{k} {v}' for k, v in reasons.most_common())} |"
+                f"| {_cell(labels[i])} vs {_cell(labels[j])} | {t.n} | {t.a_better} | "
+                f"{t.b_better} | {t.ties} | {_fmt_p(t.pvalue)} | {_fmt_p(p_holm)} | {verdict} |"
             )
         lines.append("")
+    lines += figs.make(
+        "paired-wins",
+        lambda p: fig.win_matrix_figure(all_blocks, all_tests, p),
+        "Share of paired (task, seed) runs in which the row solver was cheaper than the column "
+        "solver (ties count half; * Holm-adjusted Wilcoxon p < 0.05)",
+    )
+    return lines, mean_ranks
+
+
+def _fmt_rank(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:.2f}"
+
+
+def _fmt_p(value: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
+
+
+def _ert_cells(group: TaskGroup, label: str, runs: Sequence[RunRecord]) -> list[str]:
+    cells = []
+    axes: tuple[tuple[CostAxis, str], ...] = (("evaluations", ""), ("seconds", " s"))
+    for axis, unit in axes:
+        costs = [ert_cost(r, axis) for r in runs]
+        ok = [r.success for r in runs]
+        e = ert(costs, ok)
+        lo, hi = ert_bootstrap(costs, ok, seed=bootstrap_seed(group.name, label, axis),
+                               n_boot=N_BOOT)
+        cells.append(_fmt(e, unit) if not math.isfinite(e) else
+                     f"{_fmt(e, unit)} [{_fmt(lo)}–{_fmt(hi)}]")
+    return cells
+
+
+def _describe_budgets(runs: Sequence[RunRecord]) -> str:
+    budgets = {tuple(sorted(r.budget.items())) for r in runs}
+    texts = []
+    for b in sorted(budgets):
+        d = dict(b)
+        parts = []
+        if d.get("max_iterations") is not None:
+            parts.append(f"{d['max_iterations']:,} iterations")
+        if d.get("max_evaluations") is not None:
+            parts.append(f"{d['max_evaluations']:,} evaluations")
+        if d.get("max_seconds") is not None and math.isfinite(d["max_seconds"]):
+            parts.append(f"{d['max_seconds']:g} s")
+        texts.append(", ".join(parts) or "none")
+    return "; ".join(texts)
+
+
+def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
+    first = group.first
+    task = group.task_obj
+    runs_all = [r for runs in group.runs.values() for r in runs]
+    split = task.has_split if task is not None else True
+    options = ", ".join(f"{k}={v}" for k, v in sorted(group.options.items())) or "none"
+    lines = [f"### {group.name}", ""]
+    if task is not None and task.description:
+        lines += [task.description, ""]
+    lines += [
+        f"Network `{first.model}` ({first.num_params} parameters); {first.n_train} training "
+        "examples" + ("" if split else ", no train/test split (test = train)") + "; target: "
+        f"{first.target}; budget per run: {_describe_budgets(runs_all)}; options: {options}; "
+        f"seeds: {_seeds(runs_all)}.",
+        "",
+        "| solver | runs | reached target (95% CI) | ERT, evaluations [95% CI] | "
+        "ERT, seconds [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    attempted_labels = []
+    for label, runs in group.runs.items():
+        att = group.attempted(label)
+        if not att:
+            reason = next((r.error for r in runs if r.error), "not supported")
+            lines.append(f"| {_cell(label)} | 0 | not run: {_cell(reason)} | | |")
+            continue
+        attempted_labels.append(label)
+        ok = sum(r.success for r in att)
+        lo, hi = wilson_interval(ok, len(att))
+        lines.append(
+            f"| {_cell(label)} | {len(att)} | {ok}/{len(att)} ({lo:.2f}–{hi:.2f}) | "
+            + " | ".join(_ert_cells(group, label, att)) + " |"
+        )
+    lines.append("")
+    if not attempted_labels:
+        return lines
+    lines += [
+        "Cost to target among the successful runs, median [IQR]:",
+        "",
+        "| solver | iterations | evaluations | backward passes | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for label in attempted_labels:
+        ok_runs = [r for r in group.attempted(label) if r.success]
+        back = [_backward_at_target(r) for r in ok_runs]
+        lines.append(
+            f"| {_cell(label)} "
+            f"| {_cost([cost_to_target(r, 'iterations') for r in ok_runs])} "
+            f"| {_cost([cost_to_target(r, 'evaluations') for r in ok_runs])} "
+            f"| {_cost([b for b in back if b is not None])} "
+            f"| {_cost([cost_to_target(r, 'seconds') for r in ok_runs], ' s')} |"
+        )
+    lines.append("")
+    lines += _final_table(group, attempted_labels, split)
+    metric = group.target_metric
+    lines += figs.make(
+        f"convergence-{group.slug}",
+        lambda p: fig.convergence_figure(group, figs.colours, p),
+        f"{group.name}: training {metric} against iterations, evaluations and seconds (median "
+        "over seeds, interquartile band; dashed: target)",
+    )
+    drawers: list[tuple[str, Callable[..., Path | None], str]] = [
+        ("boundary", fig.decision_boundary_figure,
+         f"{group.name}: decision regions of the trained networks, one panel per solver"),
+        ("function", fig.function_figure,
+         f"{group.name}: learned function against the truth, one panel per solver"),
+        ("surface", fig.surface_figure,
+         f"{group.name}: learned surface against the truth, one panel per solver"),
+        ("phase", fig.phase_portrait_figure,
+         f"{group.name}: phase portrait of the learned vector field against the truth"),
+    ]
+    for prefix, drawer, alt in drawers:
+        lines += figs.make(
+            f"{prefix}-{group.slug}",
+            functools.partial(drawer, group, figs.colours),
+            alt,
+        )
     return lines
 
 
-def build_markdown(records: Sequence[RunRecord], title: str) -> str:
-    """The whole report as Markdown."""
-    if not records:
-        return f"# {title}\n\nNo records.\n"
-    env = records[-1].environment
-    versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items())
+def _backward_at_target(record: RunRecord) -> float | None:
+    for p in record.trace:
+        if p.get("iteration") == record.iterations_to_target:
+            return float(p.get("backward", 0))
+    return None
+
+
+def _extra_getter(key: str) -> Callable[[RunRecord], float]:
+    def get(record: RunRecord) -> float:
+        return float(record.extra_metrics.get(key, math.nan))
+
+    return get
+
+
+def _final_table(group: TaskGroup, labels: Sequence[str], split: bool) -> list[str]:
+    classification = group.kind == "classification"
+    columns: list[tuple[str, Callable[[RunRecord], float], float]] = []
+    if classification:
+        columns.append(("train accuracy", lambda r: r.final_train.get("accuracy", math.nan), 0.0))
+        if split:
+            columns.append(("test accuracy", lambda r: r.final_test.get("accuracy", math.nan),
+                            0.0))
+        columns.append(("train loss", lambda r: r.final_train.get("loss", math.nan), math.inf))
+    else:
+        columns.append(("train MSE", lambda r: r.final_train.get("mse", math.nan), math.inf))
+        if split:
+            columns.append(("test MSE", lambda r: r.final_test.get("mse", math.nan), math.inf))
+    extras = sorted({k for lab in labels for r in group.attempted(lab) for k in r.extra_metrics})
+    for key in extras:
+        columns.append((key, _extra_getter(key), math.inf))
+    head = ["solver", *[c[0] for c in columns], "stop reasons"]
     lines = [
-        f"# {title}",
+        "Final state, median [IQR] over the runs (a diverged run counts as the worst value):",
         "",
-        f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} from {len(records)} run "
-        f"records (suite `{records[0].suite}`). Generated by `benchmarks/run_all.py`; do not edit.",
-        "",
-        "How to read it: *success* is the share of seeds whose run met the task's target "
-        "within its budget, with a 95% Wilson interval. Costs to target are the median "
-        "[interquartile range] over the **successful runs only**: a run that missed the target "
-        "counts against the success rate and is never filled in with its budget. One "
-        "*evaluation* is one forward pass of one training example; seconds are the solver's own "
-        "clock (the harness's evaluation of the target is not charged).",
-        "",
-        "## Results",
-        "",
-        *results_table(records),
-        "## Accounting",
-        "",
-        "| solver | one iteration is | cost per iteration |",
-        "|---|---|---|",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
     ]
-    seen = {}
-    for r in records:
-        seen.setdefault(r.solver, r.iteration_unit)
-    for name, unit in seen.items():
-        doc = (SOLVERS[name].__doc__ or "") if name in SOLVERS else ""
-        cost = next((ln.strip()[len("Evaluations:"):].strip() for ln in doc.splitlines()
-                     if ln.strip().startswith("Evaluations:")), "")
-        lines.append(f"| {name} | {unit} | {cost} |")
+    for label in labels:
+        runs = group.attempted(label)
+        cells = [_quality([get(r) for r in runs], worst) for _, get, worst in columns]
+        reasons = Counter(r.stop_reason for r in runs)
+        lines.append(
+            f"| {_cell(label)} | " + " | ".join(cells) + " | "
+            + ", ".join(f"{k} {v}" for k, v in reasons.most_common()) + " |"
+        )
+    return [*lines, ""]
+
+
+def _scaling_section(groups: Sequence[TaskGroup], labels: Sequence[str],
+                     figs: _Figures) -> list[str]:
+    series = varying_knobs(groups)
+    lines = ["## Scaling", ""]
+    if not series:
+        return [*lines, "No task in these records varies a knob (e.g. the `scaling` suite's "
+                "parity bits, frequency, width or data size), so there is no scaling plot.", ""]
     lines += [
+        "Cost to target against each knob that the records vary, the other options fixed. "
+        "Lines are ERT with 95% bootstrap intervals (log scale); a triangle on the top edge "
+        "marks a knob value where the solver never reached the target (ERT = ∞); the right "
+        "panel is the success rate.",
         "",
+    ]
+    for task, knob, members, fixed in series:
+        title = f"{task}: {knob}" + (f" ({fixed})" if fixed else "")
+        present = [lab for lab in labels if any(m.attempted(lab) for m in members)]
+        lines += [f"### {title}", ""]
+        lines += figs.make(
+            f"scaling-{slugify(task)}-{slugify(knob)}-{slugify(fixed)}"[:120].rstrip("-"),
+            functools.partial(fig.scaling_figure, task, knob, members, present, figs.colours),
+            f"{title}: ERT in evaluations and seconds, and success rate, against {knob}",
+        )
+    return lines
+
+
+def _hook_lines(module: str, attr: str, *args: Any) -> list[str] | None:
+    """Lines from an optional hook ``module.attr(*args)``; ``None`` when it does not exist."""
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+    return [str(line) for line in fn(*args)]
+
+
+def _hooks(md_path: Path, root: Path) -> list[str]:
+    lines: list[str] = []
+    zorb_raw = md_path.parent / "raw" / "zorb.jsonl"
+    if zorb_raw.exists():
+        zorb_records = read_records([zorb_raw]).records
+        section = _hook_lines("benchmarks.zorb_claim", "markdown_section", zorb_records)
+        if section is not None:
+            lines += ["## ZORB claim", "", *section, ""]
+    bench = _hook_lines("benchmarks.bench_table", "latest_benchmark_markdown", root)
+    if bench is not None:
+        lines += ["## Performance (pytest-benchmark)", "", *bench, ""]
+    return lines
+
+
+def _solver_doc_line(name: str, key: str) -> str:
+    cls = SOLVERS.get(name)
+    doc = (cls.__doc__ or "") if cls is not None else ""
+    lines = [ln.strip() for ln in doc.splitlines()]
+    for k, ln in enumerate(lines):
+        if ln.startswith(key):
+            text = ln[len(key):].strip()
+            # Docstring sentences may wrap onto following lines until a blank line.
+            for more in lines[k + 1:]:
+                if not more or more.endswith(":") or more.split(":")[0] in ("Iteration",
+                                                                            "Evaluations"):
+                    break
+                text += " " + more
+            return text.replace("``", "`")
+    return "—"
+
+
+def _accounting(records: Sequence[RunRecord]) -> list[str]:
+    lines = [
+        "## Accounting: what each solver's iteration and evaluation are",
+        "",
+        "The iteration and evaluation lines come from the records and from each solver's "
+        "docstring; the measured columns are medians over all of the solver's attempted runs "
+        "(per iteration after the first report; *before first report* is what the solver spent "
+        "before its iteration 0, e.g. scoring an initial population, building a model).",
+        "",
+        "| solver | one iteration is | evaluations (docstring) | evaluations per iteration "
+        "(measured) | backward passes per iteration | evaluations before first report | "
+        "seconds before first report, median (max) | µs per iteration | dtype |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_solver: dict[str, list[RunRecord]] = {}
+    for r in records:
+        if r.stop_reason != "unsupported":
+            by_solver.setdefault(r.solver, []).append(r)
+    order = {name: i for i, name in enumerate(SOLVERS)}
+    for name in sorted(by_solver, key=lambda n: (order.get(n, len(order)), n)):
+        runs = by_solver[name]
+        per_eval, per_back, setup_e, setup_s, per_us = [], [], [], [], []
+        for r in runs:
+            if not r.trace:
+                continue
+            first, last = r.trace[0], r.trace[-1]
+            setup_e.append(float(first["evaluations"]))
+            setup_s.append(float(first["solver_seconds"]))
+            if last["iteration"] > 0:
+                its = float(last["iteration"])
+                per_eval.append((last["evaluations"] - first["evaluations"]) / its)
+                per_back.append((last.get("backward", 0) - first.get("backward", 0)) / its)
+                per_us.append(1e6 * (last["solver_seconds"] - first["solver_seconds"]) / its)
+        dtypes = sorted({str(r.config.get("dtype", "float64")) for r in runs})
+        unit = Counter(r.iteration_unit for r in runs).most_common(1)[0][0]
+        lines.append(
+            f"| {name} | {_cell(unit)} | {_cell(_solver_doc_line(name, 'Evaluations:'))} | "
+            f"{_med(per_eval)} | {_med(per_back)} | {_med(setup_e)} | "
+            f"{_med(setup_s, ' s')} ({_fmt(max(setup_s), ' s') if setup_s else '—'}) | "
+            f"{_med(per_us)} | {', '.join(dtypes)} |"
+        )
+    return [*lines, ""]
+
+
+def _med(values: Sequence[float], unit: str = "") -> str:
+    return _fmt(float(np.median(values)), unit) if values else "—"
+
+
+def _count_text(counter: Counter[Any]) -> str:
+    if len(counter) == 1:
+        return str(next(iter(counter)))
+    return "; ".join(f"{k} ({v} runs)" for k, v in counter.most_common())
+
+
+def _environment(records: Sequence[RunRecord]) -> list[str]:
+    envs = [r.environment for r in records if r.environment]
+    if not envs:
+        return ["## Environment", "", "The records carry no environment.", ""]
+
+    def count(key: str) -> Counter[Any]:
+        return Counter(str(e.get(key, "unknown")) for e in envs)
+
+    versions: Counter[str] = Counter(
+        ", ".join(f"{k} {v}" for k, v in e.get("versions", {}).items()) for e in envs
+    )
+    executors = Counter(f"{r.executor}, {r.workers} worker(s)" for r in records)
+    stamps = sorted(r.timestamp for r in records if r.timestamp)
+    revisions = count("git_revision")
+    dirty = sum(v for k, v in revisions.items() if k.endswith("-dirty"))
+    lines = [
         "## Environment",
         "",
-        f"- CPU: {env.get('cpu')} ({env.get('cpu_count')} cores), threads per run: "
-        f"{env.get('threads')}, executor: {records[-1].executor} ({records[-1].workers} workers)",
-        f"- Python {env.get('python')} on {env.get('platform')}",
-        f"- {versions}",
-        f"- git revision {env.get('git_revision')}",
+        f"- Report generated {datetime.now(UTC).isoformat(timespec='seconds')}; runs recorded "
+        + (f"{stamps[0]} to {stamps[-1]}." if stamps else "at unknown times."),
+        f"- CPU: {_count_text(count('cpu'))}; {_count_text(count('cpu_count'))} logical cores.",
+        f"- Threads per run (torch and BLAS pinned): {_count_text(count('threads'))}; executor: "
+        f"{_count_text(executors)}.",
+        f"- Python {_count_text(count('python'))} on {_count_text(count('platform'))}.",
+        f"- Packages: {_count_text(versions)}.",
+        f"- git revision: {_count_text(revisions)}"
+        + (f" ({dirty} runs from a checkout with uncommitted changes)." if dirty else "."),
         "",
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def _caveats(records: Sequence[RunRecord]) -> list[str]:
+    solvers = {r.solver for r in records if r.stop_reason != "unsupported"}
+    lines = [
+        "## Caveats",
+        "",
+        "- **Evaluations count forward passes only.** A gradient step also makes one backward "
+        "pass per example (listed separately above; it costs roughly one to two forward passes), "
+        "so on the evaluation axis gradient methods look up to about 2-3x cheaper than their "
+        "arithmetic. Seconds include everything.",
+        "- **Seconds measure implementations, not ideas.** On networks of a few dozen weights "
+        "the time per iteration is dominated by per-call overhead (Python, library dispatch), "
+        "not arithmetic; timings come from a shared machine and carry noise of several percent.",
+    ]
+    if solvers & {"sgd", "adam"}:
+        lines.append(
+            "- **torch per-step overhead on tiny networks.** `sgd` and `adam` run through "
+            "`torch.optim` with autograd; each step costs tens of microseconds of dispatch "
+            "whatever the network size. `numpy-backprop` is the same full-batch gradient "
+            "descent written in NumPy, so the ratio of their µs per iteration (accounting table) "
+            "is that overhead. The first torch run of a process also pays torch's set-up, which "
+            "shows as seconds before the first report."
+        )
+    if "ga" in solvers:
+        lines.append(
+            "- **PyGAD overhead.** The genetic algorithm runs on PyGAD's own loop; its "
+            "Python-level selection, crossover and mutation dominate the time on tiny networks "
+            "even with a batched fitness, so its seconds measure the PyGAD engine as much as the "
+            "algorithm."
+        )
+    dtypes = Counter(str(r.config.get("dtype", "float64")) for r in records)
+    lines.append(
+        "- **float64 vs float32.** The harness evaluates every target in float64. Solvers "
+        "train in: " + ", ".join(f"{k} ({v} runs)" for k, v in dtypes.most_common())
+        + ". float32 runs are faster per step in torch but may stall slightly above a tight "
+        "target that float64 reaches."
+    )
+    if any(SOLVERS.get(s) is not None and not SOLVERS[s].single_start for s in solvers):
+        lines.append(
+            "- **Pairing of population methods.** Solvers that do not start from the shared "
+            "initial vector (population methods) are paired with the others by seed only, not "
+            "by starting weights."
+        )
+    lines += [
+        "- **Few seeds.** With 10 seeds per cell, success rates must differ a lot to be "
+        "distinguishable (the Wilson intervals show how much); COCO's example: 4/15 against "
+        "0/15 successes is not significant at 5%.",
+        "- **ERT assumes independent restarts** from fresh seeds; a solver whose failures are "
+        "systematic (a task it cannot solve) has ERT = ∞ whatever its speed elsewhere.",
+        "- **Defaults, not tuned.** Every solver runs with its default hyperparameters unless "
+        "its label lists the ones changed; no per-task tuning was done for any solver, and "
+        "results for a tuned solver would differ.",
+        "- **Unsupported pairs count as unsolved** in the ECDFs and performance profiles (the "
+        "legend says how many tasks each solver ran).",
+        "",
+    ]
+    return lines
+
+
+def _errors(groups: Sequence[TaskGroup]) -> list[str]:
+    rows: Counter[tuple[str, str, str, str]] = Counter()
+    for g in groups:
+        for label, runs in g.runs.items():
+            for r in runs:
+                if r.stop_reason in ("error", "timeout"):
+                    first = r.error.strip().splitlines()[0] if r.error.strip() else "(no message)"
+                    rows[(g.name, label, r.stop_reason, first)] += 1
+    if not rows:
+        return []
+    lines = [
+        "## Runs that failed with an error",
+        "",
+        "| task | solver | stop reason | message (first line) | runs |",
+        "|---|---|---|---|---|",
+    ]
+    for (task, label, reason, msg), n in rows.most_common():
+        lines.append(f"| {_cell(task)} | {_cell(label)} | {reason} | {_cell(msg[:200])} | {n} |")
+    return [*lines, ""]
+
+
+def _contents(markdown_lines: Sequence[str]) -> list[str]:
+    used: dict[str, int] = {}
+    items = []
+    for line in markdown_lines:
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            text = line[level:].strip()
+            slug = github_slug(text, used)
+            if level in (2, 3):
+                items.append("  " * (level - 2) + f"- [{text}](#{slug})")
+    return ["## Contents", "", *items, ""]
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What :func:`build_report` wrote."""
+
+    markdown: Path
+    html: Path
+    figures: tuple[Path, ...]
+    failed_figures: tuple[str, ...]
+
+
+def build_markdown(
+    records: Sequence[RunRecord], title: str, md_path: Path, *, root: Path = ROOT
+) -> tuple[str, _Figures]:
+    """The report as Markdown, drawing its figures into the folder next to ``md_path``."""
+    folder = figures_dir_for(md_path)
+    figs = _Figures(folder=folder, base=md_path.parent)
+    if folder.is_dir():
+        for old in folder.glob("*.png"):  # stale figures of tasks no longer in the records
+            old.unlink()
+    suite = Counter(r.suite for r in records).most_common(1)[0][0] if records else ""
+    head = [
+        f"# {title}",
+        "",
+        f"Generated from {len(records)} run records (suite `{suite}`) by "
+        "`benchmarks/run_all.py`; do not edit. Rebuild it from the raw records, without running "
+        "anything, with `python benchmarks/run_all.py --report-only"
+        + ("" if suite in ("", "default") else f" --suite {suite}") + "`.",
+        "",
+    ]
+    if not records:
+        return "\n".join([*head, "No records."]) + "\n", figs
+    groups = group_records(records)
+    labels = solver_order(groups)
+    colours = fig.palette(labels)
+    figs.colours = colours
+    ranking, mean_ranks = _ranking_section(groups, labels, figs)
+    body = [
+        *_how_to_read(N_BOOT),
+        "## Summary across tasks",
+        "",
+        *_headline(groups, labels, mean_ranks),
+        *figs.make("success", lambda p: fig.success_heatmap(groups, labels, p),
+                   "Success rate of each solver on each task (k/n seeds reaching the task's "
+                   "target)"),
+        "### Runtime ECDFs",
+        "",
+        "The share of (task, target) pairs a solver reaches within a given cost, averaged "
+        "over pairs, each pair weighing the same (COCO's runtime ECDF, a data profile). A "
+        "curve further left is cheaper, higher is more reliable; the height at the right "
+        "edge is the share of targets ever reached.",
+        "",
+        _targets_text(),
+        "",
+        *figs.make("ecdf", lambda p: fig.runtime_ecdf_figure(groups, labels, colours, p),
+                   "Runtime ECDFs over all (task, target) pairs, in evaluations and in "
+                   "seconds"),
+        "### Performance profiles",
+        "",
+        "For each (task, seed) problem, each solver's cost to the task's own target divided "
+        "by the cheapest solver's cost on that problem; ρ(τ) is the share of problems a "
+        "solver solved within τ times the best cost (Dolan and Moré, 2002). ρ(1) is how "
+        "often it was the cheapest; the right end is how often it succeeded at all. Profiles "
+        "are relative: adding or removing a solver changes them.",
+        "",
+        *figs.make(
+            "performance-profiles",
+            lambda p: fig.performance_profile_figure(
+                {a: paired_blocks(groups, labels, a) for a in ("evaluations", "seconds")},
+                colours, p),
+            "Performance profiles in evaluations and in seconds",
+        ),
+        *ranking,
+        "## Per task",
+        "",
+    ]
+    for g in groups:
+        body += _task_section(g, figs)
+    body += _scaling_section(groups, labels, figs)
+    body += _hooks(md_path, root)
+    body += _accounting(records)
+    body += _environment(records)
+    body += _caveats(records)
+    body += _errors(groups)
+    if figs.failed:
+        body += ["## Figures that failed", "", *[f"- {_cell(f)}" for f in figs.failed], ""]
+    text = "\n".join([*head, *_contents(body), *body]).rstrip() + "\n"
+    return text, figs
+
+
+def build_report(
+    records: Sequence[RunRecord], md_path: Path, title: str, *, root: Path = ROOT
+) -> ReportFiles:
+    """Write ``md_path``, its figures folder and the self-contained HTML next to it.
+
+    Args:
+        records: the raw run records (any suite).
+        md_path: where the Markdown goes; the HTML takes the same name with ``.html``.
+        title: the report's title.
+        root: repository root, where the pytest-benchmark hook looks for saved runs.
+    """
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    text, figs = build_markdown(records, title, md_path, root=root)
+    md_path.write_text(text, encoding="utf-8")
+    html_path = write_html(text, md_path.parent, title, md_path.with_suffix(".html"))
+    return ReportFiles(md_path, html_path, tuple(figs.made), tuple(figs.failed))
 
 
 def write_report(records: Sequence[RunRecord], path: Path, title: str) -> Path:
-    """Write the Markdown report to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(build_markdown(records, title), encoding="utf-8")
-    return path
+    """Write the Markdown report to ``path`` (plus its figures and ``.html``); return ``path``."""
+    return build_report(records, path, title).markdown
+
+
+__all__ = ["ReportFiles", "build_markdown", "build_report", "figures_dir_for", "write_report"]

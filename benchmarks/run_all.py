@@ -6,6 +6,7 @@ Examples:
     python benchmarks/run_all.py --tasks xor --solvers sgd --seeds 100 \\
         --set sgd.learning_rate=0.02 --set sgd.momentum=0.9 --max-iterations 2001
     python benchmarks/run_all.py --report-only         # rebuild the report, run nothing
+    python benchmarks/run_all.py --executor dask --scheduler tcp://host:8786  # on a cluster
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.budget import Budget
+from benchmarks.executors import EXECUTORS, ExecutorConfig
 from benchmarks.records import read_records
 from benchmarks.report import write_report
 from benchmarks.runner import run_cells
@@ -99,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="rebuild the report from the records; run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per run")
+    engine = parser.add_argument_group(
+        "execution", "where runs execute; a killed or interrupted suite resumes when rerun"
+    )
+    engine.add_argument("--executor", choices=EXECUTORS,
+                        help="serial (in this process, for debugging), process (local worker "
+                             "processes; the default) or dask (default with --scheduler)")
+    engine.add_argument("--workers", type=int, metavar="N",
+                        help="worker processes (default: one per core / --threads)")
+    engine.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on an existing Dask cluster, e.g. tcp://host:8786")
+    engine.add_argument("--time-limit", type=float, metavar="SECONDS",
+                        help="wall-clock limit per run; a run past it is killed and recorded "
+                             "as a timeout")
     return parser
 
 
@@ -188,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         suite = configure(args)
+        executor = ExecutorConfig(
+            kind=args.executor or ("dask" if args.scheduler else "process"),
+            workers=args.workers,
+            scheduler=args.scheduler,
+            time_limit=args.time_limit,
+        )
         records_path = args.out / "raw" / f"{suite.name}.jsonl"
         if not args.report_only:
             summary = run_cells(
@@ -197,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 rerun=args.rerun,
                 progress=not args.no_progress,
                 threads=args.threads,
+                executor=executor,
             )
             print(summary.describe())
     except BenchmarkError as exc:

@@ -241,6 +241,8 @@ class PairedTest:
             a tie).
         statistic: Wilcoxon's statistic (the smaller signed-rank sum), NaN if not computed.
         pvalue: two-sided p-value; 1.0 when every block is a tie.
+        rank_sum_a, rank_sum_b: signed-rank sums of the blocks a won and b won (ranks of |d| over
+            the non-tied blocks); the larger one says which way a significant result points.
     """
 
     n: int
@@ -249,6 +251,17 @@ class PairedTest:
     ties: int
     statistic: float
     pvalue: float
+    rank_sum_a: float = 0.0
+    rank_sum_b: float = 0.0
+
+    @property
+    def favours(self) -> str:
+        """``"a"``, ``"b"`` or ``""`` (equal rank sums): the direction of the difference."""
+        if self.rank_sum_a > self.rank_sum_b:
+            return "a"
+        if self.rank_sum_b > self.rank_sum_a:
+            return "b"
+        return ""
 
 
 def paired_wilcoxon(a: ArrayLike, b: ArrayLike, floor: float = 1.0) -> PairedTest:
@@ -265,8 +278,13 @@ def paired_wilcoxon(a: ArrayLike, b: ArrayLike, floor: float = 1.0) -> PairedTes
     ties = n - a_better - b_better
     if a_better + b_better == 0:
         return PairedTest(n, a_better, b_better, ties, math.nan, 1.0)
+    nonzero = d[d != 0]
+    ranks = _scipy_stats.rankdata(np.abs(nonzero))
     res = _scipy_stats.wilcoxon(d, zero_method="wilcox")
-    return PairedTest(n, a_better, b_better, ties, float(res.statistic), float(res.pvalue))
+    return PairedTest(
+        n, a_better, b_better, ties, float(res.statistic), float(res.pvalue),
+        rank_sum_a=float(ranks[nonzero < 0].sum()), rank_sum_b=float(ranks[nonzero > 0].sum()),
+    )
 
 
 def block_ranks(costs: ArrayLike) -> FloatArray:

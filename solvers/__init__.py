@@ -11,8 +11,10 @@ from typing import Any
 
 from solvers.adam import AdamSolver
 from solvers.base import Cost, Monitor, Solver
+from solvers.elm import ELMSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.sgd import SGDSolver
+from solvers.zorb import ZORBSolver
 from tasks._validation import unknown_name
 
 SOLVERS: dict[str, type[Solver]] = {
@@ -21,6 +23,8 @@ SOLVERS: dict[str, type[Solver]] = {
         SGDSolver,
         AdamSolver,
         NumpyBackpropSolver,
+        ZORBSolver,
+        ELMSolver,
     )
 }
 

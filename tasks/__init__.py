@@ -13,10 +13,21 @@ from typing import Any
 
 from tasks._validation import unknown_name
 from tasks.base import MODEL_OPTIONS, Target, Task, with_options
+from tasks.functions import make_abs, make_exp, make_poly, make_sin2d, make_sinc, make_step
 from tasks.logic import make_and, make_nand, make_nor, make_or, make_xnor, make_xor
+from tasks.lotka_volterra import make_lotka
 from tasks.mlp import ModelSpec
 from tasks.parity import make_parity
+from tasks.playground import make_blobs, make_circle, make_quadrants, make_spirals
+from tasks.real import make_cancer, make_diabetes, make_digits, make_iris, make_wine
 from tasks.sine import make_sine
+from tasks.zorb_paper import (
+    make_zorb_digits,
+    make_zorb_iris,
+    make_zorb_sinc,
+    make_zorb_spirals,
+    make_zorb_xor,
+)
 
 TaskFactory = Callable[..., Task]
 
@@ -29,6 +40,27 @@ TASKS: dict[str, TaskFactory] = {
     "xnor": make_xnor,
     "parity": make_parity,
     "sine": make_sine,
+    "exp": make_exp,
+    "poly": make_poly,
+    "abs": make_abs,
+    "step": make_step,
+    "sinc": make_sinc,
+    "sin2d": make_sin2d,
+    "lotka": make_lotka,
+    "circle": make_circle,
+    "quadrants": make_quadrants,
+    "blobs": make_blobs,
+    "spirals": make_spirals,
+    "iris": make_iris,
+    "wine": make_wine,
+    "cancer": make_cancer,
+    "digits": make_digits,
+    "diabetes": make_diabetes,
+    "zorb_xor": make_zorb_xor,
+    "zorb_iris": make_zorb_iris,
+    "zorb_spirals": make_zorb_spirals,
+    "zorb_sinc": make_zorb_sinc,
+    "zorb_digits": make_zorb_digits,
 }
 
 

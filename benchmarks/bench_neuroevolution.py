@@ -1,0 +1,347 @@
+"""Per-generation speed of ``ga`` and ``cmaes`` beside the routes a user would otherwise take.
+
+``pytest benchmarks/bench_neuroevolution.py --benchmark-only`` times them; plain ``pytest`` runs
+each once, untimed, as a smoke test (see the root ``conftest.py``).
+
+At population P = 50, on XOR's 2-2-1 network (9 weights) and on a 2-30-30-1 network on the same
+data (1,051 weights), each benchmark group shows side by side:
+
+* GA groups:
+
+  (a) ``ga``: our solver (``pygad.GA`` with batched fitness and the vectorized operators of
+      ``solvers/_ga_operators.py``), default hyperparameters except ``population_size``;
+  (b) ``pygad-torch``: PyGAD with its default operators (steady-state selection, single-point
+      crossover, random mutation of 10% of the genes, one elite) and the per-solution route of
+      its TorchGA documentation: every solution is loaded into a ``torch.nn`` module
+      (``pygad.torchga.model_weights_as_dict`` + ``load_state_dict``) and the module is called.
+      Loading into one shared module is already faster than the docs' ``torchga.predict``,
+      which deep-copies the module per call;
+  (c) ``numpy-floor``: a minimal fully vectorized NumPy GA with the same algorithm as (a)'s
+      defaults and the same batched fitness, written here only as the floor: what a generation
+      costs without any engine around it.
+
+* CMA-ES groups: (a) ``cmaes``: our solver (one batched forward per generation) against
+  (b) ``pycma-torch``: pycma's ask/tell with a per-solution objective (the same torch route).
+
+One round runs ``generations`` generations from scratch (building the GA or the CMA-ES object is
+part of it, amortised over the round); the per-generation time in ``extra_info`` is the round's
+median over the rounds divided by that count. The timer is the process's CPU time
+(``time.process_time``): the benchmark machine is shared, and CPU time is what other jobs'
+load perturbs least. Torch and BLAS run on one thread, as the harness runs solvers.
+
+Ratios: the GA's (a) test runs after (b) and (c) of its group and records
+``speedup_vs_pygad_torch`` = (b) / (a) (target >= 10) and ``slowdown_vs_numpy_floor`` = (a) / (c)
+(target <= 3) in its ``extra_info``, with the three per-generation times; the CMA-ES (a) test
+records ``speedup_vs_pycma_torch``. Ratios are left out when a variant was deselected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import cma
+import numpy as np
+import pygad
+import pygad.torchga
+import pytest
+import torch
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from benchmarks.harness import initial_params, pinned_threads
+from solvers.cmaes import CMAESSolver
+from solvers.ga import GASolver
+from tasks import get_task
+from tasks.base import Task
+from tasks.mlp import FlatParams
+
+POPULATION = 50
+SEED = 0
+
+#: network id -> (task options, generations per round of each variant, rounds). Each round takes
+#: roughly 0.1-1 s on a 2-core box.
+NETWORKS: dict[str, tuple[dict[str, Any], dict[str, int], int]] = {
+    "xor-2-2-1": (
+        {},
+        {"ga": 400, "pygad-torch": 40, "numpy-floor": 2000, "cmaes": 200, "pycma-torch": 40},
+        7,
+    ),
+    "xor-2-30-30-1": (
+        {"hidden": (30, 30)},
+        {"ga": 40, "pygad-torch": 6, "numpy-floor": 200, "cmaes": 20, "pycma-torch": 10},
+        5,
+    ),
+}
+
+#: (group, variant) -> median seconds per generation, filled as the benchmarks run.
+PER_GENERATION: dict[tuple[str, str], float] = {}
+
+benchmark_cpu = pytest.mark.benchmark(timer=time.process_time)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    with pinned_threads(1):
+        yield
+
+
+def _task(network: str) -> Task:
+    return get_task("xor", **NETWORKS[network][0])
+
+
+def _rounds(network: str) -> int:
+    return NETWORKS[network][2]
+
+
+class _CountingMonitor:
+    """Lets a solver run ``generations`` generations after its initial report, then stops it."""
+
+    def __init__(self, generations: int) -> None:
+        self.left = generations + 1
+
+    def report(self, params: FlatParams, *, evaluations: int, backward: int = 0) -> bool:
+        self.left -= 1
+        return self.left <= 0
+
+    def check(self, *args: Any) -> None:
+        """Teardown: a run that ended early would make the per-generation time wrong."""
+        if self.left != 0:
+            raise RuntimeError(f"the solver stopped {self.left} generations early")
+
+
+def _time(
+    benchmark: BenchmarkFixture,
+    group: str,
+    variant: str,
+    generations: int,
+    rounds: int,
+    target: Callable[..., None],
+    setup: Callable[[], tuple[tuple[Any, ...], dict[str, Any]]],
+    teardown: Callable[..., None] | None = None,
+) -> float | None:
+    """Time ``rounds`` rounds of ``generations`` generations; record and return s/generation."""
+    benchmark.group = group
+    benchmark.extra_info.update(variant=variant, generations=generations, population=POPULATION)
+    benchmark.pedantic(target, setup=setup, teardown=teardown, rounds=rounds, iterations=1)
+    if benchmark.stats is None:  # untimed smoke run (plain ``pytest``)
+        return None
+    per_generation = float(benchmark.stats.stats.median) / generations
+    PER_GENERATION[(group, variant)] = per_generation
+    benchmark.extra_info["per_generation_us"] = per_generation * 1e6
+    return per_generation
+
+
+def _generations(network: str, variant: str, config: pytest.Config) -> int:
+    """Generations per round; under plain ``pytest`` (untimed) two exercise the code."""
+    return 2 if config.getoption("benchmark_disable") else NETWORKS[network][1][variant]
+
+
+# -- (b) PyGAD defaults, one torch module call per solution -----------------------------------
+
+
+def _torch_module(task: Task) -> torch.nn.Module:
+    """The task's network as the ``torch.nn.Sequential`` a PyGAD/pycma user would write."""
+    layers: list[torch.nn.Module] = []
+    acts = {"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}
+    for (fan_in, fan_out), act in zip(task.model.shapes, task.model.activations, strict=True):
+        layers.append(torch.nn.Linear(fan_in, fan_out))
+        if act in acts:
+            layers.append(acts[act]())
+    return torch.nn.Sequential(*layers)
+
+
+def _per_solution_objective(task: Task) -> tuple[torch.nn.Module, Callable[[np.ndarray], float]]:
+    """``loss(solution)`` the TorchGA way: load the vector into the module, call the module."""
+    model = _torch_module(task)
+    x = torch.as_tensor(task.x_train, dtype=torch.float32)
+    y = torch.as_tensor(task.y_train, dtype=torch.float32)
+    mse = torch.nn.MSELoss()
+
+    def loss(solution: np.ndarray) -> float:
+        model.load_state_dict(pygad.torchga.model_weights_as_dict(model=model,
+                                                                 weights_vector=solution))
+        with torch.no_grad():
+            return float(mse(model(x), y))
+
+    return model, loss
+
+
+def _pygad_torch_setup(task: Task, generations: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    model, loss = _per_solution_objective(task)
+    np.random.seed(SEED)  # TorchGA draws its population from the global generator
+    population = np.array(pygad.torchga.TorchGA(model=model, num_solutions=POPULATION)
+                          .population_weights)
+
+    def fitness(ga: Any, solution: np.ndarray, index: Any) -> float:
+        return -loss(solution)
+
+    return (population, fitness, generations), {}
+
+
+def _pygad_torch_run(
+    population: np.ndarray, fitness: Callable[..., float], generations: int
+) -> None:
+    pygad.GA(
+        num_generations=generations,
+        num_parents_mating=GASolver().num_parents,
+        fitness_func=fitness,
+        initial_population=population,
+        suppress_warnings=True,
+        random_seed=SEED,
+    ).run()
+
+
+# -- (c) the floor: a minimal, fully vectorized NumPy GA --------------------------------------
+
+
+def _numpy_ga(
+    task: Task, population: np.ndarray, generations: int, rng: np.random.Generator
+) -> None:
+    """Tournament selection (3), single-point crossover, per-gene mutation, elitism: the same
+    algorithm as ``ga``'s defaults, as plain array code with the same batched fitness."""
+    defaults = GASolver()
+    size, genes = population.shape
+    elites, parents_count = defaults.keep_elitism, defaults.num_parents
+    children = size - elites
+    fitness = -task.losses(population)
+    for _ in range(generations):
+        entrants = rng.integers(0, size, (parents_count, defaults.tournament_size))
+        pool = population[entrants[np.arange(parents_count), np.argmax(fitness[entrants], axis=1)]]
+        first = rng.integers(0, parents_count, children)
+        second = (first + rng.integers(1, parents_count, children)) % parents_count
+        cut = rng.integers(1, genes, children)
+        offspring = np.where(np.arange(genes) >= cut[:, None], pool[second], pool[first])
+        chosen = np.flatnonzero(rng.random(offspring.size) < defaults.mutation_probability)
+        scale = defaults.mutation_scale
+        if defaults.mutation == "gaussian":
+            offspring.reshape(-1)[chosen] += rng.normal(0.0, scale, chosen.size)
+        else:
+            offspring.reshape(-1)[chosen] += rng.uniform(-scale, scale, chosen.size)
+        best = np.argsort(-fitness)[:elites]
+        population = np.concatenate([population[best], offspring])
+        fitness = np.concatenate([fitness[best], -task.losses(offspring)])
+
+
+# -- GA benchmarks: (b) and (c) first, then (a), which computes the ratios --------------------
+
+
+def _ga_group(network: str, task: Task) -> str:
+    return f"ga per generation: {network} ({task.num_params} weights), P={POPULATION}"
+
+
+@benchmark_cpu
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_ga_pygad_torch(benchmark: BenchmarkFixture, request: pytest.FixtureRequest,
+                        network: str) -> None:
+    """(b): PyGAD defaults with one torch module call per solution."""
+    task = _task(network)
+    generations = _generations(network, "pygad-torch", request.config)
+    _time(benchmark, _ga_group(network, task), "pygad-torch", generations, _rounds(network),
+          _pygad_torch_run, lambda: _pygad_torch_setup(task, generations))
+
+
+@benchmark_cpu
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_ga_numpy_floor(benchmark: BenchmarkFixture, request: pytest.FixtureRequest,
+                        network: str) -> None:
+    """(c): the floor, a minimal fully vectorized NumPy GA."""
+    task = _task(network)
+    generations = _generations(network, "numpy-floor", request.config)
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        rng = np.random.default_rng(SEED)
+        population = np.vstack([initial_params(task, SEED),
+                                task.model.init_params(rng, POPULATION - 1)])
+        return (task, population, generations, rng), {}
+
+    _time(benchmark, _ga_group(network, task), "numpy-floor", generations, _rounds(network),
+          _numpy_ga, setup)
+
+
+@benchmark_cpu
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_ga_ours(benchmark: BenchmarkFixture, request: pytest.FixtureRequest, network: str) -> None:
+    """(a): ``ga`` with its defaults at P = 50; ratios against (b) and (c) in ``extra_info``."""
+    task = _task(network)
+    generations = _generations(network, "ga", request.config)
+    solver = GASolver(population_size=POPULATION)
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        monitor = _CountingMonitor(generations)
+        return (task, initial_params(task, SEED), monitor, np.random.default_rng(SEED)), {}
+
+    group = _ga_group(network, task)
+    ours = _time(benchmark, group, "ga", generations, _rounds(network), solver.run, setup,
+                 teardown=lambda *args: args[2].check())
+    library = PER_GENERATION.get((group, "pygad-torch"))
+    floor = PER_GENERATION.get((group, "numpy-floor"))
+    if ours is None:
+        return
+    if library is not None:
+        benchmark.extra_info["pygad_torch_per_generation_us"] = library * 1e6
+        benchmark.extra_info["speedup_vs_pygad_torch"] = library / ours
+        benchmark.extra_info["target_speedup_met"] = library / ours >= 10.0
+    if floor is not None:
+        benchmark.extra_info["numpy_floor_per_generation_us"] = floor * 1e6
+        benchmark.extra_info["slowdown_vs_numpy_floor"] = ours / floor
+        benchmark.extra_info["target_floor_met"] = ours / floor <= 3.0
+
+
+# -- CMA-ES benchmarks: (b) first, then (a) ---------------------------------------------------
+
+
+def _cma_group(network: str, task: Task) -> str:
+    return f"cmaes per generation: {network} ({task.num_params} weights), P={POPULATION}"
+
+
+def _pycma_torch_run(x0: np.ndarray, loss: Callable[[np.ndarray], float], generations: int) -> None:
+    es = cma.CMAEvolutionStrategy(
+        x0, CMAESSolver().sigma0,
+        {"popsize": POPULATION, "seed": SEED + 1, "verbose": -9, "signals_filename": "",
+         "maxiter": np.inf},
+    )
+    for done in range(generations):
+        if es.stop():
+            raise RuntimeError(f"pycma stopped after {done} generations: {es.stop()}")
+        solutions = es.ask()
+        es.tell(solutions, [loss(s) for s in solutions])
+
+
+@benchmark_cpu
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_cmaes_pycma_torch(benchmark: BenchmarkFixture, request: pytest.FixtureRequest,
+                           network: str) -> None:
+    """(b): pycma ask/tell with a per-solution objective (one torch module call per solution)."""
+    task = _task(network)
+    generations = _generations(network, "pycma-torch", request.config)
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        model, loss = _per_solution_objective(task)
+        x0 = pygad.torchga.model_weights_as_vector(model)
+        return (x0, loss, generations), {}
+
+    _time(benchmark, _cma_group(network, task), "pycma-torch", generations, _rounds(network),
+          _pycma_torch_run, setup)
+
+
+@benchmark_cpu
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_cmaes_ours(benchmark: BenchmarkFixture, request: pytest.FixtureRequest,
+                    network: str) -> None:
+    """(a): ``cmaes`` at P = 50; the ratio against (b) in ``extra_info``."""
+    task = _task(network)
+    generations = _generations(network, "cmaes", request.config)
+    solver = CMAESSolver(population_size=POPULATION)
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        monitor = _CountingMonitor(generations)
+        return (task, initial_params(task, SEED), monitor, np.random.default_rng(SEED)), {}
+
+    group = _cma_group(network, task)
+    ours = _time(benchmark, group, "cmaes", generations, _rounds(network), solver.run, setup,
+                 teardown=lambda *args: args[2].check())
+    library = PER_GENERATION.get((group, "pycma-torch"))
+    if ours is not None and library is not None:
+        benchmark.extra_info["pycma_torch_per_generation_us"] = library * 1e6
+        benchmark.extra_info["speedup_vs_pycma_torch"] = library / ours

@@ -1,0 +1,155 @@
+"""CMA-ES on pycma (``cma``), ask/tell, each generation scored in one batched forward.
+
+CMA-ES samples a population from a multivariate normal, ranks it, and moves the mean, the step
+size and the covariance towards the better samples. It is the strongest classic evolution
+strategy for continuous problems of moderate dimension, so it is the evolution-strategy arm of the
+benchmark next to the genetic algorithm.
+
+The adapter pins pycma's behaviours that would hurt a benchmark (``shared/STYLE.md`` §3.10):
+
+* randomness: pycma draws its samples through the ``randn`` option, by default
+  ``numpy.random.randn``, seeded *globally* from ``seed`` (where ``0`` and ``None`` mean "seed from
+  the clock"). Here ``randn`` draws from a generator seeded with a positive integer derived from
+  the run's generator, and ``seed`` is NaN ("leave numpy.random alone"), so runs are
+  reproducible and independent of, and harmless to, any other user of the global generator
+  (threads included);
+* ``verbose=-9``: no console output and no data files; ``signals_filename=""``: no file in the
+  working directory is read (``verbose=-9`` alone still reads ``cma_signals.in``);
+* ``maxiter=inf``: pycma's default iteration cap is a budget, and the harness owns budgets; the
+  remaining stop conditions (``tolfun``, ``tolx``, ``tolflatfitness``, ``tolstagnation``, ...)
+  are convergence tests, and when one fires the run finishes (``solver_finished``), or restarts
+  with a doubled population when IPOP restarts are on.
+
+Reported parameters: the best point evaluated so far (pycma's ``result.xbest``, kept across
+restarts and including ``x0``), not the distribution mean ``result.xfavorite``. The mean is never
+evaluated by the algorithm itself; reporting it would need an extra forward pass per generation
+that CMA-ES does not use, and the harness judges the target on what is reported.
+
+References: Hansen & Ostermeier, "Completely Derandomized Self-Adaptation in Evolution
+Strategies", Evolutionary Computation 9(2), 2001, https://doi.org/10.1162/106365601750190398;
+Auger & Hansen, "A Restart CMA Evolution Strategy With Increasing Population Size", CEC 2005,
+https://doi.org/10.1109/CEC.2005.1554902; pycma: https://github.com/CMA-ES/pycma
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import cma
+import numpy as np
+
+from solvers.base import Cost, Monitor, Solver
+from tasks._validation import check_interval
+from tasks.base import Task
+from tasks.mlp import FlatParams, FloatArray
+
+
+def default_population_size(num_params: int) -> int:
+    """pycma's default population size, ``4 + floor(3 ln n)`` (10 for the 9 weights of 2-2-1)."""
+    return 4 + int(3 * math.log(num_params))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CMAESSolver(Solver):
+    """CMA-ES (pycma), optionally with IPOP restarts; one batched forward per generation.
+
+    Iteration: one ask/tell generation of ``population_size`` samples (doubled after each IPOP
+    restart).
+    Evaluations: ``n_train`` forward passes to score ``x0`` before the first report, then
+    ``population_size * n_train`` per generation (times ``2**k`` after ``k`` restarts). No backward
+    passes.
+
+    Attributes:
+        sigma0: initial step size (standard deviation of every coordinate), in (0, inf). The
+            default suits the N(0, 1) and Glorot initialisations of the task suite.
+        population_size: samples per generation (lambda), at least 2; ``None`` means pycma's
+            default ``4 + floor(3 ln n)``.
+        restarts: how many IPOP restarts may follow the first run, in [0, 20]; 0 turns them off.
+            Each restart begins when pycma's stop conditions fire, from a fresh draw of the task's
+            initialisation scheme, with twice the previous population. The harness's evaluation
+            guard uses the largest population, so a budget's last ``population_size * 2**restarts
+            * n_train`` evaluations may go unused when restarts are on.
+    """
+
+    name: ClassVar[str] = "cmaes"
+    iteration: ClassVar[str] = "one ask/tell generation (population_size networks in one batch)"
+    stochastic: ClassVar[bool] = True
+
+    sigma0: float = 1.0
+    population_size: int | None = None
+    restarts: int = 0
+
+    def validate(self) -> None:
+        owner = type(self).__name__
+        check_interval(self.sigma0, "sigma0", owner, low=0.0, closed="neither")
+        if self.population_size is not None:
+            check_interval(self.population_size, "population_size", owner, kind=int, low=2)
+        check_interval(self.restarts, "restarts", owner, kind=int, low=0, high=20)
+
+    def first_population_size(self, task: Task) -> int:
+        """Population of the first run on ``task`` (before any restart)."""
+        if self.population_size is not None:
+            return self.population_size
+        return default_population_size(task.num_params)
+
+    def initial_cost(self, task: Task) -> Cost:
+        return Cost(task.n_train)
+
+    def iteration_cost(self, task: Task) -> Cost:
+        return Cost(self.first_population_size(task) * 2**self.restarts * task.n_train)
+
+    def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
+        n_train = task.n_train
+        best_params = x0.copy()
+        best_loss = float(np.nan_to_num(task.losses(x0[None, :])[0], nan=np.inf))
+        if monitor.report(best_params, evaluations=n_train):
+            return
+        population_size = self.first_population_size(task)
+        mean = x0
+        for restart in range(self.restarts + 1):
+            if restart:
+                # IPOP: a fresh start with twice the population (Auger & Hansen, 2005).
+                population_size *= 2
+                mean = task.model.init_params(rng)
+            es = cma.CMAEvolutionStrategy(
+                mean, self.sigma0, self._options(population_size, _randn(rng))
+            )
+            while not es.stop():
+                samples = es.ask()
+                losses = task.losses(np.asarray(samples))
+                # pycma ranks by value; a NaN loss (an overflowing network) ranks last.
+                losses = np.nan_to_num(losses, nan=np.inf)
+                es.tell(samples, losses.tolist())
+                best = int(np.argmin(losses))
+                if losses[best] < best_loss:
+                    best_loss = float(losses[best])
+                    best_params = np.array(samples[best], dtype=np.float64)
+                if monitor.report(best_params, evaluations=len(samples) * n_train):
+                    return
+        # pycma's stop conditions fired and no restart is left: the solver has finished.
+
+    @staticmethod
+    def _options(population_size: int, randn: Callable[..., FloatArray]) -> dict[str, Any]:
+        return {
+            "popsize": population_size,
+            "randn": randn,
+            "seed": np.nan,  # "do nothing": never touch (or clock-seed) the global numpy.random
+            "verbose": -9,
+            # "" is "no file"; None would make pycma evaluate (and warn about) the default name.
+            "signals_filename": "",
+            "maxiter": np.inf,
+        }
+
+
+def _randn(rng: np.random.Generator) -> Callable[..., FloatArray]:
+    """pycma's ``randn(*shape)`` drawing from a generator seeded from the run's generator."""
+    # A positive seed, as pycma's own convention asks (0 would mean "time" to pycma).
+    generator = np.random.default_rng(int(rng.integers(1, 2**63)))
+
+    def randn(*shape: int) -> FloatArray:
+        return generator.standard_normal(shape)
+
+    return randn

@@ -1,0 +1,61 @@
+"""Extreme Learning Machine: random hidden layers, the output layer by least squares.
+
+This is ZORB's last step on its own: the hidden layers keep the seed's shared initial (random)
+weights, and only the output dense layer is solved, by ``pinv([H, 1]) f_out^{-1}(Y)`` on the real
+hidden features ``H``, with the same output inverse as ZORB. It is the ablation that shows what
+ZORB's hidden-layer solves add. (The authors' ML-ELM baseline also trains each hidden layer as an
+ELM auto-encoder; this is the plain ELM, which needs no choice beyond the network.)
+
+Reference: G.-B. Huang, Q.-Y. Zhu and C.-K. Siew, "Extreme learning machine: Theory and
+applications", Neurocomputing 70 (2006) 489-501. https://doi.org/10.1016/j.neucom.2005.12.126
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from solvers.base import Cost, Monitor, Solver
+from solvers.zorb import ZORBNetwork, closed_form_unsupported_reason
+from tasks._validation import check_interval
+from tasks.base import Task
+from tasks.mlp import FlatParams
+
+
+@dataclass(frozen=True, kw_only=True)
+class ELMSolver(Solver):
+    """ELM: one least-squares solve of the output layer on random hidden features.
+
+    Iteration: one solve: a forward pass to the last hidden features, then one thin SVD of
+    ``N x (d_{K-1} + 1)``. The algorithm is exactly one iteration.
+    Evaluations: ``N`` forward passes (the softmax normalisers, when needed, come from the same
+    pass); no backward pass.
+
+    Attributes:
+        rcond: SVD cut-off relative to the largest singular value, in [0, 1); ``1e-15`` as ZORB.
+    """
+
+    name: ClassVar[str] = "elm"
+    iteration: ClassVar[str] = "one least-squares solve of the output layer"
+
+    rcond: float = 1e-15
+
+    def validate(self) -> None:
+        check_interval(self.rcond, "rcond", type(self).__name__, low=0.0, high=1.0, closed="left")
+
+    def unsupported_reason(self, task: Task) -> str | None:
+        return closed_form_unsupported_reason(type(self).__name__, task)
+
+    def iteration_cost(self, task: Task) -> Cost:
+        return Cost(forward=task.n_train)
+
+    def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
+        if monitor.report(x0, evaluations=0):
+            return
+        # The only inverse used is the output's; a ReLU output clamps negatives to 0 so that the
+        # ELM stays deterministic given x0 (no draws from rng).
+        net = ZORBNetwork(task.model, x0, rcond=self.rcond, relu_fill="clamp")
+        net.sweep(task.x_train, task.y_train, rng, layers=[net.depth - 1])
+        monitor.report(net.to_flat(), evaluations=task.n_train)
