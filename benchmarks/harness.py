@@ -258,7 +258,7 @@ def run_one(
     params = monitor.params
     with np.errstate(all="ignore"):
         test = task.evaluate(params, "test")
-    extra = task.final_metrics(params) if task.final_metrics is not None else {}
+    extra = task.final_metrics(task.model, params) if task.final_metrics is not None else {}
     hit = monitor.to_target if stop is StopReason.TARGET_REACHED else None
     return RunRecord(
         **base,

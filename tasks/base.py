@@ -91,7 +91,8 @@ class Task:
         target: the convergence criterion.
         options: every knob value that built this task (recorded with each run).
         description: what the task is, its target and why that threshold.
-        final_metrics: optional extra metrics computed once on the final parameters (e.g. a
+        final_metrics: optional extra metrics computed once on the final parameters, called as
+            ``final_metrics(task.model, params)`` so a network override needs no rebinding (e.g. a
             dynamics rollout error); never called inside the timed loop.
     """
 
@@ -108,7 +109,7 @@ class Task:
     has_split: bool = True
     options: Mapping[str, JSONValue] = field(default_factory=dict)
     description: str = ""
-    final_metrics: Callable[[FlatParams], Metrics] | None = None
+    final_metrics: Callable[[ModelSpec, FlatParams], Metrics] | None = None
 
     def __post_init__(self) -> None:
         check_options(self.loss, "loss", f"task {self.name!r}", LOSSES)

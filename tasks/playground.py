@@ -24,7 +24,8 @@ distribution with ``data_seed`` (the Playground also splits one sample, 50/50 by
 points are continuous, so no point is in both sets.
 
 Default networks (the Playground's idea of each set's difficulty): ``2-4 tanh-1 sigmoid`` for
-circle and quadrants (a closed curve, or two crossing lines, need at least 3 and 4 units here),
+circle and quadrants (a closed curve needs at least 3 units; both sets have 4-unit solutions,
+built by hand in ``tests/test_task_conformance.py``),
 ``2-2 tanh-1 sigmoid`` for blobs (linearly separable), ``2-16 tanh-16 tanh-1 sigmoid`` for the
 spirals (two hidden layers, as the Playground needs for them from raw coordinates). Glorot init;
 the loss is the binary cross-entropy.

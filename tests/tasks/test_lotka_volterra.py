@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -52,7 +50,7 @@ def test_analytic_labels_are_the_field_at_the_states() -> None:
     np.testing.assert_allclose(task.y_train.std(axis=0), 1.0)
     assert task.n_train == 4 * 100 and task.x_test.shape == (100, 2)
     assert r.numdiff == {}
-    assert "numdiff_rmse" not in r(np.zeros(task.num_params))
+    assert "numdiff_rmse" not in r(task.model, np.zeros(task.num_params))
 
 
 def test_numerical_variant_records_its_error_against_the_analytic_derivatives() -> None:
@@ -66,7 +64,7 @@ def test_numerical_variant_records_its_error_against_the_analytic_derivatives() 
     assert 0.0 < r.numdiff["numdiff_mse"] < task.target.max_mse  # learnable to the target
     assert f"RMSE {r.numdiff['numdiff_rmse']:.3g}" in task.description
     # Reported with every rollout, so it reaches each record's extra metrics...
-    assert r(np.zeros(task.num_params))["numdiff_rmse"] == r.numdiff["numdiff_rmse"]
+    assert r(task.model, np.zeros(task.num_params))["numdiff_rmse"] == r.numdiff["numdiff_rmse"]
     # ... but it is a measurement, not a knob: a sweep over the sampling must not be split by it.
     assert "numdiff_rmse" not in task.options
 
@@ -92,11 +90,11 @@ def test_rollout_of_a_good_field_tracks_the_true_orbit() -> None:
     task = get_task("lotka")
     params = _least_squares_field(task)
     assert task.target.is_met(task.evaluate(params))
-    metrics = _rollout(task)(params)
+    metrics = _rollout(task)(task.model, params)
     assert metrics["rollout_completed"] == 1.0
     assert metrics["rollout_rel_rmse"] < 0.2
     # A field that predicts the mean derivative everywhere rolls out far worse.
-    flat = _rollout(task)(np.zeros(task.num_params))
+    flat = _rollout(task)(task.model, np.zeros(task.num_params))
     assert flat["rollout_rmse"] > 5.0 * metrics["rollout_rmse"]
 
 
@@ -104,21 +102,21 @@ def test_rollout_of_a_wild_field_is_infinite_and_does_not_raise() -> None:
     task = get_task("lotka")
     rng = np.random.default_rng(1)
     wild = 30.0 * task.model.init_params(rng)
-    metrics = _rollout(task)(wild)
+    metrics = _rollout(task)(task.model, wild)
     assert metrics["rollout_rmse"] == float("inf") and metrics["rollout_completed"] < 1.0
-    nan = _rollout(task)(np.full(task.num_params, np.nan))
+    nan = _rollout(task)(task.model, np.full(task.num_params, np.nan))
     assert nan["rollout_rmse"] == float("inf")
-    wrong_size = _rollout(task)(np.zeros(task.num_params + 1))
+    wrong_size = _rollout(task)(task.model, np.zeros(task.num_params + 1))
     assert wrong_size["rollout_rmse"] == float("inf")
 
 
-def test_with_model_rebinds_the_rollout_to_another_width() -> None:
-    task = get_task("lotka")
+def test_rollout_follows_a_width_override() -> None:
+    """The hook gets the task's network, so ``hidden=8`` rolls out the 8-unit network."""
     wide = get_task("lotka", hidden=8)
-    rollout = _rollout(task).with_model(wide.model)
     params = wide.model.init_params(np.random.default_rng(0))
-    assert rollout(params)["rollout_completed"] == 1.0
-    assert dataclasses.replace(rollout, model=task.model).model == task.model
+    assert _rollout(wide)(wide.model, params)["rollout_completed"] == 1.0
+    record = run_one(wide, get_solver("adam"), Budget(max_iterations=5), seed=0, strict=True)
+    assert record.extra_metrics["rollout_completed"] == 1.0
 
 
 def test_a_trained_run_records_the_rollout_and_numdiff_errors() -> None:
