@@ -202,6 +202,13 @@ def activate(name: str, z: FloatArray) -> FloatArray:
     raise ValueError(f"unknown activation {name!r}")
 
 
+#: Population chunks are sized so one layer's activations stay near this many floats (512 KB):
+#: small enough to stay in cache and below glibc's mmap threshold. One (P, N, width) block per
+#: layer for a large population otherwise page-faults fresh memory on every call and runs several
+#: times slower than a loop over members (measured: P=10, N=256, width 100).
+_CHUNK_FLOATS = 65_536
+
+
 def forward(
     spec: ModelSpec, params: FloatArray, x: FloatArray, *, logits: bool = False
 ) -> FloatArray:
@@ -218,14 +225,39 @@ def forward(
     """
     single = params.ndim == 1
     pop = params[None, :] if single else params
+    widest = max(spec.layer_sizes[1:])
+    chunk = max(1, _CHUNK_FLOATS // (x.shape[0] * widest))
+    if pop.shape[0] <= chunk:
+        out = _forward_block(spec, pop, x, logits)
+    else:
+        out = np.concatenate(
+            [_forward_block(spec, pop[i : i + chunk], x, logits)
+             for i in range(0, pop.shape[0], chunk)]
+        )
+    return out[0] if single else out
+
+
+def _forward_block(spec: ModelSpec, pop: FloatArray, x: FloatArray, logits: bool) -> FloatArray:
     h: FloatArray = x
     layers = spec.unpack(pop)
     last = len(layers) - 1
     for i, ((w, b), act) in enumerate(zip(layers, spec.activations, strict=True)):
         # (N, fi) @ (P, fi, fo) broadcasts to (P, N, fo); later layers are (P, N, fi) @ (P, fi, fo).
-        z = np.matmul(h, w) + b[:, None, :]
-        h = z if (i == last and logits) else activate(act, z)
-    return h[0] if single else h
+        z = np.matmul(h, w)
+        z += b[:, None, :]
+        h = z if (i == last and logits) else _activate_inplace(act, z)
+    return h
+
+
+def _activate_inplace(name: str, z: FloatArray) -> FloatArray:
+    """``activate`` writing into ``z`` (a fresh temporary) to save an allocation per layer."""
+    if name == "sigmoid":
+        return expit(z, out=z)
+    if name == "tanh":
+        return np.tanh(z, out=z)
+    if name == "relu":
+        return np.maximum(z, 0.0, out=z)
+    return activate(name, z)
 
 
 def mse(pred: FloatArray, y: FloatArray) -> FloatArray:

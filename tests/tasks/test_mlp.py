@@ -106,3 +106,13 @@ def test_cross_entropy_losses_match_torch(rng: np.random.Generator) -> None:
         for z in logits
     ]
     np.testing.assert_allclose(task.losses(pop), expected, rtol=1e-12)
+
+
+def test_chunked_population_forward_equals_member_by_member(rng: np.random.Generator) -> None:
+    """A population too large for one block is evaluated in chunks, with identical results."""
+    spec = ModelSpec.build(8, (100,), 2, hidden_activation="relu", output_activation="softmax")
+    pop = spec.init_params(rng, size=7)
+    x = rng.standard_normal((256, 8))  # 65_536 // (256 * 100) = 2 members per chunk
+    batched = forward(spec, pop, x, logits=True)
+    for i in range(7):
+        np.testing.assert_allclose(batched[i], forward(spec, pop[i], x, logits=True), rtol=1e-13)
