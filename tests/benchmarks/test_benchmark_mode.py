@@ -1,4 +1,4 @@
-"""The root conftest: plain ``pytest`` runs benchmarks once untimed, asking for timings times them."""
+"""The root conftest: plain ``pytest`` runs benchmarks once untimed; timing options time them."""
 
 from __future__ import annotations
 
