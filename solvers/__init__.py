@@ -11,7 +11,9 @@ from typing import Any
 
 from solvers.adam import AdamSolver
 from solvers.base import Cost, Monitor, Solver
+from solvers.cmaes import CMAESSolver
 from solvers.elm import ELMSolver
+from solvers.ga import GASolver
 from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.sgd import SGDSolver
 from solvers.zorb import ZORBSolver
@@ -25,6 +27,8 @@ SOLVERS: dict[str, type[Solver]] = {
         NumpyBackpropSolver,
         ZORBSolver,
         ELMSolver,
+        GASolver,
+        CMAESSolver,
     )
 }
 

@@ -8,6 +8,13 @@ of a generation. Its built-in mutation loops in Python over every offspring and 
 whole-array NumPy calls while PyGAD stays the engine (its loop, elitism, fitness cache and
 callbacks).
 
+What these operators cannot remove is PyGAD's fitness bookkeeping, which then sets the pace: each
+generation it builds a ``tuple`` cache key of every member (and of the pool and the elites) and
+validates every fitness value twice in Python. At P = 50 that is most of a generation: in a
+scratch experiment, replacing ``GA.cal_pop_fitness`` and ``GA.best_solution`` with array code cut
+a generation of this solver from 0.32 to 0.09 ms on 9 weights and from 5.5 to 0.7 ms on 1,051
+weights (CPU time). Those are private PyGAD methods, so the solver does not override them.
+
 Every operator draws from one ``numpy.random.Generator`` that the solver derives from the run's
 seed, never from global state, so runs are reproducible and independent of each other.
 
@@ -39,9 +46,9 @@ Operator semantics (where they differ from PyGAD's built-ins of the same name, i
 
 * Mutation changes each gene independently with probability ``mutation_probability``.
 
-  - ``random``: adds U(-``mutation_scale``, ``mutation_scale``), PyGAD's ``random`` mutation with
-    ``random_mutation_min_val = -scale`` and ``random_mutation_max_val = scale``, but per gene
-    rather than a fixed count of genes per offspring.
+  - ``random``: adds U(-``mutation_scale``, ``mutation_scale``): PyGAD's ``random`` mutation
+    with ``mutation_probability`` and ``random_mutation_min_val = -scale``,
+    ``random_mutation_max_val = scale``.
   - ``gaussian``: adds N(0, ``mutation_scale``^2) (not a PyGAD built-in).
 """
 

@@ -63,8 +63,12 @@ class CMAESSolver(Solver):
     passes.
 
     Attributes:
-        sigma0: initial step size (standard deviation of every coordinate), in (0, inf). The
-            default suits the N(0, 1) and Glorot initialisations of the task suite.
+        sigma0: initial step size (standard deviation of every coordinate), in (0, inf). CMA-ES
+            adapts it, but the start matters: a small step (a local search around ``x0``, which
+            already has the task's initialisation scale) solved the most seeds. Measured without
+            restarts (seeds 0-199, 100k evaluations): XOR 2-2-1 166/200 with 0.1, 161/200 with
+            0.25, 150/200 with 0.5, 130/200 with 1.0; sine (16 tanh units, seeds 0-59, 200k
+            evaluations) 53/60 with 0.1, 35/60 with 0.25; AND and XOR 2-4-1 solve every seed.
         population_size: samples per generation (lambda), at least 2; ``None`` means pycma's
             default ``4 + floor(3 ln n)``.
         restarts: how many IPOP restarts may follow the first run, in [0, 20]; 0 turns them off.
@@ -78,7 +82,7 @@ class CMAESSolver(Solver):
     iteration: ClassVar[str] = "one ask/tell generation (population_size networks in one batch)"
     stochastic: ClassVar[bool] = True
 
-    sigma0: float = 1.0
+    sigma0: float = 0.1
     population_size: int | None = None
     restarts: int = 0
 

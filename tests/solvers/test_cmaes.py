@@ -155,14 +155,17 @@ def test_evaluation_budget_is_respected_with_restarts() -> None:
 
 # --- solves easy tasks ---------------------------------------------------------------------------
 
+#: Measured with the default hyperparameters (no restarts) and this budget (``run_one``, seeds
+#: 0-99): AND 100/100 and XOR 2-4-1 100/100, median about 1.9k and 2.9k evaluations to target
+#: (for scale: the 2-2-1 XOR 166/200 with seeds 0-199, the rest stopped by pycma on a plateau).
+#: The thresholds over 30 seeds leave two failures of margin.
 EASY_BUDGET = Budget(max_evaluations=100_000)
 SEEDS = range(30)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("task_name", "options", "minimum"),
-    [("and", {}, 28), ("xor", {"hidden": 4}, 27)],
+    [("and", {}, 28), ("xor", {"hidden": 4}, 28)],
     ids=["and", "xor-4-hidden"],
 )
 def test_solves_easy_tasks_reliably(task_name: str, options: dict[str, Any], minimum: int) -> None:

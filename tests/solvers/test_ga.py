@@ -239,7 +239,7 @@ def test_initial_population_holds_x0_and_the_first_report_is_its_best() -> None:
         scored.append(population.copy())
         return original(self, population, split)  # type: ignore[arg-type]
 
-    solver = GASolver(population_size=16, num_parents=8)
+    solver = GASolver(population_size=16)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Task, "losses", spy)
         monitor = RecordingMonitor(stop_after=1)
@@ -286,8 +286,8 @@ def test_evaluations_are_what_pygad_scored() -> None:
 @pytest.mark.parametrize("operators", ["vectorized", "pygad"])
 def test_same_seed_same_run_other_seed_other_run(operators: str) -> None:
     task = get_task("xor", hidden=4)
-    solver = GASolver(operators=operators, mutation="random")
-    budget = Budget(max_iterations=25)
+    solver = GASolver(operators=operators)
+    budget = Budget(max_iterations=10)
     first = run_one(task, solver, budget, seed=5, strict=True)
     again = run_one(task, solver, budget, seed=5, strict=True)
     other = run_one(task, solver, budget, seed=6, strict=True)
@@ -310,7 +310,7 @@ def test_evaluation_budget_is_respected() -> None:
 def test_stop_at_the_initial_report_is_honoured() -> None:
     """A budget that pays for the initial population only ends the run after it, no generation."""
     task = get_task("xor")
-    solver = GASolver(population_size=20, num_parents=10)
+    solver = GASolver(population_size=20)
     record = run_one(
         task, solver, Budget(max_evaluations=solver.initial_cost(task).forward), seed=0, strict=True
     )
@@ -352,6 +352,25 @@ def test_nothing_leaks_to_the_console_even_when_a_run_fails(
     assert out == "" and err == ""
 
 
+VOCABULARY: list[tuple[str, str, str]] = [
+    *[("vectorized", "parent_selection", name) for name in ops.SELECTIONS],
+    *[("vectorized", "crossover", name) for name in ops.CROSSOVERS],
+    *[("vectorized", "mutation", name) for name in ops.MUTATIONS],
+    *[("pygad", "parent_selection", name) for name in ga_module.PYGAD_SELECTIONS],
+    *[("pygad", "crossover", name) for name in ga_module.PYGAD_CROSSOVERS],
+    *[("pygad", "mutation", name) for name in ga_module.PYGAD_MUTATIONS],
+]
+
+
+@pytest.mark.parametrize(("operators", "field", "name"), VOCABULARY)
+def test_every_operator_name_runs(operators: str, field: str, name: str) -> None:
+    """Each accepted name, in either operator set, drives a few generations without error."""
+    settings: dict[str, Any] = {"population_size": 12, "operators": operators, field: name}
+    solver = GASolver(**settings)
+    record = run_one(get_task("xor"), solver, Budget(max_iterations=3), seed=0, strict=True)
+    assert record.stop_reason in ("max_iterations", "target_reached")
+
+
 def test_config_round_trips() -> None:
     solver = GASolver(operators="pygad", mutation="polynomial", crossover="none")
     assert GASolver(**dataclasses.asdict(solver)) == solver
@@ -359,16 +378,17 @@ def test_config_round_trips() -> None:
 
 # --- solves easy tasks ---------------------------------------------------------------------------
 
-#: Success rates with the default hyperparameters, measured over seeds 0-59 with this budget
-#: (see the module-level note in the solver's class docstring). The thresholds leave margin.
+#: Measured with the default hyperparameters and this budget (``run_one``, seeds 0-99): AND 100/100
+#: and XOR 2-4-1 100/100, median about 8.4k and 9.7k evaluations to target (for scale: the 2-2-1
+#: XOR, which has real local optima, 172/200 with 200k evaluations). The thresholds over 30 seeds
+#: leave two failures of margin.
 EASY_BUDGET = Budget(max_evaluations=100_000)
 SEEDS = range(30)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("task_name", "options", "minimum"),
-    [("and", {}, 28), ("xor", {"hidden": 4}, 27)],
+    [("and", {}, 28), ("xor", {"hidden": 4}, 28)],
     ids=["and", "xor-4-hidden"],
 )
 def test_solves_easy_tasks_reliably(task_name: str, options: dict[str, Any], minimum: int) -> None:
