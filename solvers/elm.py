@@ -30,8 +30,7 @@ class ELMSolver(Solver):
 
     Iteration: one solve: a forward pass to the last hidden features, then one thin SVD of
     ``N x (d_{K-1} + 1)``. The algorithm is exactly one iteration.
-    Evaluations: ``N`` forward passes (the softmax normalisers, when needed, come from the same
-    pass); no backward pass.
+    Evaluations: N forward passes per solve (softmax normalisers from the same pass); no backward.
 
     Attributes:
         rcond: SVD cut-off relative to the largest singular value, in [0, 1); ``1e-15`` as ZORB.

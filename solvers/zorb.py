@@ -106,13 +106,11 @@ def relaxed_inverse(
     a, c = lo + EPSILON, hi - EPSILON
     t_min, t_max = (float(np.min(t)), float(np.max(t))) if scale is None else scale
     span = t_max - t_min
-    if span > 0.0:
-        s = a + (t - t_min) / span * (c - a)
-    else:
+    if span <= 0.0:
         # A constant target: the authors' code divides by zero here (NaN everywhere). Any input
         # reproduces a constant once alpha = 0, so ask for the middle of the range (z = 0).
-        s = np.full_like(t, 0.5 * (a + c))
-    return squash_inverse(kind, s), (t_min, t_max)
+        return squash_inverse(kind, np.full_like(t, 0.5 * (a + c))), (t_min, t_max)
+    return squash_inverse(kind, a + (t - t_min) / span * (c - a)), (t_min, t_max)
 
 
 def softmax_forward(z: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -163,9 +161,14 @@ def least_squares(h: FloatArray, t: FloatArray, rcond: float) -> FloatArray:
     return w
 
 
+def pinv(a: FloatArray, rcond: float) -> FloatArray:
+    """Moore-Penrose pseudoinverse by SVD, singular values at or below ``rcond * s_max`` dropped."""
+    return np.asarray(np.linalg.pinv(a, rcond=rcond), dtype=np.float64)
+
+
 def dense_backward(w: FloatArray, t: FloatArray, rcond: float) -> FloatArray:
     """Target for a dense layer's input: ``(t - b) pinv(A)``, exact when ``A`` does not widen."""
-    return (t - w[-1]) @ np.linalg.pinv(w[:-1], rcond=rcond)
+    return (t - w[-1]) @ pinv(w[:-1], rcond)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +296,7 @@ class ZORBNetwork:
                 t = self.output_inverse(y, rng)
                 for j in range(self.depth - 1, i, -1):
                     if j not in pinvs:
-                        pinvs[j] = np.linalg.pinv(self.weights[j][:-1], rcond=self.rcond)
+                        pinvs[j] = pinv(self.weights[j][:-1], self.rcond)
                     t = (t - self.weights[j][-1]) @ pinvs[j]
                     t = self.hidden_inverse(j - 1, t, rng)
                 if on_fit is not None:
@@ -325,7 +328,7 @@ class ZORBNetwork:
             scale = self.scales[i - 1] if i > 0 else None
             if previous in SQUASH_RANGES and scale is not None:
                 alpha, beta = relaxed_affine(previous, scale)
-                a, b = alpha * a, b + beta * a.sum(axis=0)
+                a, b = alpha * a, b + beta * np.sum(a, axis=0)
             layers.append((a, b))
         return self.spec.pack(layers)
 
@@ -388,14 +391,24 @@ class ZORBSolver(Solver):
     Starts from ``x0``, the seed's shared initial weights, as the authors start ZORB, Adam and
     ML-ELM from the same saved weights. Those weights matter: each layer's targets are the labels
     pulled back through the later layers' *initial* weights (and, with a softmax output, every
-    layer's initial weights set the softmax normalisers). Only ``x0``'s first layer is unused.
+    layer's initial weights set the softmax normalisers). Only the first layer's initial
+    weights go unused, and only without a softmax output.
+
+    Every activation runs (sigmoid/tanh relaxed, ReLU by fill, identity as is, softmax on the
+    output), whatever the loss: ZORB ignores the loss and fits squared error in each layer's
+    pre-activation space. See :func:`closed_form_unsupported_reason` for what is refused.
+    With rcond 1e-15, nearly collinear features give huge weights (~1e12 on the sinc task),
+    and the trained network's output is then dominated by round-off: the folded vector is
+    exact in exact arithmetic but its float64 forward differs from ZORB's own.
 
     Iteration: one sweep: each of the ``K`` dense layers solved once by least squares, input to
     output; ``K`` thin SVDs of ``N x (d_in + 1)`` plus ``K - 1`` pseudoinverses of later layers'
     weight matrices (each computed once and cached). The paper's algorithm is exactly one sweep.
-    Evaluations: ``N`` forward passes per sweep (the layer-by-layer forward), plus ``K N`` with a
-    softmax output (a forward refresh before each layer for the softmax normalisers); partial
-    forwards count as whole. ``(K - 1) N`` backward passes: the target pull-backs (not gradients).
+    Evaluations: N per sweep, N (K + 1) with a softmax output; (K - 1) N backward (pull-backs).
+    That is: the layer-by-layer forward of the sweep (``N``), plus, with a softmax output, a
+    forward refresh before each of the ``K`` layers for the softmax normalisers; partial forwards
+    count as whole ones. The ``K - 1`` target pull-backs through later layers are counted as
+    backward passes of ``N`` examples each (they carry targets, not gradients).
 
     Attributes:
         rcond: SVD cut-off, relative to the largest singular value, for every pseudoinverse;
