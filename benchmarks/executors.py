@@ -64,6 +64,16 @@ THREAD_VARIABLES = (
 
 _ROOT = Path(__file__).resolve().parent.parent
 
+def run_preload(item: str) -> None:
+    """Import ``module``, or import ``module`` and call its ``function`` for ``module:function``.
+
+    What workers run before taking work, and how the runner loads plugins: one format for both.
+    """
+    module, _, function = item.partition(":")
+    loaded = importlib.import_module(module)
+    if function:
+        getattr(loaded, function)()
+
 
 class WorkerLostError(BenchmarkError, RuntimeError):
     """A worker process died (or was stopped) while it held a call; the call did not finish."""
@@ -159,13 +169,9 @@ def worker_main(argv: Sequence[str] | None = None) -> None:
     _watch_parent(parent)
     conn = Connection(fd)
     try:
-        hello = conn.recv()
-        sys.path[:] = hello["sys_path"]  # as multiprocessing's spawn does
-        for name in hello["preload"]:
-            module, _, function = name.partition(":")
-            loaded = importlib.import_module(module)
-            if function:
-                getattr(loaded, function)()
+        sys.path[:] = conn.recv()  # as multiprocessing's spawn does
+        for item in conn.recv():
+            run_preload(item)
     except Exception:  # noqa: BLE001 - reported to the parent, which fails the queued calls
         with contextlib.suppress(OSError):
             conn.send(("broken", traceback.format_exc()))
@@ -180,7 +186,10 @@ def worker_main(argv: Sequence[str] | None = None) -> None:
             reply: tuple[str, Any] = ("error", traceback.format_exc())
         else:
             if message is None:
-                return
+                # Skip the interpreter's teardown (seconds with torch loaded): nothing to keep.
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(0)
             fn, call_args, kwargs = message
             try:
                 reply = ("result", fn(*call_args, **kwargs))
@@ -229,7 +238,8 @@ class _Worker:
         )
         theirs.close()
         self.conn = Connection(ours.detach())
-        self.conn.send({"sys_path": list(sys.path), "preload": list(preload)})
+        self.conn.send(list(sys.path))
+        self.conn.send(list(preload))
         self.ready = False
         self.call: _Call | None = None
         self.deadline = math.inf
@@ -241,10 +251,12 @@ class _Worker:
             self.process.wait(timeout=5)
         self.conn.close()
 
-    def stop(self) -> None:
-        """Ask an idle worker to exit; kill it if it does not within a few seconds."""
+    def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError):
             self.conn.send(None)
+
+    def stop(self) -> None:
+        """Wait for a worker asked to stop; kill it if it does not exit within a few seconds."""
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -268,7 +280,7 @@ class WorkerPool(cf.Executor):
         time_limit: seconds a call may run, or ``None``.
         threads: native threads per worker (OpenMP/MKL/OpenBLAS environment variables).
         preload: ``module`` or ``module:function`` entries each worker imports (and calls)
-            before it is ready.
+            before it is ready (see :func:`run_preload`).
     """
 
     def __init__(
@@ -351,6 +363,7 @@ class WorkerPool(cf.Executor):
         except Exception as exc:  # noqa: BLE001 - a bug here must fail the calls, not hang them
             self._set_broken(f"the worker pool's manager failed: {exc!r}")
         finally:
+            idle = []
             for worker in self._workers:
                 if worker.call is not None:
                     worker.call.future.set_exception(WorkerLostError("the pool was stopped"))
@@ -358,7 +371,10 @@ class WorkerPool(cf.Executor):
                 elif self._abort:
                     worker.kill()
                 else:
-                    worker.stop()
+                    worker.ask_to_stop()
+                    idle.append(worker)
+            for worker in idle:  # asked all first, so they exit in parallel
+                worker.stop()
             self._workers.clear()
             self._wake_r.close()
             self._wake_w.close()
@@ -563,6 +579,17 @@ def call_in_sandbox(
     return pool.submit(fn, *args).result()
 
 
+def close_sandboxes(abort: bool = False) -> None:
+    """Stop this process's sandbox pools (``abort``: kill the runs in them too)."""
+    with _SANDBOX_LOCK:
+        for pool in _SANDBOXES.values():
+            if abort:
+                pool.kill()
+            else:
+                pool.shutdown(wait=True, cancel_futures=True)
+        _SANDBOXES.clear()
+
+
 def _dask_worker_threads() -> int:
     try:
         from distributed import get_worker
@@ -624,6 +651,9 @@ class DaskEngine:
             ) from exc
         self.address = address
         self.workers = int(sum(self.client.nthreads().values()))
+        if time_limit is None:  # with a limit, the runs happen in sandboxes that preload
+            for item in preload:
+                self.client.run(run_preload, item)
         self._time_limit, self._threads, self._preload = time_limit, threads, preload
         self._submitted: list[Any] = []
 
@@ -647,6 +677,11 @@ class DaskEngine:
             with contextlib.suppress(Exception):
                 self.client.cancel(pending)
         self._submitted.clear()
+        if self._time_limit is not None:
+            # Cancelling cannot stop a task already running on a worker, but the sandboxes can
+            # stop their runs; and a long-lived cluster should not keep our idle children.
+            with contextlib.suppress(Exception):
+                self.client.run(close_sandboxes, abort)
         with contextlib.suppress(Exception):
             self.client.close()
         self._close_cluster()
@@ -668,7 +703,8 @@ def open_engine(
         config: which executor, how many workers, which scheduler, which time limit.
         threads: torch/BLAS threads per run; the default worker count divides the cores by it.
         jobs: how many calls will be submitted (local pools start no more workers than that).
-        preload: modules every local or sandbox worker imports before taking work.
+        preload: what every worker imports or calls before taking work (see
+            :func:`run_preload`); the serial engine leaves it to the caller, whose process it is.
     """
     check_interval(threads, "threads", "open_engine", kind=int, low=1)
     preload = tuple(preload)

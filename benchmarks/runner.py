@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import importlib
 import signal
 import sys
 import threading
@@ -33,11 +32,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import torch
 from tqdm import tqdm
 
-from benchmarks.budget import Budget, StopReason
+from benchmarks.budget import StopReason
 from benchmarks.environment import environment
-from benchmarks.executors import Engine, ExecutorConfig, SerialEngine, open_engine
+from benchmarks.executors import (
+    Engine,
+    EngineError,
+    ExecutorConfig,
+    SerialEngine,
+    open_engine,
+    run_preload,
+)
 from benchmarks.harness import check_budget_fits, run_one
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
 from benchmarks.suites import Cell
@@ -51,6 +58,9 @@ try:  # advisory locks exist on POSIX only; elsewhere the single-writer rule is 
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+
+#: A suite whose first this-many runs all fail before reporting back stops (see ``_drive``).
+BROKEN_AFTER = 3
 
 #: Stop reasons that count as failures in the progress bar and the summary.
 FAILURES = frozenset({StopReason.ERROR, StopReason.TIMEOUT, StopReason.DIVERGED})
@@ -107,23 +117,27 @@ def load_plugins(plugins: Sequence[str]) -> None:
     be idempotent.
     """
     for plugin in plugins:
-        module, _, function = plugin.partition(":")
-        loaded = importlib.import_module(module)
-        if function:
-            getattr(loaded, function)()
+        run_preload(plugin)
 
 
 def warm_worker() -> None:
-    """Pay a fresh worker's one-off costs before it takes its first run.
+    """Pay a process's one-off costs before it takes its first run.
 
-    The first torch run of a process spends about a second (several on a loaded machine) on lazy
-    initialisation of kernels and thread pools, which would otherwise land in the solver seconds
-    of whichever run a worker takes first, and in its time limit. The git revision recorded in
-    the environment is looked up once per process, here too.
+    The first torch optimizer step of a process spends about a second (several on a loaded
+    machine) on lazy initialisation; unpaid, it would land in the solver seconds of whichever
+    run a worker takes first, and in its time limit. Only this fixed, known-safe step runs here,
+    never a suite's own solver: a solver that hangs or crashes must do so inside a run, where the
+    time limit and the retry rules apply. The git revision in the environment is looked up once
+    per process, here too.
     """
     environment(1)
-    with contextlib.suppress(Exception):  # a warm-up, not a run: any failure shows in the run
-        run_one(get_task("xor"), get_solver("sgd"), Budget(max_iterations=3), seed=0)
+    model = torch.nn.Linear(2, 1, dtype=torch.float64)
+    x, y = torch.ones(4, 2, dtype=torch.float64), torch.zeros(4, 1, dtype=torch.float64)
+    for optimizer in (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      torch.optim.Adam(model.parameters())):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
 
 
 def run_cell(
@@ -231,8 +245,9 @@ class SuiteSummary:
         )
         extra = f", {self.retried} retried after a lost worker" if self.retried else ""
         torn = f"; ignored {self.bad_lines} unreadable record lines" if self.bad_lines else ""
+        where = f" ({self.executor}, {self.workers} workers)" if self.planned else ""
         return (
-            f"{ran} in {self.seconds:.1f} s ({self.executor}, {self.workers} workers), skipped "
+            f"{ran} in {self.seconds:.1f} s{where}, skipped "
             f"{self.skipped_done} already recorded, {self.failed} failed "
             f"(error/timeout/diverged){extra}; stop reasons: {reasons or 'none'}{torn}; "
             f"records in {self.records_path}"
@@ -253,6 +268,7 @@ def done_keys(path: Path) -> tuple[set[str], int]:
 def _single_writer(path: Path) -> Iterator[None]:
     """Hold an advisory lock on the records file: a second suite on it fails instead of racing."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
     handle: IO[str] = path.open("a", encoding="utf-8")
     try:
         if fcntl is not None:
@@ -265,6 +281,8 @@ def _single_writer(path: Path) -> Iterator[None]:
                 ) from None
         yield
     finally:
+        if not existed and path.stat().st_size == 0:
+            path.unlink()  # nothing was recorded: leave no empty file to be mistaken for results
         handle.close()  # closing releases the lock (so does dying, even by SIGKILL)
 
 
@@ -342,8 +360,8 @@ def run_cells(
         summary = SuiteSummary(0, len(cells) - len(todo), 0, Counter(), 0.0, records_path, bad,
                                executor=config.kind, workers=0, planned=len(todo))
         if todo:
-            preload = ("benchmarks.runner:warm_worker", *plugins)
-            engine = open_engine(config, threads=threads, jobs=len(todo), preload=preload)
+            engine = open_engine(config, threads=threads, jobs=len(todo),
+                                 preload=(*plugins, "benchmarks.runner:warm_worker"))
             summary.executor, summary.workers = engine.name, engine.workers
             if isinstance(engine, SerialEngine):
                 warm_worker()  # this process is the worker
@@ -385,8 +403,25 @@ def _drive(
         desc=f"{suite} ({engine.name} x{engine.workers})",
         file=sys.stderr,
     )
+    # Lost-run failures are held back until some run has come back from a worker: if the first
+    # few all fail that way, the executor is broken (a worker environment without this package,
+    # a plugin that does not import), not the runs, and recording them would make a resumed
+    # suite skip every cell as "done".
+    breaker = min(BROKEN_AFTER, len(todo))
+    held: list[RunRecord] = []
+    engine_works = False
     try:
         with RecordWriter(summary.records_path) as writer:
+
+            def keep(record: RunRecord) -> None:
+                with _deferred_interrupt():
+                    writer.write(record)
+                summary.ran += 1
+                summary.stop_reasons[record.stop_reason] += 1
+                summary.failed += record.stop_reason in FAILURES
+                bar.update(1)
+                bar.set_postfix(failed=summary.failed, refresh=False)
+
             pending = {submit(cell, 1): (cell, 1) for cell in todo}
             while pending:
                 for future in engine.as_completed(list(pending)):
@@ -396,7 +431,7 @@ def _drive(
                     except RunTimeoutError as exc:
                         record = failure(cell, StopReason.TIMEOUT, f"RunTimeoutError: {exc}",
                                          attempt, time_limit or 0.0)
-                    except Exception as exc:  # noqa: BLE001 - a lost run is retried or recorded
+                    except Exception as exc:  # a lost run: retried, then recorded
                         if attempt <= retries:
                             # Resubmit now, then start a fresh as_completed over what is pending
                             # (which includes the new future); finished futures come back first.
@@ -407,13 +442,22 @@ def _drive(
                                          f"{type(exc).__name__}: {exc} (attempt {attempt} of "
                                          f"{retries + 1}; the run never reported back)",
                                          attempt, 0.0)
-                    with _deferred_interrupt():
-                        writer.write(record)
-                    summary.ran += 1
-                    summary.stop_reasons[record.stop_reason] += 1
-                    summary.failed += record.stop_reason in FAILURES
-                    bar.update(1)
-                    bar.set_postfix(failed=summary.failed, refresh=False)
+                        if not engine_works:
+                            held.append(record)
+                            if len(held) >= breaker:
+                                raise EngineError(
+                                    f"the first {len(held)} runs all failed before reporting "
+                                    f"back, so the {engine.name} executor cannot run cells; "
+                                    f"none of them was recorded. First reason: {held[0].error}"
+                                ) from exc
+                            continue
+                        keep(record)
+                        continue
+                    engine_works = True
+                    for earlier in held:
+                        keep(earlier)
+                    held.clear()
+                    keep(record)
     except KeyboardInterrupt:
         bar.close()
         engine.close(abort=True)  # the runs in flight are lost; everything finished is on disk

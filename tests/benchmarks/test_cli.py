@@ -39,7 +39,7 @@ def test_bad_input_exits_2_with_one_line_and_runs_nothing(
     argv: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exc:
-        main([*argv, "--out", str(tmp_path), "--no-progress"])
+        main([*argv, "--out", str(tmp_path), "--no-progress", "--executor", "serial"])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert fragment in err
