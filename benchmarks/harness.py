@@ -173,32 +173,20 @@ def check_budget_fits(solver: Solver, task: Task, budget: Budget) -> None:
         )
 
 
-def run_one(
+def record_base(
     task: Task,
     solver: Solver,
     budget: Budget,
     seed: int,
     *,
-    strict: bool = False,
-    suite: str = "",
-    threads: int = 1,
-    executor: str = "serial",
-    workers: int = 1,
-) -> RunRecord:
-    """Run one solver on one task from one seed, measured by the harness.
-
-    Args:
-        task: the problem.
-        solver: a configured solver.
-        budget: the limits.
-        seed: the run's seed (initial weights and the solver's generator derive from it).
-        strict: re-raise exceptions from the solver instead of recording them (tests).
-        suite: name of the suite, recorded.
-        threads: torch/BLAS threads for this run, recorded.
-        executor, workers: how the suite was executed, recorded.
-    """
+    suite: str,
+    threads: int,
+    executor: str,
+    workers: int,
+) -> dict[str, Any]:
+    """The fields of a record that describe the cell and its environment, not its outcome."""
     config = solver.config()
-    base: dict[str, Any] = {
+    return {
         "key": cell_key(
             task=task.name,
             task_options=dict(task.options),
@@ -225,9 +213,37 @@ def run_one(
         "environment": environment(threads),
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def run_one(
+    task: Task,
+    solver: Solver,
+    budget: Budget,
+    seed: int,
+    *,
+    strict: bool = False,
+    suite: str = "",
+    threads: int = 1,
+    executor: str = "serial",
+    workers: int = 1,
+) -> RunRecord:
+    """Run one solver on one task from one seed, measured by the harness.
+
+    Args:
+        task: the problem.
+        solver: a configured solver.
+        budget: the limits.
+        seed: the run's seed (initial weights and the solver's generator derive from it).
+        strict: re-raise exceptions from the solver instead of recording them (tests).
+        suite: name of the suite, recorded.
+        threads: torch/BLAS threads for this run, recorded.
+        executor, workers: how the suite was executed, recorded.
+    """
+    base = record_base(task, solver, budget, seed, suite=suite, threads=threads,
+                       executor=executor, workers=workers)
     reason = solver.unsupported_reason(task)
     if reason is not None:
-        return _empty_record(base, StopReason.UNSUPPORTED, reason)
+        return empty_record(base, StopReason.UNSUPPORTED, reason)
     check_budget_fits(solver, task, budget)
     monitor = Monitor(task, budget, solver.iteration_cost(task))
     x0 = initial_params(task, seed)
@@ -254,7 +270,7 @@ def run_one(
     else:
         stop = StopReason.SOLVER_FINISHED
     if monitor.params is None:
-        return _empty_record(base, stop, error, wall)
+        return empty_record(base, stop, error, wall)
     params = monitor.params
     with np.errstate(all="ignore"):
         test = task.evaluate(params, "test")
@@ -281,9 +297,10 @@ def run_one(
     )
 
 
-def _empty_record(
+def empty_record(
     base: dict[str, Any], stop: StopReason, error: str, wall: float = 0.0
 ) -> RunRecord:
+    """A record without metrics: unsupported, or a run that ended before its first report."""
     return RunRecord(
         **base,
         stop_reason=str(stop),

@@ -28,7 +28,6 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,7 +44,7 @@ from benchmarks.executors import (
     open_engine,
     run_preload,
 )
-from benchmarks.harness import check_budget_fits, run_one
+from benchmarks.harness import check_budget_fits, empty_record, record_base, run_one
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
 from benchmarks.suites import Cell
 from solvers import get_solver
@@ -181,42 +180,17 @@ def failure_record(
     Built here, in the writing process, from the same fields ``run_one`` records; it carries no
     metrics (the run never finished) and counts as a failure.
     """
-    task = build_task(cell)
-    solver = get_solver(cell.solver, **cell.solver_options)
-    return RunRecord(
-        key=key_of(cell),
+    base = record_base(
+        build_task(cell),
+        get_solver(cell.solver, **cell.solver_options),
+        cell.budget,
+        cell.seed,
         suite=suite,
-        task=task.name,
-        family=task.family,
-        task_options=dict(task.options),
-        model=task.model.describe(),
-        num_params=task.num_params,
-        n_train=task.n_train,
-        target=task.target.describe(),
-        solver=solver.name,
-        config=solver.config(),
-        iteration_unit=solver.iteration,
-        seed=cell.seed,
-        budget=cell.budget.to_dict(),
-        stop_reason=str(stop),
-        iterations=0,
-        evaluations=0,
-        backward=0,
-        solver_seconds=0.0,
-        eval_seconds=0.0,
-        wall_seconds=wall_seconds,
-        iterations_to_target=None,
-        evaluations_to_target=None,
-        seconds_to_target=None,
-        final_train={},
-        final_test={},
-        error=error,
+        threads=threads,
         executor=executor,
         workers=workers,
-        attempt=attempt,
-        environment=environment(threads),
-        timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    return dataclasses.replace(empty_record(base, stop, error, wall_seconds), attempt=attempt)
 
 
 @dataclass
