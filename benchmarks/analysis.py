@@ -233,10 +233,16 @@ class TaskGroup:
         return self.levels[-1].value if self.levels else None
 
 
-def group_name(task: str, options: dict[str, Any]) -> str:
-    """``parity (num_bits=4)``: the task with the options that differ from its defaults."""
+def group_name(task: str, options: dict[str, Any], always: frozenset[str] = frozenset()) -> str:
+    """``parity (num_bits=4)``: the task with the options that differ from its defaults, plus
+    the ``always`` ones (knobs that vary between groups of the same task, so a sweep's default
+    value is named too)."""
     defaults = dict(_default_options(task))
-    shown = {k: v for k, v in options.items() if k != "gate" and _freeze(v) != defaults.get(k)}
+    shown = {
+        k: v
+        for k, v in options.items()
+        if k != "gate" and (k in always or _freeze(v) != defaults.get(k))
+    }
     if not shown:
         return task
     return f"{task} ({', '.join(f'{k}={_fmt_option(v)}' for k, v in sorted(shown.items()))})"
@@ -263,6 +269,19 @@ def group_records(records: Sequence[RunRecord]) -> list[TaskGroup]:
             groups[key] = group
         group.runs.setdefault(solver_label(r, defaults), []).append(r)
     out = list(groups.values())
+    by_task: dict[str, list[TaskGroup]] = {}
+    for g in out:
+        by_task.setdefault(g.task, []).append(g)
+    for gs in by_task.values():
+        if len(gs) > 1:
+            keys = {k for g in gs for k in g.options}
+            varying = frozenset(
+                k
+                for k in keys
+                if len({json.dumps(_freeze(g.options.get(k)), default=str) for g in gs}) > 1
+            )
+            for g in gs:
+                g.name = group_name(g.task, g.options, varying)
     # Two option sets can print the same name (e.g. options no longer in the factory): keep them
     # apart by numbering, so files and headings stay unique.
     seen: dict[str, int] = {}
@@ -335,10 +354,12 @@ def target_levels(group: TaskGroup) -> list[TargetLevel]:
         finals = [r.final_train.get(metric, math.nan) for r in runs]
         finite = [v for v in finals if math.isfinite(v)]
         level = float(np.median(at_hit)) if at_hit else (min(finite) if finite else math.nan)
-    own = TargetLevel(label=f"own target ({group.first.target})", metric=metric, value=level,
-                      own=True)
-    starts = [float(r.trace[0][metric]) for r in runs if r.trace and r.trace[0].get(metric)
-              is not None]
+    own = TargetLevel(
+        label=f"own target ({group.first.target})", metric=metric, value=level, own=True
+    )
+    starts = [
+        float(r.trace[0][metric]) for r in runs if r.trace and r.trace[0].get(metric) is not None
+    ]
     starts = [s for s in starts if math.isfinite(s) and s > 0]
     if not starts or not math.isfinite(level) or level <= 0:
         return [own]
@@ -347,8 +368,12 @@ def target_levels(group: TaskGroup) -> list[TargetLevel]:
         return [own]
     ratio = level / start
     easier = [
-        TargetLevel(label=f"{metric} <= {start * ratio ** (j / (EASIER_LEVELS + 1)):.3g}",
-                    metric=metric, value=start * ratio ** (j / (EASIER_LEVELS + 1)), own=False)
+        TargetLevel(
+            label=f"{metric} <= {start * ratio ** (j / (EASIER_LEVELS + 1)):.3g}",
+            metric=metric,
+            value=start * ratio ** (j / (EASIER_LEVELS + 1)),
+            own=False,
+        )
         for j in range(1, EASIER_LEVELS + 1)
     ]
     return [*easier, own]
@@ -359,9 +384,7 @@ def target_levels(group: TaskGroup) -> list[TargetLevel]:
 # --------------------------------------------------------------------------------------------
 
 
-def runtime_problems(
-    groups: Sequence[TaskGroup], label: str, axis: CostAxis
-) -> list[np.ndarray]:
+def runtime_problems(groups: Sequence[TaskGroup], label: str, axis: CostAxis) -> list[np.ndarray]:
     """Per (task, target) pair, the runtimes of ``label``'s runs (empty when it did not run)."""
     problems: list[np.ndarray] = []
     for g in groups:
@@ -416,6 +439,8 @@ def paired_blocks(groups: Sequence[TaskGroup], labels: Sequence[str], axis: Cost
 def varying_knobs(groups: Sequence[TaskGroup]) -> list[tuple[str, str, list[TaskGroup], str]]:
     """Scaling series: ``(task, knob, groups ordered by knob value, fixed-options text)``.
 
+    The fixed-options text names the options held fixed that differ from the task's defaults.
+
     A knob is a task option that takes at least two values among groups of the same task whose
     other options are all equal (so the series varies one thing at a time).
     """
@@ -437,7 +462,11 @@ def varying_knobs(groups: Sequence[TaskGroup]) -> list[tuple[str, str, list[Task
                 if len(values) < 2:
                     continue
                 members = sorted(members, key=lambda m: _knob_sort_key(m.options.get(knob)))
-                fixed = ", ".join(f"{k}={_fmt_option(v)}" for k, v in rest if k != "gate")
+                # Name only the fixed options that differ from the task's defaults.
+                defaults = dict(_default_options(task))
+                fixed = ", ".join(
+                    f"{k}={_fmt_option(v)}" for k, v in rest if k != "gate" and v != defaults.get(k)
+                )
                 series.append((task, knob, members, fixed))
     return series
 
@@ -456,8 +485,10 @@ def knob_numeric(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    if isinstance(value, list | tuple) and value and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
     ):
         return float(sum(value)) if len(value) > 1 else float(value[0])
     return None

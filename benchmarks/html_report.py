@@ -45,7 +45,7 @@ a:hover { text-decoration: underline; }
 def github_slug(text: str, used: dict[str, int]) -> str:
     """The id GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens,
     ``-1``, ``-2``... appended to repeats."""
-    plain = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", text).strip().lower()
+    plain = re.sub(r"[`*]|\[([^\]]*)\]\([^)]*\)", r"\1", text).strip().lower()
     slug = re.sub(r"[^\w\- ]", "", plain).replace(" ", "-")
     n = used.get(slug, 0)
     used[slug] = n + 1
@@ -129,8 +129,9 @@ def markdown_to_html(markdown: str, base: Path) -> str:
             src = _image_src(image.group("src"), base)
             alt = html.escape(image.group("alt"))
             if src:
-                out.append(f'<figure><img src="{src}" alt="{alt}"><figcaption>{alt}'
-                           "</figcaption></figure>")
+                out.append(
+                    f'<figure><img src="{src}" alt="{alt}"><figcaption>{alt}</figcaption></figure>'
+                )
             else:
                 out.append(f"<p><em>missing figure: {html.escape(image.group('src'))}</em></p>")
             i += 1
@@ -143,8 +144,11 @@ def markdown_to_html(markdown: str, base: Path) -> str:
             while j < len(lines) and lines[j].lstrip().startswith("|"):
                 rows.append(_cells(lines[j]))
                 j += 1
-            out.append("<table><thead><tr>" + "".join(f"<th>{inline(c)}</th>" for c in head)
-                       + "</tr></thead><tbody>")
+            out.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{inline(c)}</th>" for c in head)
+                + "</tr></thead><tbody>"
+            )
             for row in rows:
                 out.append("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in row) + "</tr>")
             out.append("</tbody></table>")
@@ -178,7 +182,7 @@ def render_html(markdown: str, base: Path, title: str) -> str:
     """A complete, self-contained HTML document for the Markdown report."""
     body = markdown_to_html(markdown, base)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"

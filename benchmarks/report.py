@@ -36,6 +36,7 @@ import numpy as np
 
 from benchmarks import figures as fig
 from benchmarks.analysis import (
+    COST_FLOOR,
     EASIER_LEVELS,
     CostAxis,
     TaskGroup,
@@ -60,7 +61,6 @@ from benchmarks.stats import (
     holm,
     median_iqr,
     paired_wilcoxon,
-    runtime_ecdf,
     wilson_interval,
 )
 from solvers import SOLVERS
@@ -219,8 +219,9 @@ def _targets_text() -> str:
     )
 
 
-def _headline(groups: Sequence[TaskGroup], labels: Sequence[str],
-              mean_ranks: dict[str, dict[str, float]]) -> list[str]:
+def _headline(
+    groups: Sequence[TaskGroup], labels: Sequence[str], mean_ranks: dict[str, dict[str, float]]
+) -> list[str]:
     lines = [
         "| solver | tasks run | runs | reached own target (95% CI) | (task, target) pairs "
         "reached, share of runs | mean rank, evaluations | mean rank, seconds |",
@@ -231,13 +232,15 @@ def _headline(groups: Sequence[TaskGroup], labels: Sequence[str],
         tasks = sum(1 for g in groups if g.attempted(lab))
         ok = sum(r.success for r in runs)
         lo, hi = wilson_interval(ok, len(runs))
-        share = runtime_ecdf(runtime_problems(groups, lab, "evaluations"), [math.inf])[0]
-        ranks = [mean_ranks.get(axis, {}).get(lab, math.nan) for axis in ("evaluations",
-                                                                            "seconds")]
+        problems = runtime_problems(groups, lab, "evaluations")
+        # An empty problem (solver not run on the task) counts as unsolved.
+        share = float(np.mean([np.isfinite(p).mean() if p.size else 0.0 for p in problems]))
+        ranks = [mean_ranks.get(axis, {}).get(lab, math.nan) for axis in ("evaluations", "seconds")]
         lines.append(
             f"| {_cell(lab)} | {tasks}/{len(groups)} | {len(runs)} | "
             f"{ok}/{len(runs)} ({lo:.2f}–{hi:.2f}) | {share:.2f} | "
-            + " | ".join("—" if math.isnan(v) else f"{v:.2f}" for v in ranks) + " |"
+            + " | ".join("—" if math.isnan(v) else f"{v:.2f}" for v in ranks)
+            + " |"
         )
     return [*lines, ""]
 
@@ -247,7 +250,7 @@ def _pairwise(
 ) -> tuple[dict[tuple[int, int], tuple[PairedTest, float]], Any, Any]:
     blocks = paired_blocks(groups, labels, axis)
     pairs = [(i, j) for i in range(len(labels)) for j in range(i + 1, len(labels))]
-    tests = [paired_wilcoxon(*blocks.pair(i, j)) for i, j in pairs]
+    tests = [paired_wilcoxon(*blocks.pair(i, j), floor=COST_FLOOR[axis]) for i, j in pairs]
     adjusted = holm([t.pvalue for t in tests]) if tests else np.array([])
     result = {pair: (t, float(p)) for pair, t, p in zip(pairs, tests, adjusted, strict=True)}
     return result, blocks, friedman(blocks.complete())
@@ -265,7 +268,7 @@ def _ranking_section(
         "single-start solver. In each block a solver's cost is its cost to the task's own target, "
         "and a run that missed the target ranks after every run that reached it (two misses "
         "tie). *Mean rank* (1 = cheapest) is over the blocks where every solver ran, with "
-        "Friedman's test of \"all solvers alike\". Each pair of solvers is compared with the "
+        'Friedman\'s test of "all solvers alike". Each pair of solvers is compared with the '
         "Wilcoxon signed-rank test on the per-block log cost ratios over the blocks where both "
         "ran (ties dropped), and the p-values are Holm-adjusted over all pairs of a table, "
         f"controlling the family-wise error at {ALPHA:g}.",
@@ -277,8 +280,9 @@ def _ranking_section(
         tests, blocks, fr = _pairwise(groups, labels, axis)
         all_tests[axis], all_blocks[axis] = tests, blocks
         mean_ranks[axis] = {lab: float(v) for lab, v in zip(labels, fr.mean_ranks, strict=True)}
-        order = sorted(range(len(labels)), key=lambda k: (np.nan_to_num(fr.mean_ranks[k],
-                                                                        nan=np.inf), k))
+        order = sorted(
+            range(len(labels)), key=lambda k: (np.nan_to_num(fr.mean_ranks[k], nan=np.inf), k)
+        )
         friedman_text = (
             f"Friedman over {fr.blocks} complete blocks: χ² = {fr.statistic:.2f}, "
             f"p = {fr.pvalue:.3g}."
@@ -320,6 +324,31 @@ def _ranking_section(
     return lines, mean_ranks
 
 
+def _profiles_section(
+    groups: Sequence[TaskGroup], labels: Sequence[str], figs: _Figures
+) -> list[str]:
+    lines = ["### Performance profiles", ""]
+    if len(labels) < 2:
+        return [*lines, "Performance profiles compare solvers: they need at least two.", ""]
+    lines += [
+        "For each (task, seed) problem, each solver's cost to the task's own target divided "
+        "by the cheapest solver's cost on that problem; ρ(τ) is the share of problems a "
+        "solver solved within τ times the best cost (Dolan and Moré, 2002). ρ(1) is how "
+        "often it was the cheapest; the right end is how often it succeeded at all. Profiles "
+        "are relative: adding or removing a solver changes them.",
+        "",
+    ]
+    return lines + figs.make(
+        "performance-profiles",
+        lambda p: fig.performance_profile_figure(
+            {a: paired_blocks(groups, labels, a) for a in ("evaluations", "seconds")},
+            figs.colours,
+            p,
+        ),
+        "Performance profiles in evaluations and in seconds",
+    )
+
+
 def _fmt_rank(value: float) -> str:
     return "—" if not math.isfinite(value) else f"{value:.2f}"
 
@@ -337,10 +366,12 @@ def _ert_cells(group: TaskGroup, label: str, runs: Sequence[RunRecord]) -> list[
         costs = [ert_cost(r, axis) for r in runs]
         ok = [r.success for r in runs]
         e = ert(costs, ok)
-        lo, hi = ert_bootstrap(costs, ok, seed=bootstrap_seed(group.name, label, axis),
-                               n_boot=N_BOOT)
-        cells.append(_fmt(e, unit) if not math.isfinite(e) else
-                     f"{_fmt(e, unit)} [{_fmt(lo)}–{_fmt(hi)}]")
+        lo, hi = ert_bootstrap(
+            costs, ok, seed=bootstrap_seed(group.name, label, axis), n_boot=N_BOOT
+        )
+        cells.append(
+            _fmt(e, unit) if not math.isfinite(e) else f"{_fmt(e, unit)} [{_fmt(lo)}–{_fmt(hi)}]"
+        )
     return cells
 
 
@@ -391,7 +422,8 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         lo, hi = wilson_interval(ok, len(att))
         lines.append(
             f"| {_cell(label)} | {len(att)} | {ok}/{len(att)} ({lo:.2f}–{hi:.2f}) | "
-            + " | ".join(_ert_cells(group, label, att)) + " |"
+            + " | ".join(_ert_cells(group, label, att))
+            + " |"
         )
     lines.append("")
     if not attempted_labels:
@@ -418,18 +450,30 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
     lines += figs.make(
         f"convergence-{group.slug}",
         lambda p: fig.convergence_figure(group, figs.colours, p),
-        f"{group.name}: training {metric} against iterations, evaluations and seconds (median "
-        "over seeds, interquartile band; dashed: target)",
+        f"{group.name}: training {'MSE' if metric == 'mse' else metric} against iterations, "
+        "evaluations and seconds (median over seeds, interquartile band; dotted: target)",
     )
     drawers: list[tuple[str, Callable[..., Path | None], str]] = [
-        ("boundary", fig.decision_boundary_figure,
-         f"{group.name}: decision regions of the trained networks, one panel per solver"),
-        ("function", fig.function_figure,
-         f"{group.name}: learned function against the truth, one panel per solver"),
-        ("surface", fig.surface_figure,
-         f"{group.name}: learned surface against the truth, one panel per solver"),
-        ("phase", fig.phase_portrait_figure,
-         f"{group.name}: phase portrait of the learned vector field against the truth"),
+        (
+            "boundary",
+            fig.decision_boundary_figure,
+            f"{group.name}: decision regions of the trained networks, one panel per solver",
+        ),
+        (
+            "function",
+            fig.function_figure,
+            f"{group.name}: learned function against the truth, one panel per solver",
+        ),
+        (
+            "surface",
+            fig.surface_figure,
+            f"{group.name}: learned surface against the truth, one panel per solver",
+        ),
+        (
+            "phase",
+            fig.phase_portrait_figure,
+            f"{group.name}: phase portrait of the learned vector field against the truth",
+        ),
     ]
     for prefix, drawer, alt in drawers:
         lines += figs.make(
@@ -447,6 +491,10 @@ def _backward_at_target(record: RunRecord) -> float | None:
     return None
 
 
+def _fmt_extra(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, int | float) else str(value)
+
+
 def _extra_getter(key: str) -> Callable[[RunRecord], float]:
     def get(record: RunRecord) -> float:
         return float(record.extra_metrics.get(key, math.nan))
@@ -460,19 +508,28 @@ def _final_table(group: TaskGroup, labels: Sequence[str], split: bool) -> list[s
     if classification:
         columns.append(("train accuracy", lambda r: r.final_train.get("accuracy", math.nan), 0.0))
         if split:
-            columns.append(("test accuracy", lambda r: r.final_test.get("accuracy", math.nan),
-                            0.0))
+            columns.append(("test accuracy", lambda r: r.final_test.get("accuracy", math.nan), 0.0))
         columns.append(("train loss", lambda r: r.final_train.get("loss", math.nan), math.inf))
     else:
         columns.append(("train MSE", lambda r: r.final_train.get("mse", math.nan), math.inf))
         if split:
             columns.append(("test MSE", lambda r: r.final_test.get("mse", math.nan), math.inf))
-    extras = sorted({k for lab in labels for r in group.attempted(lab) for k in r.extra_metrics})
+    runs_all = [r for lab in labels for r in group.attempted(lab)]
+    extras = sorted({k for r in runs_all for k in r.extra_metrics})
+    constant: list[str] = []
     for key in extras:
-        columns.append((key, _extra_getter(key), math.inf))
+        values = {r.extra_metrics.get(key) for r in runs_all}
+        if len(values) == 1 and len(runs_all) > 1:
+            # A property of the task's data (e.g. the numerical-differentiation error), the
+            # same in every run: one sentence, not a column of identical cells.
+            constant.append(f"`{key}` = {_fmt_extra(next(iter(values)))}")
+        else:
+            columns.append((key, _extra_getter(key), math.inf))
     head = ["solver", *[c[0] for c in columns], "stop reasons"]
     lines = [
-        "Final state, median [IQR] over the runs (a diverged run counts as the worst value):",
+        "Final state, median [IQR] over the runs (a diverged run counts as the worst value)"
+        + (f"; the same in every run: {', '.join(constant)}" if constant else "")
+        + ":",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -482,19 +539,27 @@ def _final_table(group: TaskGroup, labels: Sequence[str], split: bool) -> list[s
         cells = [_quality([get(r) for r in runs], worst) for _, get, worst in columns]
         reasons = Counter(r.stop_reason for r in runs)
         lines.append(
-            f"| {_cell(label)} | " + " | ".join(cells) + " | "
-            + ", ".join(f"{k} {v}" for k, v in reasons.most_common()) + " |"
+            f"| {_cell(label)} | "
+            + " | ".join(cells)
+            + " | "
+            + ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+            + " |"
         )
     return [*lines, ""]
 
 
-def _scaling_section(groups: Sequence[TaskGroup], labels: Sequence[str],
-                     figs: _Figures) -> list[str]:
+def _scaling_section(
+    groups: Sequence[TaskGroup], labels: Sequence[str], figs: _Figures
+) -> list[str]:
     series = varying_knobs(groups)
     lines = ["## Scaling", ""]
     if not series:
-        return [*lines, "No task in these records varies a knob (e.g. the `scaling` suite's "
-                "parity bits, frequency, width or data size), so there is no scaling plot.", ""]
+        return [
+            *lines,
+            "No task in these records varies a knob (e.g. the `scaling` suite's "
+            "parity bits, frequency, width or data size), so there is no scaling plot.",
+            "",
+        ]
     lines += [
         "Cost to target against each knob that the records vary, the other options fixed. "
         "Lines are ERT with 95% bootstrap intervals (log scale); a triangle on the top edge "
@@ -507,7 +572,9 @@ def _scaling_section(groups: Sequence[TaskGroup], labels: Sequence[str],
         present = [lab for lab in labels if any(m.attempted(lab) for m in members)]
         lines += [f"### {title}", ""]
         lines += figs.make(
-            f"scaling-{slugify(task)}-{slugify(knob)}-{slugify(fixed)}"[:120].rstrip("-"),
+            "-".join(
+                ["scaling", slugify(task), slugify(knob)] + ([slugify(fixed)] if fixed else [])
+            )[:120].rstrip("-"),
             functools.partial(fig.scaling_figure, task, knob, members, present, figs.colours),
             f"{title}: ERT in evaluations and seconds, and success rate, against {knob}",
         )
@@ -523,11 +590,20 @@ def _hook_lines(module: str, attr: str, *args: Any) -> list[str] | None:
     return [str(line) for line in fn(*args)]
 
 
+_ZORB_FILES = ("zorb", "zorb_claim")
+
+
 def _hooks(md_path: Path, root: Path) -> list[str]:
     lines: list[str] = []
-    zorb_raw = md_path.parent / "raw" / "zorb.jsonl"
-    if zorb_raw.exists():
-        zorb_records = read_records([zorb_raw]).records
+    # The ZORB suite's records (raw/zorb.jsonl) and those of `python -m benchmarks.zorb_claim`
+    # (raw/zorb_claim.jsonl); the hook picks the ones it needs.
+    zorb_raw = [
+        path
+        for path in (md_path.parent / "raw" / f"{name}.jsonl" for name in _ZORB_FILES)
+        if path.exists()
+    ]
+    if zorb_raw:
+        zorb_records = read_records(zorb_raw).records
         section = _hook_lines("benchmarks.zorb_claim", "markdown_section", zorb_records)
         if section is not None:
             lines += ["## ZORB claim", "", *section, ""]
@@ -543,11 +619,14 @@ def _solver_doc_line(name: str, key: str) -> str:
     lines = [ln.strip() for ln in doc.splitlines()]
     for k, ln in enumerate(lines):
         if ln.startswith(key):
-            text = ln[len(key):].strip()
+            text = ln[len(key) :].strip()
             # Docstring sentences may wrap onto following lines until a blank line.
-            for more in lines[k + 1:]:
-                if not more or more.endswith(":") or more.split(":")[0] in ("Iteration",
-                                                                            "Evaluations"):
+            for more in lines[k + 1 :]:
+                if (
+                    not more
+                    or more.endswith(":")
+                    or more.split(":")[0] in ("Iteration", "Evaluations")
+                ):
                     break
                 text += " " + more
             return text.replace("``", "`")
@@ -558,13 +637,16 @@ def _accounting(records: Sequence[RunRecord]) -> list[str]:
     lines = [
         "## Accounting: what each solver's iteration and evaluation are",
         "",
-        "The iteration and evaluation lines come from the records and from each solver's "
-        "docstring; the measured columns are medians over all of the solver's attempted runs "
-        "(per iteration after the first report; *before first report* is what the solver spent "
-        "before its iteration 0, e.g. scoring an initial population, building a model).",
+        "What one iteration is comes from the records; the evaluation line is the first "
+        "sentence of the solver docstring's `Evaluations:` line. The measured columns are "
+        "medians over all of the solver's attempted runs, on every task: evaluations and "
+        "backward passes per iteration (after the first report) in units of `N`, the task's "
+        "number of training examples; what the solver spent before its first report (iteration "
+        "0: scoring an initial population, building a model, library set-up); and microseconds "
+        "of solver time per iteration.",
         "",
-        "| solver | one iteration is | evaluations (docstring) | evaluations per iteration "
-        "(measured) | backward passes per iteration | evaluations before first report | "
+        "| solver | one iteration is | evaluations (docstring) | evaluations per iteration, "
+        "measured | backward passes per iteration | evaluations before first report | "
         "seconds before first report, median (max) | µs per iteration | dtype |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -580,22 +662,30 @@ def _accounting(records: Sequence[RunRecord]) -> list[str]:
             if not r.trace:
                 continue
             first, last = r.trace[0], r.trace[-1]
-            setup_e.append(float(first["evaluations"]))
+            n = max(r.n_train, 1)
+            setup_e.append(float(first["evaluations"]) / n)
             setup_s.append(float(first["solver_seconds"]))
             if last["iteration"] > 0:
-                its = float(last["iteration"])
+                its = float(last["iteration"]) * n
                 per_eval.append((last["evaluations"] - first["evaluations"]) / its)
                 per_back.append((last.get("backward", 0) - first.get("backward", 0)) / its)
+                its /= n
                 per_us.append(1e6 * (last["solver_seconds"] - first["solver_seconds"]) / its)
         dtypes = sorted({str(r.config.get("dtype", "float64")) for r in runs})
         unit = Counter(r.iteration_unit for r in runs).most_common(1)[0][0]
+        doc = _first_sentence(_solver_doc_line(name, "Evaluations:"))
         lines.append(
-            f"| {name} | {_cell(unit)} | {_cell(_solver_doc_line(name, 'Evaluations:'))} | "
-            f"{_med(per_eval)} | {_med(per_back)} | {_med(setup_e)} | "
+            f"| {name} | {_cell(unit)} | {_cell(doc)} | "
+            f"{_med(per_eval, ' N')} | {_med(per_back, ' N')} | {_med(setup_e, ' N')} | "
             f"{_med(setup_s, ' s')} ({_fmt(max(setup_s), ' s') if setup_s else '—'}) | "
             f"{_med(per_us)} | {', '.join(dtypes)} |"
         )
     return [*lines, ""]
+
+
+def _first_sentence(text: str) -> str:
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
 
 
 def _med(values: Sequence[float], unit: str = "") -> str:
@@ -672,7 +762,8 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
     dtypes = Counter(str(r.config.get("dtype", "float64")) for r in records)
     lines.append(
         "- **float64 vs float32.** The harness evaluates every target in float64. Solvers "
-        "train in: " + ", ".join(f"{k} ({v} runs)" for k, v in dtypes.most_common())
+        "train in: "
+        + ", ".join(f"{k} ({v} runs)" for k, v in dtypes.most_common())
         + ". float32 runs are faster per step in torch but may stall slightly above a tight "
         "target that float64 reaches."
     )
@@ -682,8 +773,12 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
             "initial vector (population methods) are paired with the others by seed only, not "
             "by starting weights."
         )
+    per_cell = Counter(
+        (r.task, str(sorted(r.task_options.items())), r.solver, str(r.config)) for r in records
+    )
+    seeds = int(np.median(list(per_cell.values()))) if per_cell else 0
     lines += [
-        "- **Few seeds.** With 10 seeds per cell, success rates must differ a lot to be "
+        f"- **Few seeds.** With {seeds} seeds per cell, success rates must differ a lot to be "
         "distinguishable (the Wilson intervals show how much); COCO's example: 4/15 against "
         "0/15 successes is not significant at 5%.",
         "- **ERT assumes independent restarts** from fresh seeds; a solver whose failures are "
@@ -719,16 +814,28 @@ def _errors(groups: Sequence[TaskGroup]) -> list[str]:
     return [*lines, ""]
 
 
+#: Sections whose subsections are listed in the contents (hook sections bring their own).
+_LISTED = ("Summary across tasks", "Ranking with paired tests", "Per task", "Scaling")
+
+
 def _contents(markdown_lines: Sequence[str]) -> list[str]:
     used: dict[str, int] = {}
     items = []
+    section = ""
+    fenced = False
     for line in markdown_lines:
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            text = line[level:].strip()
-            slug = github_slug(text, used)
-            if level in (2, 3):
-                items.append("  " * (level - 2) + f"- [{text}](#{slug})")
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or not line.startswith("#"):
+            continue
+        level = len(line) - len(line.lstrip("#"))
+        text = line[level:].strip()
+        slug = github_slug(text, used)
+        if level == 2:
+            section = text
+            items.append(f"- [{text}](#{slug})")
+        elif level == 3 and section in _LISTED:
+            items.append(f"  - [{text}](#{slug})")
     return ["## Contents", "", *items, ""]
 
 
@@ -763,7 +870,8 @@ def build_markdown(
         f"Generated from {len(records)} run records (suite `{suite}`) by "
         "`benchmarks/run_all.py`; do not edit. Rebuild it from the raw records, without running "
         "anything, with `python benchmarks/run_all.py --report-only"
-        + ("" if suite in ("", "default") else f" --suite {suite}") + "`.",
+        + ("" if suite in ("", "default") else f" --suite {suite}")
+        + "`.",
         "",
     ]
     if not records:
@@ -778,9 +886,11 @@ def build_markdown(
         "## Summary across tasks",
         "",
         *_headline(groups, labels, mean_ranks),
-        *figs.make("success", lambda p: fig.success_heatmap(groups, labels, p),
-                   "Success rate of each solver on each task (k/n seeds reaching the task's "
-                   "target)"),
+        *figs.make(
+            "success",
+            lambda p: fig.success_heatmap(groups, labels, p),
+            "Success rate of each solver on each task (k/n seeds reaching the task's target)",
+        ),
         "### Runtime ECDFs",
         "",
         "The share of (task, target) pairs a solver reaches within a given cost, averaged "
@@ -790,24 +900,12 @@ def build_markdown(
         "",
         _targets_text(),
         "",
-        *figs.make("ecdf", lambda p: fig.runtime_ecdf_figure(groups, labels, colours, p),
-                   "Runtime ECDFs over all (task, target) pairs, in evaluations and in "
-                   "seconds"),
-        "### Performance profiles",
-        "",
-        "For each (task, seed) problem, each solver's cost to the task's own target divided "
-        "by the cheapest solver's cost on that problem; ρ(τ) is the share of problems a "
-        "solver solved within τ times the best cost (Dolan and Moré, 2002). ρ(1) is how "
-        "often it was the cheapest; the right end is how often it succeeded at all. Profiles "
-        "are relative: adding or removing a solver changes them.",
-        "",
         *figs.make(
-            "performance-profiles",
-            lambda p: fig.performance_profile_figure(
-                {a: paired_blocks(groups, labels, a) for a in ("evaluations", "seconds")},
-                colours, p),
-            "Performance profiles in evaluations and in seconds",
+            "ecdf",
+            lambda p: fig.runtime_ecdf_figure(groups, labels, colours, p),
+            "Runtime ECDFs over all (task, target) pairs, in evaluations and in seconds",
         ),
+        *_profiles_section(groups, labels, figs),
         *ranking,
         "## Per task",
         "",

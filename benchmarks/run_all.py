@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     result = read_records([records_path])
     path = write_report(result.records, report_path(args.out, suite.name),
                         f"evo-vs-grad report: suite '{suite.name}'")
-    print(f"report: {path}")
+    print(f"report: {path} (self-contained copy: {path.with_suffix('.html')})")
     return 0
 
 

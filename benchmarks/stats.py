@@ -282,8 +282,14 @@ def paired_wilcoxon(a: ArrayLike, b: ArrayLike, floor: float = 1.0) -> PairedTes
     ranks = _scipy_stats.rankdata(np.abs(nonzero))
     res = _scipy_stats.wilcoxon(d, zero_method="wilcox")
     return PairedTest(
-        n, a_better, b_better, ties, float(res.statistic), float(res.pvalue),
-        rank_sum_a=float(ranks[nonzero < 0].sum()), rank_sum_b=float(ranks[nonzero > 0].sum()),
+        n,
+        a_better,
+        b_better,
+        ties,
+        float(res.statistic),
+        float(res.pvalue),
+        rank_sum_a=float(ranks[nonzero < 0].sum()),
+        rank_sum_b=float(ranks[nonzero > 0].sum()),
     )
 
 

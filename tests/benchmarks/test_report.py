@@ -1,0 +1,392 @@
+"""The report builds from a synthetic raw file: every figure drawn and referenced, HTML offline."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks.html_report import github_slug, markdown_to_html
+from benchmarks.records import RecordWriter, RunRecord, read_records
+from benchmarks.report import ReportFiles, build_report, figures_dir_for
+from benchmarks.run_all import main
+from benchmarks.stats import ert, ert_bootstrap
+from solvers import SOLVERS
+from tasks import get_task
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
+
+
+def _record(
+    task_name: str,
+    options: dict[str, Any],
+    solver: str,
+    seed: int,
+    *,
+    solved_at: int | None,
+    iterations: int = 60,
+    stop: str | None = None,
+    start_loss: float = 1.0,
+) -> RunRecord:
+    """A plausible record: a loss falling geometrically over a log-spaced trace.
+
+    ``solved_at`` is the iteration at which the target is met (``None``: never).
+    """
+    task = get_task(task_name, **options)
+    n = task.n_train
+    last = solved_at if solved_at is not None else iterations
+    its = sorted({0, *range(11), *np.unique(np.geomspace(1, last, 25).astype(int)), last})
+    its = [i for i in its if i <= last]
+    final_loss = 0.005 if solved_at is not None else 0.2
+    per_it = 40 if solver == "ga" else 1
+    trace = []
+    for i in its:
+        loss = start_loss * (final_loss / start_loss) ** (i / last)
+        point: dict[str, Any] = {
+            "iteration": i,
+            "evaluations": i * n * per_it,
+            "backward": i * n if per_it == 1 else 0,
+            "solver_seconds": 1e-4 + i * 2e-4 * per_it,
+            "loss": loss,
+            "mse": loss,
+            "accuracy": 1.0 if (solved_at is not None and i == last) else 0.75,
+        }
+        if task.kind == "regression":
+            point["accuracy"] = None
+        trace.append(point)
+    if stop == "diverged":
+        trace[-1] = {**trace[-1], "loss": math.nan, "mse": math.nan}
+    final = {"loss": trace[-1]["loss"], "mse": trace[-1]["mse"]}
+    if task.kind == "classification":
+        final["accuracy"] = trace[-1]["accuracy"]
+    rng = np.random.default_rng([seed, len(solver)])
+    hit = trace[-1] if solved_at is not None else None
+    extra = {"rollout_rmse": 0.1 * (seed + 1)} if task_name == "lotka" else {}
+    return RunRecord(
+        key=f"{task_name}-{solver}-{seed}-{sorted(options.items())}",
+        suite="synthetic",
+        task=task_name,
+        family=task.family,
+        task_options=dict(task.options),
+        model=task.model.describe(),
+        num_params=task.num_params,
+        n_train=n,
+        target=task.target.describe(),
+        solver=solver,
+        config=SOLVERS[solver]().config(),
+        iteration_unit=SOLVERS[solver].iteration,
+        seed=seed,
+        budget={"max_iterations": None, "max_evaluations": 10**6, "max_seconds": 1.0},
+        stop_reason=stop or ("target_reached" if hit else "max_evaluations"),
+        iterations=last,
+        evaluations=trace[-1]["evaluations"],
+        backward=trace[-1]["backward"],
+        solver_seconds=trace[-1]["solver_seconds"],
+        eval_seconds=0.01,
+        wall_seconds=0.02,
+        iterations_to_target=hit["iteration"] if hit else None,
+        evaluations_to_target=hit["evaluations"] if hit else None,
+        seconds_to_target=hit["solver_seconds"] if hit else None,
+        final_train=final,
+        final_test=dict(final),
+        extra_metrics=extra,
+        trace=trace,
+        error="",
+        final_params=rng.normal(size=task.num_params).tolist(),
+        environment={
+            "python": "3.11",
+            "platform": "test",
+            "cpu": "synthetic CPU",
+            "cpu_count": 2,
+            "versions": {"numpy": "x"},
+            "git_revision": "abc123",
+            "threads": 1,
+        },
+        timestamp=f"2026-01-01T00:00:0{seed}+00:00",
+    )
+
+
+def synthetic_records() -> list[RunRecord]:
+    """Four task families, a scaling knob, three solvers, failures, a divergence, an error and
+    an unsupported pair."""
+    records: list[RunRecord] = []
+    plan: list[tuple[str, dict[str, Any]]] = [
+        ("xor", {}),
+        ("sine", {}),
+        ("sin2d", {"num_train": 32, "num_test": 12}),
+        ("lotka", {"derivatives": "numerical", "points_per_trajectory": 20}),
+        ("parity", {"num_bits": 3}),
+        ("parity", {"num_bits": 4}),
+    ]
+    for task_name, options in plan:
+        scale = 2 ** options.get("num_bits", 0)
+        for seed in range(3):
+            records.append(
+                _record(
+                    task_name,
+                    options,
+                    "sgd",
+                    seed,
+                    solved_at=None if seed == 2 else 10 * scale + 3 * seed,
+                )
+            )
+            records.append(
+                _record(task_name, options, "adam", seed, solved_at=20 + 5 * seed, start_loss=1.5)
+            )
+            records.append(
+                _record(
+                    task_name,
+                    options,
+                    "ga",
+                    seed,
+                    solved_at=10 + seed if seed != 1 else None,
+                    stop="diverged" if (seed == 1 and task_name == "sine") else None,
+                )
+            )
+    broken = _record("xor", {}, "adam", 3, solved_at=None)
+    records.append(
+        RunRecord(
+            **{
+                **broken.__dict__,
+                "stop_reason": "error",
+                "seed": 3,
+                "error": "RuntimeError: synthetic failure\ntraceback...",
+            }
+        )
+    )
+    unsupported = _record("xor", {}, "ga", 5, solved_at=None)
+    records.append(
+        RunRecord(
+            **{
+                **unsupported.__dict__,
+                "solver": "cmaes",
+                "config": SOLVERS["cmaes"]().config(),
+                "stop_reason": "unsupported",
+                "error": "cmaes cannot run this synthetic pair",
+                "trace": [],
+                "final_params": [],
+                "final_train": {},
+                "final_test": {},
+            }
+        )
+    )
+    return records
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportFiles, str, str]:
+    out = tmp_path_factory.mktemp("results")
+    raw = out / "raw" / "synthetic.jsonl"
+    with RecordWriter(raw) as writer:
+        for r in synthetic_records():
+            writer.write(r)
+    records = read_records([raw]).records
+    files = build_report(records, out / "report-synthetic.md", "synthetic report", root=out)
+    return files, files.markdown.read_text(), files.html.read_text()
+
+
+def test_every_expected_figure_is_drawn(built: tuple[ReportFiles, str, str]) -> None:
+    files, _, _ = built
+    assert files.failed_figures == ()
+    names = {p.name for p in files.figures}
+    expected = {
+        "success.png",
+        "ecdf.png",
+        "performance-profiles.png",
+        "paired-wins.png",
+        "convergence-xor.png",
+        "convergence-sine.png",
+        "boundary-xor.png",
+        "function-sine.png",
+        "scaling-parity-num-bits.png",
+    }
+    assert expected <= names
+    assert any(n.startswith("surface-sin2d") for n in names)
+    assert any(n.startswith("phase-lotka") for n in names)
+    assert sum(n.startswith("convergence-parity") for n in names) == 2
+    assert all(p.stat().st_size > 5_000 for p in files.figures)
+
+
+def test_every_figure_is_referenced_and_every_reference_exists(
+    built: tuple[ReportFiles, str, str],
+) -> None:
+    files, md, _ = built
+    folder = figures_dir_for(files.markdown)
+    assert folder.name == "figures-synthetic"
+    on_disk = {p.relative_to(files.markdown.parent).as_posix() for p in folder.glob("*.png")}
+    referenced = set(_IMAGE.findall(md))
+    assert referenced == on_disk
+    assert all(not ref.startswith(("/", "http")) for ref in referenced)
+
+
+def test_html_is_self_contained(built: tuple[ReportFiles, str, str]) -> None:
+    _, md, html = built
+    assert "http://" not in html and "https://" not in html
+    assert html.count('src="data:image/png;base64,') == len(_IMAGE.findall(md))
+    assert 'src="figures' not in html
+    assert "<script" not in html and "<link" not in html
+    assert html.startswith("<!DOCTYPE html>")
+
+
+def test_sections_and_honesty_content(built: tuple[ReportFiles, str, str]) -> None:
+    _, md, _ = built
+    for heading in (
+        "## How to read this report",
+        "## Summary across tasks",
+        "## Ranking with paired tests",
+        "## Per task",
+        "## Scaling",
+        "## Accounting: what each solver's iteration and evaluation are",
+        "## Environment",
+        "## Caveats",
+        "## Runs that failed with an error",
+    ):
+        assert heading in md
+    assert "not run: cmaes cannot run this synthetic pair" in md
+    assert "RuntimeError: synthetic failure" in md
+    assert "rollout_rmse" in md  # extra metrics get a column
+    assert "points_per_trajectory=20" in md  # knob values are shown
+    assert "diverged 1" in md
+    assert "synthetic CPU" in md and "abc123" in md
+    assert "**PyGAD overhead.**" in md
+    # The accounting line comes from the solver docstring's "Evaluations:" line.
+    assert "`N` forward and `N` backward single-example passes per iteration." in md
+
+
+def test_ert_cells_equal_the_statistics(built: tuple[ReportFiles, str, str]) -> None:
+    """The xor table's adam row: 3 successes out of 4 runs (one error), ERT with its interval."""
+    _, md, _ = built
+    records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "adam"]
+    costs = [
+        float(r.evaluations if r.evaluations_to_target is None else r.evaluations_to_target)
+        for r in records
+    ]
+    ok = [r.success for r in records]
+    expected = ert(costs, ok)
+    lo, hi = ert_bootstrap(costs, ok, seed=_crc("xor", "adam", "evaluations"), n_boot=2000)
+    section = md.split("### xor", 1)[1].split("###", 1)[0]
+    row = next(line for line in section.splitlines() if line.startswith("| adam | 4 |"))
+    assert "3/4" in row
+    assert f"{expected:,.0f} [{lo:,.0f}–{hi:,.0f}]" in row
+
+
+def _crc(*parts: str) -> int:
+    import zlib
+
+    return zlib.crc32("|".join(parts).encode())
+
+
+def test_contents_links_point_at_headings(built: tuple[ReportFiles, str, str]) -> None:
+    _, md, html = built
+    contents = md.split("## Contents", 1)[1].split("\n## ", 1)[0]
+    anchors = re.findall(r"\]\(#([^)]+)\)", contents)
+    assert "per-task" in anchors and "xor" in anchors
+    for anchor in anchors:
+        assert f'id="{anchor}"' in html
+
+
+def test_hooks_are_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "sgd"]
+    (tmp_path / "raw").mkdir()
+    with RecordWriter(tmp_path / "raw" / "zorb.jsonl") as writer:
+        writer.write(records[0])
+    seen: list[int] = []
+
+    def markdown_section(recs: list[RunRecord]) -> list[str]:
+        seen.append(len(recs))
+        return ["ZORB was measured.", ""]
+
+    zorb = types.ModuleType("benchmarks.zorb_claim")
+    zorb.markdown_section = markdown_section  # type: ignore[attr-defined]
+    bench = types.ModuleType("benchmarks.bench_table")
+    bench.latest_benchmark_markdown = lambda root: [f"bench table from {root.name}"]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "benchmarks.zorb_claim", zorb)
+    monkeypatch.setitem(sys.modules, "benchmarks.bench_table", bench)
+    files = build_report(records, tmp_path / "report.md", "hooks", root=tmp_path)
+    md = files.markdown.read_text()
+    assert "## ZORB claim\n\nZORB was measured." in md
+    assert seen == [1]
+    assert f"## Performance (pytest-benchmark)\n\nbench table from {tmp_path.name}" in md
+    assert (tmp_path / "figures").is_dir()
+
+
+def test_hooks_are_skipped_when_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "sgd"]
+    (tmp_path / "raw").mkdir()
+    with RecordWriter(tmp_path / "raw" / "zorb.jsonl") as writer:
+        writer.write(records[0])
+    # None in sys.modules makes the import fail with ImportError, as a missing module would.
+    monkeypatch.setitem(sys.modules, "benchmarks.zorb_claim", None)
+    monkeypatch.setitem(sys.modules, "benchmarks.bench_table", types.ModuleType("empty"))
+    md = build_report(records, tmp_path / "report.md", "no hooks", root=tmp_path).markdown
+    text = md.read_text()
+    assert "## ZORB claim" not in text
+    assert "## Performance (pytest-benchmark)" not in text
+
+
+def test_report_only_rebuilds_report_and_html_from_raw_records(tmp_path: Path) -> None:
+    raw = tmp_path / "raw" / "smoke.jsonl"
+    with RecordWriter(raw) as writer:
+        for r in synthetic_records():
+            if r.task == "xor":
+                writer.write(r)
+    assert main(["--report-only", "--suite", "smoke", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "report-smoke.md").exists()
+    assert (tmp_path / "report-smoke.html").exists()
+    assert (tmp_path / "figures-smoke" / "boundary-xor.png").exists()
+
+
+def test_stale_figures_are_removed(tmp_path: Path) -> None:
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    (folder / "convergence-gone.png").write_bytes(b"old")
+    records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "sgd"]
+    build_report(records, tmp_path / "report.md", "stale", root=tmp_path)
+    assert not (folder / "convergence-gone.png").exists()
+
+
+def test_empty_records_give_a_report_saying_so(tmp_path: Path) -> None:
+    files = build_report([], tmp_path / "report.md", "empty", root=tmp_path)
+    assert "No records." in files.markdown.read_text()
+    assert files.html.exists()
+
+
+def test_markdown_subset_renders_to_html(tmp_path: Path) -> None:
+    md = "\n".join(
+        [
+            "## A *b* `c<d>`",
+            "",
+            "para **bold** and [link](#a-b-cd)",
+            "",
+            "| x | y |",
+            "|---|---|",
+            "| 1 \\| 2 | `z` |",
+            "",
+            "- one",
+            "- two",
+            "",
+            "![missing](nope.png)",
+        ]
+    )
+    html = markdown_to_html(md, tmp_path)
+    assert '<h2 id="a-b-cd">A <em>b</em> <code>c&lt;d&gt;</code></h2>' in html
+    assert "<strong>bold</strong>" in html and '<a href="#a-b-cd">link</a>' in html
+    assert "<td>1 | 2</td><td><code>z</code></td>" in html
+    assert "<ul><li>one</li><li>two</li></ul>" in html
+    assert "missing figure: nope.png" in html
+
+
+def test_github_slugs() -> None:
+    used: dict[str, int] = {}
+    assert github_slug("parity (num_bits=4)", used) == "parity-num_bits4"
+    assert github_slug("Accounting: what each solver's iteration is", used) == (
+        "accounting-what-each-solvers-iteration-is"
+    )
+    assert github_slug("xor", used) == "xor"
+    assert github_slug("xor", used) == "xor-1"
