@@ -769,9 +769,10 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
     )
     if any(SOLVERS.get(s) is not None and not SOLVERS[s].single_start for s in solvers):
         lines.append(
-            "- **Pairing of population methods.** Solvers that do not start from the shared "
-            "initial vector (population methods) are paired with the others by seed only, not "
-            "by starting weights."
+            "- **Pairing of population methods.** Population methods put the seed's shared "
+            "initial vector into their starting population (`ga`: member 0; `cmaes`: the "
+            "initial mean) and draw the rest from the run's generator, so they are paired with "
+            "the single-start solvers by seed and by that one vector, not by their whole start."
         )
     per_cell = Counter(
         (r.task, str(sorted(r.task_options.items())), r.solver, str(r.config)) for r in records
@@ -783,6 +784,12 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
         "0/15 successes is not significant at 5%.",
         "- **ERT assumes independent restarts** from fresh seeds; a solver whose failures are "
         "systematic (a task it cannot solve) has ERT = ∞ whatever its speed elsewhere.",
+        "- **A seconds cap makes failed runs' cost depend on speed.** When a budget has both an "
+        "evaluation and a seconds limit, a slow implementation that fails stops at the seconds "
+        "cap having spent fewer evaluations than a fast one that fails at the evaluation cap; "
+        "the ERT in evaluations then favours the slow one (e.g. `sgd` against "
+        "`numpy-backprop`, which follow the same trajectory). Each record's stop reason says "
+        "which limit ended it.",
         "- **Defaults, not tuned.** Every solver runs with its default hyperparameters unless "
         "its label lists the ones changed; no per-task tuning was done for any solver, and "
         "results for a tuned solver would differ.",
