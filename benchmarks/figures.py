@@ -687,14 +687,19 @@ def decision_boundary_figure(group: TaskGroup, colours: Palette, path: Path) -> 
         return _save(fig, path)
 
 
-def is_1d_regression(group: TaskGroup) -> bool:
+def _is_regression_from(group: TaskGroup, n_inputs: int) -> bool:
+    """A regression task with ``n_inputs`` inputs and one output (plottable as a curve/surface)."""
     t = group.task_obj
     return (
         t is not None
         and t.kind == "regression"
-        and t.model.layer_sizes[0] == 1
+        and t.model.layer_sizes[0] == n_inputs
         and t.model.layer_sizes[-1] == 1
     )
+
+
+def is_1d_regression(group: TaskGroup) -> bool:
+    return _is_regression_from(group, 1)
 
 
 def function_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | None:
@@ -763,13 +768,7 @@ def function_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
 
 
 def is_2d_regression(group: TaskGroup) -> bool:
-    t = group.task_obj
-    return (
-        t is not None
-        and t.kind == "regression"
-        and t.model.layer_sizes[0] == 2
-        and t.model.layer_sizes[-1] == 1
-    )
+    return _is_regression_from(group, 2)
 
 
 def surface_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | None:

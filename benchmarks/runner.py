@@ -48,6 +48,7 @@ from benchmarks.harness import check_budget_fits, empty_record, record_base, run
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
 from benchmarks.suites import Cell
 from solvers import get_solver
+from solvers.base import Solver
 from tasks import get_task
 from tasks._validation import check_interval
 from tasks.base import Task
@@ -139,6 +140,11 @@ def warm_worker() -> None:
         optimizer.step()
 
 
+def _task_and_solver(cell: Cell) -> tuple[Task, Solver]:
+    """The cell's task (cached) and a fresh solver with its hyperparameters."""
+    return build_task(cell), get_solver(cell.solver, **cell.solver_options)
+
+
 def run_cell(
     cell: Cell,
     suite: str,
@@ -151,8 +157,7 @@ def run_cell(
     """Run one cell (a module-level function, so process and Dask executors can ship it)."""
     load_plugins(plugins)
     record = run_one(
-        build_task(cell),
-        get_solver(cell.solver, **cell.solver_options),
+        *_task_and_solver(cell),
         cell.budget,
         cell.seed,
         suite=suite,
@@ -181,8 +186,7 @@ def failure_record(
     metrics (the run never finished) and counts as a failure.
     """
     base = record_base(
-        build_task(cell),
-        get_solver(cell.solver, **cell.solver_options),
+        *_task_and_solver(cell),
         cell.budget,
         cell.seed,
         suite=suite,
