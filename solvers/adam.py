@@ -14,6 +14,7 @@ import torch
 
 from solvers._torch import DTYPES, TorchGradientLoop
 from solvers.base import Cost, Monitor, Solver
+from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
 from tasks.mlp import FlatParams
@@ -37,6 +38,9 @@ class AdamSolver(Solver):
 
     name: ClassVar[str] = "adam"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
+    search_space: ClassVar[SearchSpace] = {
+        "learning_rate": LogUniform(1e-4, 1.0),
+    }
 
     learning_rate: float = 0.05
     beta1: float = 0.9

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from solvers.space import SearchSpace
 from tasks.base import Task
 from tasks.mlp import FlatParams
 
@@ -61,10 +62,15 @@ class Solver(ABC):
             (then different seeds give different traces even from the same start).
         single_start: whether the solver starts from the harness's initial vector ``x0`` (paired
             seeds: every such solver starts from the same weights for a given seed).
+        search_space: the hyperparameters a tuning study may vary, and their ranges
+            (``solvers/space.py``). Every solver declares one, next to its defaults; the
+            conformance suite fails a solver without it. Fields it does not name keep their
+            defaults in every trial.
     """
 
     name: ClassVar[str]
     iteration: ClassVar[str]
+    search_space: ClassVar[SearchSpace]
     stochastic: ClassVar[bool] = False
     single_start: ClassVar[bool] = True
 

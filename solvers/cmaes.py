@@ -42,6 +42,7 @@ import cma
 import numpy as np
 
 from solvers.base import Cost, Monitor, Solver
+from solvers.space import IntLogUniform, LogUniform, SearchSpace
 from tasks._validation import check_interval
 from tasks.base import Task
 from tasks.mlp import FlatParams, FloatArray
@@ -80,6 +81,10 @@ class CMAESSolver(Solver):
 
     name: ClassVar[str] = "cmaes"
     iteration: ClassVar[str] = "one ask/tell generation (population_size networks in one batch)"
+    search_space: ClassVar[SearchSpace] = {
+        "sigma0": LogUniform(0.01, 2.0),
+        "population_size": IntLogUniform(6, 200),
+    }
     stochastic: ClassVar[bool] = True
 
     sigma0: float = 0.1

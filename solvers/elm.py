@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from solvers.base import Cost, Monitor, Solver
+from solvers.space import LogUniform, SearchSpace
 from solvers.zorb import ZORBNetwork, closed_form_unsupported_reason
 from tasks._validation import check_interval
 from tasks.base import Task
@@ -38,6 +39,7 @@ class ELMSolver(Solver):
 
     name: ClassVar[str] = "elm"
     iteration: ClassVar[str] = "one least-squares solve of the output layer"
+    search_space: ClassVar[SearchSpace] = {"rcond": LogUniform(1e-15, 1e-2)}
 
     rcond: float = 1e-15
 

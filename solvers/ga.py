@@ -35,6 +35,7 @@ from solvers._ga_operators import (
     PyGADSelection,
 )
 from solvers.base import Cost, Monitor, Solver
+from solvers.space import IntLogUniform, LogUniform, SearchSpace, Uniform
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
 from tasks.errors import InvalidParameterError
@@ -115,6 +116,11 @@ class GASolver(Solver):
 
     name: ClassVar[str] = "ga"
     iteration: ClassVar[str] = "one generation (population_size networks scored in one batch)"
+    search_space: ClassVar[SearchSpace] = {
+        "mutation_scale": LogUniform(0.01, 1.0),
+        "mutation_probability": Uniform(0.02, 0.5),
+        "population_size": IntLogUniform(16, 256),
+    }
     stochastic: ClassVar[bool] = True
     # A population method: x0 is member 0 of the initial population (so runs stay paired with the
     # single-start solvers), but the first report is the best of that population, not x0 itself.

@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from solvers.base import Cost, Monitor, Solver
+from solvers.space import LogUniform, SearchSpace, Uniform
 from tasks._validation import check_interval
 from tasks.base import Task
 from tasks.mlp import FlatParams, FloatArray, ModelSpec, activate, cross_entropy_from_logits
@@ -96,6 +97,10 @@ class NumpyBackpropSolver(Solver):
 
     name: ClassVar[str] = "numpy-backprop"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
+    search_space: ClassVar[SearchSpace] = {
+        "learning_rate": LogUniform(1e-4, 1.0),
+        "momentum": Uniform(0.0, 0.99),
+    }
 
     learning_rate: float = 0.1
     momentum: float = 0.9

@@ -14,6 +14,7 @@ import torch
 
 from solvers._torch import DTYPES, TorchGradientLoop
 from solvers.base import Cost, Monitor, Solver
+from solvers.space import LogUniform, SearchSpace, Uniform
 from tasks._validation import check_interval, check_options, check_type
 from tasks.base import Task
 from tasks.errors import InvalidParameterError
@@ -38,6 +39,10 @@ class SGDSolver(Solver):
 
     name: ClassVar[str] = "sgd"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
+    search_space: ClassVar[SearchSpace] = {
+        "learning_rate": LogUniform(1e-4, 1.0),
+        "momentum": Uniform(0.0, 0.99),
+    }
 
     learning_rate: float = 0.1
     momentum: float = 0.9

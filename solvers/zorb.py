@@ -30,6 +30,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 from solvers.base import Cost, Monitor, Solver
+from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
 from tasks.mlp import FlatParams, FloatArray, ModelSpec
@@ -424,6 +425,7 @@ class ZORBSolver(Solver):
 
     name: ClassVar[str] = "zorb"
     iteration: ClassVar[str] = "one layer-wise pseudoinverse sweep (each dense layer solved once)"
+    search_space: ClassVar[SearchSpace] = {"rcond": LogUniform(1e-15, 1e-2)}
     # The ReLU fill draws from the run's generator (on networks with a ReLU layer).
     stochastic: ClassVar[bool] = True
 
