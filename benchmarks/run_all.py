@@ -22,10 +22,10 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.budget import Budget
-from benchmarks.executors import EXECUTORS, ExecutorConfig
+from benchmarks.engine.executors import EXECUTORS, ExecutorConfig
+from benchmarks.engine.runner import run_cells
 from benchmarks.records import read_records
-from benchmarks.report import write_report
-from benchmarks.runner import run_cells
+from benchmarks.report.document import write_report
 from benchmarks.suites import SUITES, Suite, TaskEntry, get_suite, with_budget
 from solvers import SOLVERS, get_solver_class, solver_fields
 from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs

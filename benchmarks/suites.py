@@ -147,7 +147,7 @@ ZORB = Suite(
         "The ZORB paper's fully connected setups (continuous XOR, Iris, two spirals, sinc, "
         "digits standing in for MNIST), every solver, 10 seeds, against each task's own target. "
         "The paper's comparison (time for Adam to reach ZORB's training error) is "
-        "`python -m benchmarks.zorb_claim`, which uses these tasks and budgets."
+        "`python -m benchmarks.studies.zorb_claim`, which uses these tasks and budgets."
     ),
     # Budgets: a few thousand full-batch epochs for gradient descent (Adam reaches ZORB's
     # training error within a few hundred), and a solver-clock cap so slow solvers stay bounded.

@@ -1,7 +1,7 @@
 """Running a suite: validate every cell, skip what is recorded, run the rest, append records.
 
 Every cell is validated (task and solver built) before the first run starts, so a typo fails in
-a second, not an hour in. The runs then go to an engine (``benchmarks/executors.py``: serial,
+a second, not an hour in. The runs then go to an engine (``benchmarks/engine/executors.py``: serial,
 local processes or Dask) through one code path: submit every cell, take results as they
 complete, and write each record as it arrives. Only this process writes the records file (one
 writer, holding an advisory lock), one record at a time with a flush and an fsync, so:
@@ -35,8 +35,7 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.budget import StopReason
-from benchmarks.environment import environment
-from benchmarks.executors import (
+from benchmarks.engine.executors import (
     Engine,
     EngineError,
     ExecutorConfig,
@@ -44,6 +43,7 @@ from benchmarks.executors import (
     open_engine,
     run_preload,
 )
+from benchmarks.environment import environment
 from benchmarks.harness import check_budget_fits, empty_record, record_base, run_one
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
 from benchmarks.suites import Cell
@@ -339,7 +339,7 @@ def run_cells(
                                executor=config.kind, workers=0, planned=len(todo))
         if todo:
             engine = open_engine(config, threads=threads, jobs=len(todo),
-                                 preload=(*plugins, "benchmarks.runner:warm_worker"))
+                                 preload=(*plugins, "benchmarks.engine.runner:warm_worker"))
             summary.executor, summary.workers = engine.name, engine.workers
             if isinstance(engine, SerialEngine):
                 warm_worker()  # this process is the worker
