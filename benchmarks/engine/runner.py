@@ -46,7 +46,7 @@ from benchmarks.engine.executors import (
 from benchmarks.environment import environment
 from benchmarks.harness import check_budget_fits, empty_record, record_base, run_one
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
-from benchmarks.suites import Cell
+from benchmarks.suites import PER_SEED, Cell, resolve_options
 from solvers import get_solver
 from solvers.base import Solver
 from tasks import get_task
@@ -77,7 +77,7 @@ def _freeze(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 def build_task(cell: Cell) -> Task:
     """The cell's task (cached: tasks are frozen and identical across seeds)."""
-    return _task(cell.task, _freeze(cell.task_options))
+    return _task(cell.task, _freeze(resolve_options(cell.task_options, cell.seed)))
 
 
 def key_of(cell: Cell) -> str:
@@ -91,7 +91,26 @@ def key_of(cell: Cell) -> str:
         config=solver.config(),
         budget=cell.budget.to_dict(),
         seed=cell.seed,
+        arm=cell.arm,
+        trial=cell.trial,
     )
+
+
+def stamp(record: RunRecord, cell: Cell) -> RunRecord:
+    """What the cell, not the harness, knows: its key, its arm and trial, and its task options
+    as the suite wrote them (``data_seed: per-seed`` stays so, and the report groups runs of
+    every seed together; the resolved value is the record's seed)."""
+    return dataclasses.replace(
+        record,
+        key=key_of(cell),
+        task_options={
+            **record.task_options,
+            **{k: v for k, v in cell.task_options.items() if v == PER_SEED},
+        },
+        arm=cell.arm,
+        trial=cell.trial,
+    )
+
 
 
 def validate_cells(cells: Sequence[Cell]) -> None:
@@ -165,6 +184,7 @@ def run_cell(
         executor=executor,
         workers=workers,
     )
+    record = stamp(record, cell)
     return dataclasses.replace(record, attempt=attempt) if attempt != 1 else record
 
 
@@ -194,7 +214,9 @@ def failure_record(
         executor=executor,
         workers=workers,
     )
-    return dataclasses.replace(empty_record(base, stop, error, wall_seconds), attempt=attempt)
+    return dataclasses.replace(
+        stamp(empty_record(base, stop, error, wall_seconds), cell), attempt=attempt
+    )
 
 
 @dataclass
