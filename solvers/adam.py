@@ -41,6 +41,7 @@ class AdamSolver(Solver):
     """
 
     name: ClassVar[str] = "adam"
+    paradigm: ClassVar[str] = "gradients"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),

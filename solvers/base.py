@@ -47,6 +47,10 @@ class Cost:
     backward: int = 0
 
 
+#: The three families the verdict compares.
+PARADIGMS: tuple[str, ...] = ("gradients", "evolution", "closed form")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Solver(ABC):
     """Base class of every solver: frozen hyperparameters plus ``run``.
@@ -62,6 +66,8 @@ class Solver(ABC):
             (then different seeds give different traces even from the same start).
         single_start: whether the solver starts from the harness's initial vector ``x0`` (paired
             seeds: every such solver starts from the same weights for a given seed).
+        paradigm: ``gradients``, ``evolution`` or ``closed form``: the family the verdict
+            compares the solver in (a policy gradient counts as gradients).
         search_space: the hyperparameters a tuning study may vary, and their ranges
             (``solvers/space.py``). Every solver declares one, next to its defaults; the
             conformance suite fails a solver without it. Fields it does not name keep their
@@ -69,6 +75,7 @@ class Solver(ABC):
     """
 
     name: ClassVar[str]
+    paradigm: ClassVar[str]
     iteration: ClassVar[str]
     search_space: ClassVar[SearchSpace]
     stochastic: ClassVar[bool] = False

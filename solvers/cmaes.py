@@ -81,6 +81,7 @@ class CMAESSolver(Solver):
     """
 
     name: ClassVar[str] = "cmaes"
+    paradigm: ClassVar[str] = "evolution"
     iteration: ClassVar[str] = "one ask/tell generation (population_size networks in one batch)"
     search_space: ClassVar[SearchSpace] = {
         "sigma0": LogUniform(0.01, 2.0),

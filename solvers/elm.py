@@ -39,6 +39,7 @@ class ELMSolver(Solver):
     """
 
     name: ClassVar[str] = "elm"
+    paradigm: ClassVar[str] = "closed form"
     iteration: ClassVar[str] = "one least-squares solve of the output layer"
     search_space: ClassVar[SearchSpace] = {"rcond": LogUniform(1e-15, 1e-2)}
 

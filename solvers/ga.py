@@ -116,6 +116,7 @@ class GASolver(Solver):
     """
 
     name: ClassVar[str] = "ga"
+    paradigm: ClassVar[str] = "evolution"
     iteration: ClassVar[str] = "one generation (population_size networks scored in one batch)"
     search_space: ClassVar[SearchSpace] = {
         "mutation_scale": LogUniform(0.01, 1.0),

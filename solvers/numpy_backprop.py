@@ -100,6 +100,7 @@ class NumpyBackpropSolver(Solver):
     """
 
     name: ClassVar[str] = "numpy-backprop"
+    paradigm: ClassVar[str] = "gradients"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),

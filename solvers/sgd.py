@@ -43,6 +43,7 @@ class SGDSolver(Solver):
     """
 
     name: ClassVar[str] = "sgd"
+    paradigm: ClassVar[str] = "gradients"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),

@@ -424,6 +424,7 @@ class ZORBSolver(Solver):
     """
 
     name: ClassVar[str] = "zorb"
+    paradigm: ClassVar[str] = "closed form"
     iteration: ClassVar[str] = "one layer-wise pseudoinverse sweep (each dense layer solved once)"
     search_space: ClassVar[SearchSpace] = {"rcond": LogUniform(1e-15, 1e-2)}
     # The ReLU fill draws from the run's generator (on networks with a ReLU layer).

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from benchmarks.records import RunRecord
-from benchmarks.suites import resolve_options
+from benchmarks.suites import PER_SEED, resolve_options
 from solvers import SOLVERS
 from tasks import get_task
 from tasks.base import Task
@@ -248,7 +248,7 @@ def group_name(task: str, options: dict[str, Any], always: frozenset[str] = froz
     shown = {
         k: v
         for k, v in options.items()
-        if k != "gate" and (k in always or _freeze(v) != defaults.get(k))
+        if k != "gate" and v != PER_SEED and (k in always or _freeze(v) != defaults.get(k))
     }
     if not shown:
         return task

@@ -350,3 +350,153 @@ def step_interpolate(x: ArrayLike, y: ArrayLike, grid: ArrayLike) -> FloatArray:
         return np.full(g.shape, math.nan)
     idx = np.searchsorted(xs, g, side="right") - 1
     return ys[np.clip(idx, 0, xs.size - 1)]
+
+
+# --------------------------------------------------------------------------------------------
+# Separated paired comparisons: reliability, then cost given that both succeeded
+# --------------------------------------------------------------------------------------------
+#
+# Coding a failure as "the largest possible difference" and ranking it with costs mixes two
+# questions: a solver that always succeeds slowly then "beats" one that rarely fails but is far
+# cheaper whenever both succeed. The report asks them apart, each with an effect size and its
+# interval next to the p-value: reliability with McNemar's exact test on the discordant blocks,
+# cost with the median paired log-ratio over the blocks where *both* succeeded.
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Paired success of two solvers over blocks (task x seed) where both ran.
+
+    Attributes:
+        n: blocks where both ran.
+        a_only, b_only: blocks only ``a`` (only ``b``) succeeded in: the discordant pairs.
+        both, neither: concordant blocks.
+        pvalue: two-sided exact McNemar test (binomial on the discordant pairs, p = 1/2); 1.0
+            without discordant pairs.
+        diff, low, high: success-rate difference ``a - b`` and its 95% interval (Newcombe's
+            hybrid score interval for paired proportions, method 10).
+    """
+
+    n: int
+    a_only: int
+    b_only: int
+    both: int
+    neither: int
+    pvalue: float
+    diff: float
+    low: float
+    high: float
+
+    @property
+    def favours(self) -> str:
+        if self.a_only > self.b_only:
+            return "a"
+        if self.b_only > self.a_only:
+            return "b"
+        return ""
+
+
+def mcnemar(a_success: ArrayLike, b_success: ArrayLike) -> Reliability:
+    """McNemar's exact test and Newcombe's interval for paired success indicators."""
+    a = np.asarray(a_success, dtype=bool)
+    b = np.asarray(b_success, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples must have the same shape; got {a.shape} and {b.shape}")
+    n = int(a.size)
+    a_only, b_only = int(np.sum(a & ~b)), int(np.sum(b & ~a))
+    both, neither = int(np.sum(a & b)), int(np.sum(~a & ~b))
+    discordant = a_only + b_only
+    p = (
+        float(_scipy_stats.binomtest(a_only, discordant, 0.5).pvalue) if discordant else 1.0
+    )
+    if n == 0:
+        return Reliability(0, 0, 0, 0, 0, 1.0, math.nan, math.nan, math.nan)
+    diff, low, high = _newcombe_paired(both, a_only, b_only, neither)
+    return Reliability(n, a_only, b_only, both, neither, p, diff, low, high)
+
+
+def _newcombe_paired(
+    both: int, a_only: int, b_only: int, neither: int, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Newcombe (1998) method 10: the difference of paired proportions with Wilson limits."""
+    n = both + a_only + b_only + neither
+    p1, p2 = (both + a_only) / n, (both + b_only) / n
+    l1, u1 = wilson_interval(both + a_only, n, confidence)
+    l2, u2 = wilson_interval(both + b_only, n, confidence)
+    diff = p1 - p2
+    denom = (both + a_only) * (neither + b_only) * (both + b_only) * (neither + a_only)
+    num = both * neither - a_only * b_only
+    corrected = max(num - n / 2, 0.0) if num > 0 else num
+    phi = 0.0 if denom == 0 else corrected / math.sqrt(denom)
+    d1 = math.sqrt(max(
+        (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
+    d2 = math.sqrt(max(
+        (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))
+    return diff, max(-1.0, diff - d1), min(1.0, diff + d2)
+
+
+@dataclass(frozen=True)
+class CostGivenSuccess:
+    """Paired cost of two solvers over the blocks where both reached the target.
+
+    Attributes:
+        n: blocks where both succeeded.
+        a_cheaper, b_cheaper, ties: blocks where ``a`` cost less, more, the same.
+        log_ratio, low, high: median of ``log10(cost_a / cost_b)`` over those blocks and its 95%
+            percentile-bootstrap interval (negative: ``a`` is cheaper).
+        pvalue: two-sided Wilcoxon signed-rank test of the log-ratios (1.0 if all tie, NaN with
+            no block).
+    """
+
+    n: int
+    a_cheaper: int
+    b_cheaper: int
+    ties: int
+    log_ratio: float
+    low: float
+    high: float
+    pvalue: float
+
+    @property
+    def ratio(self) -> float:
+        """How many times ``b``'s cost ``a`` spent (the median paired ratio)."""
+        return float(10**self.log_ratio) if math.isfinite(self.log_ratio) else math.nan
+
+    @property
+    def favours(self) -> str:
+        if not math.isfinite(self.log_ratio) or self.log_ratio == 0:
+            return ""
+        return "a" if self.log_ratio < 0 else "b"
+
+
+def cost_given_success(
+    a: ArrayLike, b: ArrayLike, *, floor: float = 1.0, seed: int = 0, n_boot: int = 2000,
+    confidence: float = 0.95,
+) -> CostGivenSuccess:
+    """Compare paired costs only where both runs reached the target (both finite).
+
+    Args:
+        a, b: paired costs to target (``inf`` = missed; those blocks are left out here, and
+            count in :func:`mcnemar` instead).
+        floor: costs are floored here before the log (a run solved at initialisation costs 0).
+        seed: seed of the bootstrap.
+    """
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    both = np.isfinite(x) & np.isfinite(y)
+    d = np.log10(np.maximum(x[both], floor)) - np.log10(np.maximum(y[both], floor))
+    n = int(d.size)
+    if n == 0:
+        return CostGivenSuccess(0, 0, 0, 0, math.nan, math.nan, math.nan, math.nan)
+    a_cheaper, b_cheaper = int(np.sum(d < 0)), int(np.sum(d > 0))
+    med = float(np.median(d))
+    rng = np.random.default_rng(seed)
+    boot = np.median(d[rng.integers(0, n, size=(n_boot, n))], axis=1)
+    alpha = (1 - confidence) / 2
+    low = float(np.quantile(boot, alpha, method="inverted_cdf"))
+    high = float(np.quantile(boot, 1 - alpha, method="inverted_cdf"))
+    if a_cheaper + b_cheaper == 0:
+        p = 1.0
+    else:
+        p = float(_scipy_stats.wilcoxon(d, zero_method="wilcox").pvalue)
+    return CostGivenSuccess(n, a_cheaper, b_cheaper, n - a_cheaper - b_cheaper, med, low, high, p)

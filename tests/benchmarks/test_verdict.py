@@ -1,0 +1,82 @@
+"""The verdict separates reliability from cost, says when it cannot decide, and its numbers
+recompute from the records."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from benchmarks.records import RunRecord
+from benchmarks.report.analysis import group_records
+from benchmarks.report.stats import cost_given_success, mcnemar, wilson_interval
+from benchmarks.report.verdict import task_verdicts, verdict_section
+from tests.benchmarks.test_report import _record
+
+
+def _slow_and_sure_vs_fast_and_rare(seeds: int = 12) -> list[RunRecord]:
+    """sgd (gradients) always succeeds, slowly; zorb (closed form) succeeds on 3 seeds in 12,
+    each time at a hundredth of sgd's cost; ga (evolution) never does."""
+    out = []
+    for s in range(seeds):
+        out.append(_record("xor", {}, "sgd", s, solved_at=200))
+        out.append(_record("xor", {}, "zorb", s, solved_at=2 if s % 4 == 0 else None,
+                           iterations=2))
+        out.append(_record("xor", {}, "ga", s, solved_at=None, iterations=50))
+    return out
+
+
+def test_reliable_but_slow_against_rare_but_fast_is_reported_as_exactly_that() -> None:
+    groups = group_records(_slow_and_sure_vs_fast_and_rare())
+    (v,) = task_verdicts(groups, arm="defaults")
+    assert v.pick == "gradients"
+    rel = v.reliability["closed form"]
+    assert (rel.a_only, rel.b_only, rel.both) == (9, 0, 3)
+    assert rel.favours == "a" and v.p_reliability["closed form"] < 0.05
+    cost = v.cost["closed form"]
+    # Where both succeeded, the closed form is the cheaper one: the verdict must not turn the
+    # gradient method's reliability into a "cheaper" claim.
+    assert cost.n == 3 and cost.favours == "b" and cost.b_cheaper == 3
+    text = "\n".join(verdict_section(groups))
+    row = next(line for line in text.splitlines() if line.startswith("| xor"))
+    assert "gradients: 12/12" in row and "closed form: 3/12" in row
+    assert re.search(r"closed form: 0\.0\d+× \[", row), row  # the rival is ~100x cheaper
+    assert "cheaper" not in row.lower()
+
+
+def test_verdict_numbers_recompute_from_the_records() -> None:
+    records = _slow_and_sure_vs_fast_and_rare()
+    groups = group_records(records)
+    text = "\n".join(verdict_section(groups))
+    sgd = [r for r in records if r.solver == "sgd"]
+    lo, hi = wilson_interval(sum(r.success for r in sgd), len(sgd))
+    assert f"12/12 [{lo:.2f}–{hi:.2f}]" in text
+    a = np.array([r.evaluations_to_target or math.inf for r in sgd], dtype=float)
+    z = np.array([r.evaluations_to_target if r.success else math.inf
+                  for r in records if r.solver == "zorb"], dtype=float)
+    assert mcnemar(np.isfinite(a), np.isfinite(z)).a_only == 9
+    c = cost_given_success(a, z)
+    assert c.n == 3 and c.ratio == pytest.approx(
+        float(np.median(a[np.isfinite(z)])) / float(np.median(z[np.isfinite(z)])))
+
+
+def test_the_verdict_says_when_the_data_cannot_decide() -> None:
+    records = []
+    for s in range(4):  # two solvers alike on four seeds: no test can separate them
+        records.append(_record("xor", {}, "sgd", s, solved_at=100 + s))
+        records.append(_record("xor", {}, "cmaes", s, solved_at=101 + s))
+    (v,) = task_verdicts(group_records(records), arm="defaults")
+    assert v.decided == "open"
+    assert "cannot decide" in "\n".join(verdict_section(group_records(records)))
+
+
+def test_mcnemar_and_newcombe_on_known_values() -> None:
+    r = mcnemar([1] * 10, [1, 1] + [0] * 8)
+    assert (r.a_only, r.b_only) == (8, 0)
+    assert r.pvalue == pytest.approx(2 * 0.5**8)
+    assert r.diff == pytest.approx(0.8)
+    assert r.low < r.diff < r.high <= 1.0
+    same = mcnemar([1, 0, 1], [1, 0, 1])
+    assert same.pvalue == 1.0 and same.diff == 0.0
