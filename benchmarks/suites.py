@@ -289,6 +289,75 @@ WRITEUP = Suite(
     seeds=tuple(range(100)),
 )
 
+#: The write-up's other examples, each a named suite; the report's "write-up, reproduced"
+#: section states each setup next to our result over many seeds.
+WRITEUP_KERAS = Suite(
+    name="writeup-keras",
+    description=(
+        "The write-up's Keras XOR: one sigmoid unit (no hidden layer), Glorot weights, binary "
+        "cross-entropy, Adam at Keras's default learning rate 1e-3, 20 epochs, over 100 seeds."
+    ),
+    tasks=(TaskEntry(name="xor", options={"hidden": (), "output_activation": "sigmoid",
+                                          "loss": "cross_entropy", "init": "glorot"},
+                     budget=Budget(max_iterations=20)),),
+    solvers=("adam",),
+    solver_options={"adam": {"learning_rate": 1e-3}},
+    seeds=tuple(range(100)),
+)
+WRITEUP_NUMPY = Suite(
+    name="writeup-numpy",
+    description=(
+        "The write-up's NumPy XOR: 2-2-1, sigmoid hidden, ReLU output, randn*0.1 weights, "
+        "per-example updates (batch 1) for 3000 epochs at the write-up's step 0.1 on "
+        "(y - out), which is 0.05 on our squared-error gradient 2(out - y), over 100 seeds."
+    ),
+    tasks=(TaskEntry(name="xor", options={"output_activation": "relu", "init": "small_normal"},
+                     budget=Budget(max_iterations=3000)),),
+    solvers=("numpy-backprop",),
+    solver_options={"numpy-backprop": {"learning_rate": 0.05, "momentum": 0.0, "batch_size": 1}},
+    seeds=tuple(range(100)),
+)
+WRITEUP_SINE = Suite(
+    name="writeup-sine",
+    description=(
+        "The write-up's sin approximation: sine (one period, 16 tanh units) by the gradient "
+        "solvers and ZORB at their defaults, 20 seeds, to the training target."
+    ),
+    tasks=(TaskEntry(name="sine", options={"frequency": 1.0}, budget=_b(1_000_000)),),
+    solvers=("sgd", "adam", "numpy-backprop", "zorb"),
+    seeds=tuple(range(20)),
+)
+WRITEUP_GATES = Suite(
+    name="writeup-gates",
+    description=(
+        "The write-up's logic gates: AND, OR, NAND, NOR, XOR, XNOR on its 2-2-1 network with "
+        "SGD lr 0.02 momentum 0.9 for 2001 epochs, over 50 seeds each."
+    ),
+    tasks=tuple(TaskEntry(name=g, budget=Budget(max_iterations=2001))
+                for g in ("and", "or", "nand", "nor", "xor", "xnor")),
+    solvers=("sgd",),
+    solver_options={"sgd": {"learning_rate": 0.02, "momentum": 0.9}},
+    seeds=tuple(range(50)),
+)
+WRITEUP_ADALINE = Suite(
+    name="writeup-adaline",
+    description=(
+        "Adaline: a single linear unit (no hidden layer, identity output) trained by the LMS "
+        "(Widrow-Hoff) rule, i.e. per-example gradient steps on the squared error (batch 1, "
+        "step 0.05, no momentum), 200 epochs, on the gates, over 50 seeds each."
+    ),
+    tasks=tuple(TaskEntry(name=g, options={"hidden": (), "output_activation": "identity"},
+                          budget=Budget(max_iterations=200))
+                for g in ("and", "or", "nand", "nor", "xor", "xnor")),
+    solvers=("numpy-backprop",),
+    solver_options={"numpy-backprop": {"learning_rate": 0.05, "momentum": 0.0, "batch_size": 1}},
+    seeds=tuple(range(50)),
+)
+#: The write-up's suites, in the order its examples appear.
+WRITEUP_SUITES: tuple[Suite, ...] = (
+    WRITEUP, WRITEUP_KERAS, WRITEUP_NUMPY, WRITEUP_SINE, WRITEUP_GATES, WRITEUP_ADALINE
+)
+
 ZORB = Suite(
     name="zorb",
     description=(
@@ -309,7 +378,7 @@ ZORB = Suite(
 )
 
 SUITES: dict[str, Suite] = {
-    s.name: s for s in (SMOKE, DEFAULT, TUNING, SCALING, WRITEUP, ZORB)
+    s.name: s for s in (SMOKE, DEFAULT, TUNING, SCALING, *WRITEUP_SUITES, ZORB)
 }
 
 
