@@ -1,7 +1,7 @@
 """The report's data layer: records grouped by task and solver, costs, target levels, runtimes.
 
 Both the tables (``benchmarks/report/document.py``) and the figures
-(``benchmarks/report/figures.py``) read the records through this module, so a number in a table
+(``benchmarks/report/figures/``) read the records through this module, so a number in a table
 and the same number in a picture cannot disagree.
 
 Vocabulary:

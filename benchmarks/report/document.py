@@ -446,40 +446,13 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         )
     lines.append("")
     lines += _final_table(group, attempted_labels, split)
-    metric = group.target_metric
-    lines += figs.make(
-        f"convergence-{group.slug}",
-        lambda p: fig.convergence_figure(group, figs.colours, p),
-        f"{group.name}: training {'MSE' if metric == 'mse' else metric} against iterations, "
-        "evaluations and seconds (median over seeds, interquartile band; dotted: target)",
-    )
-    drawers: list[tuple[str, Callable[..., Path | None], str]] = [
-        (
-            "boundary",
-            fig.decision_boundary_figure,
-            f"{group.name}: decision regions of the trained networks, one panel per solver",
-        ),
-        (
-            "function",
-            fig.function_figure,
-            f"{group.name}: learned function against the truth, one panel per solver",
-        ),
-        (
-            "surface",
-            fig.surface_figure,
-            f"{group.name}: learned surface against the truth, one panel per solver",
-        ),
-        (
-            "phase",
-            fig.phase_portrait_figure,
-            f"{group.name}: phase portrait of the learned vector field against the truth",
-        ),
-    ]
-    for prefix, drawer, alt in drawers:
+    for figure in fig.TASK_FIGURES:
+        if not figure.applies_to(group):
+            continue
         lines += figs.make(
-            f"{prefix}-{group.slug}",
-            functools.partial(drawer, group, figs.colours),
-            alt,
+            f"{figure.name}-{group.slug}",
+            functools.partial(figure.draw, group, figs.colours),
+            figure.caption(group),
         )
     return lines
 
