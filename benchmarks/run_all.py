@@ -125,6 +125,7 @@ def list_everything() -> str:
         cls = get_solver_class(name)
         defaults = cls().config()
         lines.append(f"  {name}: " + ", ".join(f"{k}={defaults[k]!r}" for k in solver_fields(name)))
+        lines.append(f"    one iteration: {cls.iteration}; cost: {cls.evaluations}")
     lines.append(f"tasks (knobs; every task also takes {', '.join(MODEL_OPTIONS)}):")
     for name in TASKS:
         doc = (get_factory(name).__doc__ or "").strip().splitlines()[0]

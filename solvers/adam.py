@@ -38,6 +38,7 @@ class AdamSolver(Solver):
 
     name: ClassVar[str] = "adam"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
+    evaluations: ClassVar[str] = "`N` forward and `N` backward single-example passes per iteration."
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),
     }

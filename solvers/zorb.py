@@ -425,6 +425,10 @@ class ZORBSolver(Solver):
 
     name: ClassVar[str] = "zorb"
     iteration: ClassVar[str] = "one layer-wise pseudoinverse sweep (each dense layer solved once)"
+    evaluations: ClassVar[str] = (
+        "N per sweep, N (K + 1) with a softmax output; "
+        "(K - 1) N backward (pull-backs)."
+    )
     search_space: ClassVar[SearchSpace] = {"rcond": LogUniform(1e-15, 1e-2)}
     # The ReLU fill draws from the run's generator (on networks with a ReLU layer).
     stochastic: ClassVar[bool] = True

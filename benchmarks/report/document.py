@@ -22,7 +22,6 @@ What it contains, and why (COCO, AlgoPerf and DeepOBS practice; see
 from __future__ import annotations
 
 import functools
-import importlib
 import math
 import sys
 from collections import Counter
@@ -53,6 +52,7 @@ from benchmarks.report.analysis import (
     varying_knobs,
 )
 from benchmarks.report.html import github_slug, write_html
+from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import (
     PairedTest,
     ert,
@@ -554,72 +554,47 @@ def _scaling_section(
     return lines
 
 
-def _hook_lines(module: str, attr: str, *args: Any) -> list[str] | None:
-    """Lines from an optional hook ``module.attr(*args)``; ``None`` when it does not exist."""
-    try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-    return [str(line) for line in fn(*args)]
+def _registered_sections(
+    md_path: Path, root: Path, sections: Sequence[ReportSection], failed: list[str]
+) -> list[str]:
+    """The registered study and benchmark sections (:mod:`benchmarks.report.sections`).
 
-
-_ZORB_FILES = ("zorb", "zorb_claim")
-
-
-def _hooks(md_path: Path, root: Path) -> list[str]:
+    A section whose record files are all absent is left out. One that raises keeps its heading
+    with a line saying why it is missing, and is listed in ``failed``: a broken study must not
+    lose the report, nor vanish from it unnoticed.
+    """
     lines: list[str] = []
-    # The ZORB suite's records (raw/zorb.jsonl) and those of
-    # `python -m benchmarks.studies.zorb_claim` (raw/zorb_claim.jsonl);
-    # the hook picks the ones it needs.
-    zorb_raw = [
-        path
-        for path in (md_path.parent / "raw" / f"{name}.jsonl" for name in _ZORB_FILES)
-        if path.exists()
-    ]
-    if zorb_raw:
-        zorb_records = read_records(zorb_raw).records
-        section = _hook_lines("benchmarks.studies.zorb_claim", "markdown_section", zorb_records)
-        if section is not None:
-            lines += ["## ZORB claim", "", *section, ""]
-    bench = _hook_lines("benchmarks.report.benchmark_table", "latest_benchmark_markdown", root)
-    if bench is not None:
-        lines += ["## Performance (pytest-benchmark)", "", *bench, ""]
+    for section in sections:
+        paths = [md_path.parent / "raw" / f"{name}.jsonl" for name in section.record_files]
+        present = [path for path in paths if path.exists()]
+        if section.record_files and not present:
+            continue
+        try:
+            records = tuple(read_records(present).records) if present else ()
+            body = [str(line) for line in section.lines(SectionInputs(records=records, root=root))]
+        except Exception as exc:  # noqa: BLE001 - one broken section must not lose the report
+            reason = f"{type(exc).__name__}: {exc}"
+            failed.append(f"{section.title}: {reason}")
+            print(f"warning: report section {section.title!r} failed: {reason}", file=sys.stderr)
+            body = [f"*This section could not be built: {_cell(reason)}.*", ""]
+        lines += [f"## {section.title}", "", *body, ""]
     return lines
-
-
-def _solver_doc_line(name: str, key: str) -> str:
-    cls = SOLVERS.get(name)
-    doc = (cls.__doc__ or "") if cls is not None else ""
-    lines = [ln.strip() for ln in doc.splitlines()]
-    for k, ln in enumerate(lines):
-        if ln.startswith(key):
-            text = ln[len(key) :].strip()
-            # Docstring sentences may wrap onto following lines until a blank line.
-            for more in lines[k + 1 :]:
-                if (
-                    not more
-                    or more.endswith(":")
-                    or more.split(":")[0] in ("Iteration", "Evaluations")
-                ):
-                    break
-                text += " " + more
-            return text.replace("``", "`")
-    return "—"
 
 
 def _accounting(records: Sequence[RunRecord]) -> list[str]:
     lines = [
         "## Accounting: what each solver's iteration and evaluation are",
         "",
-        "What one iteration is comes from the records; the evaluation line is the first "
-        "sentence of the solver docstring's `Evaluations:` line. The measured columns are "
+        "What one iteration is comes from the records; what it costs is the solver's own "
+        "statement (its `evaluations` attribute). The measured columns are "
         "medians over all of the solver's attempted runs, on every task: evaluations and "
         "backward passes per iteration (after the first report) in units of `N`, the task's "
         "number of training examples; what the solver spent before its first report (iteration "
         "0: scoring an initial population, building a model, library set-up); and microseconds "
         "of solver time per iteration.",
         "",
-        "| solver | one iteration is | evaluations (docstring) | evaluations per iteration, "
+        "| solver | one iteration is | evaluations (stated by the solver) | evaluations per "
+        "iteration, "
         "measured | backward passes per iteration | evaluations before first report | "
         "seconds before first report, median (max) | µs per iteration | dtype |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -647,19 +622,14 @@ def _accounting(records: Sequence[RunRecord]) -> list[str]:
                 per_us.append(1e6 * (last["solver_seconds"] - first["solver_seconds"]) / its)
         dtypes = sorted({str(r.config.get("dtype", "float64")) for r in runs})
         unit = Counter(r.iteration_unit for r in runs).most_common(1)[0][0]
-        doc = _first_sentence(_solver_doc_line(name, "Evaluations:"))
+        declared = SOLVERS[name].evaluations if name in SOLVERS else "—"
         lines.append(
-            f"| {name} | {_cell(unit)} | {_cell(doc)} | "
+            f"| {name} | {_cell(unit)} | {_cell(declared)} | "
             f"{_med(per_eval, ' N')} | {_med(per_back, ' N')} | {_med(setup_e, ' N')} | "
             f"{_med(setup_s, ' s')} ({_fmt(max(setup_s), ' s') if setup_s else '—'}) | "
             f"{_med(per_us)} | {', '.join(dtypes)} |"
         )
     return [*lines, ""]
-
-
-def _first_sentence(text: str) -> str:
-    end = text.find(". ")
-    return text if end < 0 else text[: end + 1]
 
 
 def _med(values: Sequence[float], unit: str = "") -> str:
@@ -795,7 +765,7 @@ def _errors(groups: Sequence[TaskGroup]) -> list[str]:
     return [*lines, ""]
 
 
-#: Sections whose subsections are listed in the contents (hook sections bring their own).
+#: Sections whose subsections are listed in the contents (registered sections bring their own).
 _LISTED = ("Summary across tasks", "Ranking with paired tests", "Per task", "Scaling")
 
 
@@ -833,12 +803,23 @@ class ReportFiles:
     html: Path
     figures: tuple[Path, ...]
     failed_figures: tuple[str, ...]
+    failed_sections: tuple[str, ...] = ()
 
 
 def build_markdown(
-    records: Sequence[RunRecord], title: str, md_path: Path, *, root: Path = ROOT
-) -> tuple[str, _Figures]:
-    """The report as Markdown, drawing its figures into the folder next to ``md_path``."""
+    records: Sequence[RunRecord],
+    title: str,
+    md_path: Path,
+    *,
+    root: Path = ROOT,
+    sections: Sequence[ReportSection] = REPORT_SECTIONS,
+) -> tuple[str, _Figures, list[str]]:
+    """The report as Markdown, drawing its figures into the folder next to ``md_path``.
+
+    Returns the text, the figures drawn (and those that failed) and the registered sections
+    (``sections``) that failed.
+    """
+    failed_sections: list[str] = []
     folder = figures_dir_for(md_path)
     figs = _Figures(folder=folder, base=md_path.parent)
     if folder.is_dir():
@@ -856,7 +837,7 @@ def build_markdown(
         "",
     ]
     if not records:
-        return "\n".join([*head, "No records."]) + "\n", figs
+        return "\n".join([*head, "No records."]) + "\n", figs, failed_sections
     groups = group_records(records)
     labels = solver_order(groups)
     colours = fig.palette(labels)
@@ -894,19 +875,26 @@ def build_markdown(
     for g in groups:
         body += _task_section(g, figs)
     body += _scaling_section(groups, labels, figs)
-    body += _hooks(md_path, root)
+    body += _registered_sections(md_path, root, sections, failed_sections)
     body += _accounting(records)
     body += _environment(records)
     body += _caveats(records)
     body += _errors(groups)
     if figs.failed:
         body += ["## Figures that failed", "", *[f"- {_cell(f)}" for f in figs.failed], ""]
+    if failed_sections:
+        body += ["## Sections that failed", "", *[f"- {_cell(f)}" for f in failed_sections], ""]
     text = "\n".join([*head, *_contents(body), *body]).rstrip() + "\n"
-    return text, figs
+    return text, figs, failed_sections
 
 
 def build_report(
-    records: Sequence[RunRecord], md_path: Path, title: str, *, root: Path = ROOT
+    records: Sequence[RunRecord],
+    md_path: Path,
+    title: str,
+    *,
+    root: Path = ROOT,
+    sections: Sequence[ReportSection] = REPORT_SECTIONS,
 ) -> ReportFiles:
     """Write ``md_path``, its figures folder and the self-contained HTML next to it.
 
@@ -914,13 +902,18 @@ def build_report(
         records: the raw run records (any suite).
         md_path: where the Markdown goes; the HTML takes the same name with ``.html``.
         title: the report's title.
-        root: repository root, where the pytest-benchmark hook looks for saved runs.
+        root: repository root, where the benchmark table looks for saved runs.
+        sections: the study and benchmark sections to append (default: the registry).
     """
     md_path.parent.mkdir(parents=True, exist_ok=True)
-    text, figs = build_markdown(records, title, md_path, root=root)
+    text, figs, failed_sections = build_markdown(
+        records, title, md_path, root=root, sections=sections
+    )
     md_path.write_text(text, encoding="utf-8")
     html_path = write_html(text, md_path.parent, title, md_path.with_suffix(".html"))
-    return ReportFiles(md_path, html_path, tuple(figs.made), tuple(figs.failed))
+    return ReportFiles(
+        md_path, html_path, tuple(figs.made), tuple(figs.failed), tuple(failed_sections)
+    )
 
 
 def write_report(records: Sequence[RunRecord], path: Path, title: str) -> Path:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 from benchmarks.records import RecordWriter, RunRecord, read_records
 from benchmarks.report.document import ReportFiles, build_report, figures_dir_for
 from benchmarks.report.html import github_slug, markdown_to_html
+from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import ert, ert_bootstrap
 from benchmarks.run_all import main
 from solvers import SOLVERS
@@ -291,43 +290,55 @@ def test_contents_links_point_at_headings(built: tuple[ReportFiles, str, str]) -
         assert f'id="{anchor}"' in html
 
 
-def test_hooks_are_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _one_zorb_record(tmp_path: Path) -> list[RunRecord]:
     records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "sgd"]
     (tmp_path / "raw").mkdir()
     with RecordWriter(tmp_path / "raw" / "zorb.jsonl") as writer:
         writer.write(records[0])
+    return records
+
+
+def test_registered_sections_are_included_when_their_records_exist(tmp_path: Path) -> None:
+    records = _one_zorb_record(tmp_path)
     seen: list[int] = []
 
-    def markdown_section(recs: list[RunRecord]) -> list[str]:
-        seen.append(len(recs))
+    def study(inputs: SectionInputs) -> list[str]:
+        seen.append(len(inputs.records))
         return ["ZORB was measured.", ""]
 
-    zorb = types.ModuleType("benchmarks.studies.zorb_claim")
-    zorb.markdown_section = markdown_section  # type: ignore[attr-defined]
-    bench = types.ModuleType("benchmarks.report.benchmark_table")
-    bench.latest_benchmark_markdown = lambda root: [f"bench table from {root.name}"]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "benchmarks.studies.zorb_claim", zorb)
-    monkeypatch.setitem(sys.modules, "benchmarks.report.benchmark_table", bench)
-    files = build_report(records, tmp_path / "report.md", "hooks", root=tmp_path)
+    sections = (
+        ReportSection(title="ZORB claim", record_files=("zorb", "zorb_claim"), lines=study),
+        ReportSection(
+            title="Bench", record_files=(), lines=lambda i: [f"bench table from {i.root.name}"]
+        ),
+        ReportSection(title="Absent study", record_files=("absent",), lines=lambda i: ["no"]),
+    )
+    files = build_report(records, tmp_path / "report.md", "s", root=tmp_path, sections=sections)
     md = files.markdown.read_text()
     assert "## ZORB claim\n\nZORB was measured." in md
     assert seen == [1]
-    assert f"## Performance (pytest-benchmark)\n\nbench table from {tmp_path.name}" in md
+    assert f"## Bench\n\nbench table from {tmp_path.name}" in md
+    assert "## Absent study" not in md
+    assert files.failed_sections == ()
     assert (tmp_path / "figures").is_dir()
 
 
-def test_hooks_are_skipped_when_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "sgd"]
-    (tmp_path / "raw").mkdir()
-    with RecordWriter(tmp_path / "raw" / "zorb.jsonl") as writer:
-        writer.write(records[0])
-    # None in sys.modules makes the import fail with ImportError, as a missing module would.
-    monkeypatch.setitem(sys.modules, "benchmarks.studies.zorb_claim", None)
-    monkeypatch.setitem(sys.modules, "benchmarks.report.benchmark_table", types.ModuleType("empty"))
-    md = build_report(records, tmp_path / "report.md", "no hooks", root=tmp_path).markdown
-    text = md.read_text()
-    assert "## ZORB claim" not in text
-    assert "## Performance (pytest-benchmark)" not in text
+def test_a_failing_section_is_reported_not_dropped(tmp_path: Path) -> None:
+    records = _one_zorb_record(tmp_path)
+
+    def broken(inputs: SectionInputs) -> list[str]:
+        raise KeyError("final_train")
+
+    sections = (ReportSection(title="Broken study", record_files=("zorb",), lines=broken),)
+    files = build_report(records, tmp_path / "report.md", "s", root=tmp_path, sections=sections)
+    md = files.markdown.read_text()
+    assert "## Broken study\n\n*This section could not be built: KeyError: 'final_train'.*" in md
+    assert "## Sections that failed\n\n- Broken study: KeyError: 'final_train'" in md
+    assert files.failed_sections == ("Broken study: KeyError: 'final_train'",)
+
+
+def test_default_sections_are_the_zorb_claim_and_the_benchmark_table() -> None:
+    assert [s.title for s in REPORT_SECTIONS] == ["ZORB claim", "Performance (pytest-benchmark)"]
 
 
 def test_report_only_rebuilds_report_and_html_from_raw_records(tmp_path: Path) -> None:
