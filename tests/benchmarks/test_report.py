@@ -385,12 +385,23 @@ def test_markdown_subset_renders_to_html(tmp_path: Path) -> None:
             "![missing](nope.png)",
         ]
     )
-    html = markdown_to_html(md, tmp_path)
+    html = markdown_to_html(md, tmp_path).replace("\n", "")
     assert '<h2 id="a-b-cd">A <em>b</em> <code>c&lt;d&gt;</code></h2>' in html
     assert "<strong>bold</strong>" in html and '<a href="#a-b-cd">link</a>' in html
     assert "<td>1 | 2</td><td><code>z</code></td>" in html
     assert "<ul><li>one</li><li>two</li></ul>" in html
     assert "missing figure: nope.png" in html
+
+
+def test_html_embeds_lone_images_as_captioned_figures_and_escapes_raw_html(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "f.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    md = "![A *caption*](f.png)\n\n<script>alert(1)</script>\n"
+    html = markdown_to_html(md, tmp_path)
+    assert '<figure><img src="data:image/png;base64,iVBORw0KGgo=" alt="A caption">' in html
+    assert "<figcaption>A caption</figcaption></figure>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
 
 
 def test_github_slugs() -> None:
