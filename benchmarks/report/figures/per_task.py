@@ -8,10 +8,8 @@ by the registry in :mod:`benchmarks.report.figures` (each entry's ``applies_to``
 
 from __future__ import annotations
 
-import itertools
 import math
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -423,163 +421,79 @@ def surface_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | Non
 
 
 def has_dynamics(group: TaskGroup) -> bool:
-    """A dynamics task: a 2-D state mapped to its 2-D time derivative (Lotka-Volterra)."""
+    """A task that declares a learned 2-D vector field (``Task.dynamics``, e.g. Lotka-Volterra)."""
     t = group.task_obj
-    if t is None or t.kind != "regression":
-        return False
-    two_by_two = t.model.layer_sizes[0] == 2 and t.model.layer_sizes[-1] == 2
-    return two_by_two and ("lotka" in t.name or t.family in ("dynamics", "ode"))
+    return t is not None and t.dynamics is not None and t.model.layer_sizes[0] == 2
 
 
-def _state_space(task: Any) -> tuple[Any, Callable[..., Any] | None] | None:
-    """The task's rollout helper (scaling, held-out orbit, learned field in state units) and its
-    module's analytic ``vector_field``, when the task provides them; else ``None``."""
-    roll = task.final_metrics
-    needed = ("learned_field", "in_mean", "in_std", "truth", "times")
-    if roll is None or not all(hasattr(roll, name) for name in needed):
-        return None
-    module = sys.modules.get(type(roll).__module__)
-    return roll, getattr(module, "vector_field", None)
-
-
-def _rk4_rollout(
-    field: Callable[[np.ndarray], np.ndarray],
-    start: np.ndarray,
-    times: np.ndarray,
-    limit: float,
-    substeps: int = 5,
-) -> np.ndarray:
-    """Integrate ``ds/dt = field(s)`` with fixed-step RK4 at ``times``; stops where the state
-    leaves ``|s| <= limit`` or stops being finite (a learned field can blow up)."""
-    states = [np.asarray(start, dtype=float)]
-    s = states[0].copy()
-    for t0, t1 in itertools.pairwise(times):
-        h = (t1 - t0) / substeps
-        with np.errstate(over="ignore", invalid="ignore"):
-            for _ in range(substeps):
-                k1 = field(s)
-                k2 = field(s + h / 2 * k1)
-                k3 = field(s + h / 2 * k2)
-                k4 = field(s + h * k3)
-                s = s + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if not np.all(np.isfinite(s)) or np.max(np.abs(s)) > limit:
-            break
-        states.append(s.copy())
-    return np.array(states)
+#: Grid points per axis of the streamline plots.
+_STREAM_GRID = 40
+#: At most this many training states are drawn as dots (every k-th one).
+_MAX_DOTS = 200
 
 
 def phase_portrait_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | None:
-    """Phase portraits of a learned 2-D vector field (Lotka-Volterra) against the truth.
+    """Phase portraits of a learned 2-D vector field against the truth, in state units.
 
-    In state units when the task exposes its scaling and held-out orbit (the Lotka-Volterra
-    task does): the first panel is the analytic field's streamlines with the held-out orbit
-    (dashed); each solver's panel shows the streamlines of the network of its median run (final
-    training MSE), the true held-out orbit (dashed) and the network's own orbit from the same
-    starting state (solid, integrated with RK4), which is what the rollout error measures.
-    Otherwise the panels use the task's own (scaled) units and the training derivatives.
+    The first panel is the true field's streamlines with the held-out orbit (dashed); each
+    solver's panel shows the streamlines of the network of its median run (final training MSE),
+    the true held-out orbit (dashed) and the network's own orbit from the same starting state
+    (solid), integrated by the task's own rollout: what the rollout error measures.
     """
     task = group.task_obj
-    if task is None:
+    dyn = task.dynamics if task is not None else None
+    if task is None or dyn is None:
         return None
     labels = [lab for lab in group.runs if stored(group, lab)]
     if not labels:
         return None
-    helpers = _state_space(task)
-    if helpers is not None:
-        roll, truth_field = helpers
-        states = task.x_train * roll.in_std + roll.in_mean
-        orbit = np.asarray(roll.truth)
-    else:
-        roll, truth_field = None, None
-        states, orbit = task.x_train, None
+    states = dyn.to_state(task.x_train)
+    orbit = np.asarray(dyn.truth)
     pad = 0.12 * (states.max(axis=0) - states.min(axis=0))
     lo, hi = states.min(axis=0) - pad, states.max(axis=0) + pad
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 40), np.linspace(lo[1], hi[1], 40))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0], hi[0], _STREAM_GRID), np.linspace(lo[1], hi[1], _STREAM_GRID)
+    )
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    step = max(1, len(states) // 200)
-    limit = 10.0 * float(np.max(np.abs(states)))
+    step = max(1, len(states) // _MAX_DOTS)
+    stream = {"color": "0.6", "density": 0.9, "linewidth": 0.7, "arrowsize": 0.8}
     with theme("ticks"):
         fig, axes = panel_grid(len(labels) + 1, width=3.8, height=3.7)
         ax = axes[0]
-        if truth_field is not None:
-            field = truth_field(pts)
-            ax.streamplot(
-                gx,
-                gy,
-                field[:, 0].reshape(gx.shape),
-                field[:, 1].reshape(gx.shape),
-                color="0.6",
-                density=0.9,
-                linewidth=0.7,
-                arrowsize=0.8,
-            )
-            title = "truth: analytic field"
-        else:
-            ax.quiver(
-                states[::step, 0],
-                states[::step, 1],
-                task.y_train[::step, 0],
-                task.y_train[::step, 1],
-                color="0.3",
-                angles="xy",
-                width=0.004,
-            )
-            title = "truth: training derivatives"
-        if orbit is not None:
-            ax.plot(orbit[:, 0], orbit[:, 1], color="black", dashes=(5, 3), lw=1.5)
-            title += "\nblack dashed: held-out orbit"
+        field = dyn.true_field(pts)
+        ax.streamplot(
+            gx, gy, field[:, 0].reshape(gx.shape), field[:, 1].reshape(gx.shape), **stream
+        )
+        ax.plot(orbit[:, 0], orbit[:, 1], color="black", dashes=(5, 3), lw=1.5)
         ax.scatter(states[::step, 0], states[::step, 1], s=3, color="0.55", zorder=3)
-        ax.set_title(title, fontsize=9)
+        ax.set_title("truth: analytic field\nblack dashed: held-out orbit", fontsize=9)
         for ax, lab in zip(axes[1:], labels, strict=False):
             runs = drawable(group, lab)
             extra = ""
             if runs:
                 median = median_run(runs, "mse")
                 params = np.asarray(median.final_params)
-
-                def learned(s: np.ndarray, p: np.ndarray = params) -> np.ndarray:
-                    if roll is not None:
-                        out: np.ndarray = roll.learned_field(task.model, p, s)
-                        return out
-                    return forward(task.model, p, s)
-
                 with np.errstate(over="ignore", invalid="ignore"):
-                    field = learned(pts)
+                    field = dyn.learned_field(task.model, params, pts)
                 u, v = field[:, 0].reshape(gx.shape), field[:, 1].reshape(gx.shape)
                 if np.all(np.isfinite(u)) and np.all(np.isfinite(v)):
-                    ax.streamplot(
-                        gx, gy, u, v, color="0.6", density=0.9, linewidth=0.7, arrowsize=0.8
-                    )
-                if orbit is not None and roll is not None:
-                    ax.plot(orbit[:, 0], orbit[:, 1], color="black", dashes=(5, 3), lw=1.3)
-
-                    def one(s: np.ndarray, f: Callable[..., np.ndarray] = learned) -> np.ndarray:
-                        return f(s[None, :])[0]
-
-                    path_ = _rk4_rollout(one, orbit[0], np.asarray(roll.times), limit)
-                    ax.plot(path_[:, 0], path_[:, 1], color=colours[lab], lw=2.4, zorder=5)
-                    ax.plot(*orbit[0], "o", color="black", ms=4, zorder=4)
-                    extra = f"seed {median.seed}: learned field, its orbit (colour)"
-                else:
-                    extra = f"seed {median.seed} (median MSE)"
+                    ax.streamplot(gx, gy, u, v, **stream)
+                ax.plot(orbit[:, 0], orbit[:, 1], color="black", dashes=(5, 3), lw=1.3)
+                rolled = dyn.rollout(task.model, params).states
+                ax.plot(rolled[:, 0], rolled[:, 1], color=colours[lab], lw=2.4, zorder=5)
+                ax.plot(*orbit[0], "o", color="black", ms=4, zorder=4)
+                extra = f"seed {median.seed}: learned field, its orbit (colour)"
             else:
                 nothing_to_draw(ax)
             ax.scatter(states[::step, 0], states[::step, 1], s=3, color="0.6", zorder=3)
             ax.set_title(panel_title(group, lab, runs, extra), fontsize=9)
-        names = (
-            ("prey $x$", "predator $y$")
-            if roll is not None
-            else ("$x_1$ (scaled)", "$x_2$ (scaled)")
-        )
         for ax in axes[: len(labels) + 1]:
             ax.set_xlim(lo[0], hi[0])
             ax.set_ylim(lo[1], hi[1])
-            ax.set_xlabel(names[0])
-            ax.set_ylabel(names[1])
+            ax.set_xlabel(dyn.state_labels[0])
+            ax.set_ylabel(dyn.state_labels[1])
         left_labels_only(axes, len(labels) + 1)
         suptitle(
             fig, f"{group.name}: phase portrait of the learned vector field against the truth"
         )
         return save(fig, path)
-
-
