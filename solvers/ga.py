@@ -122,6 +122,12 @@ class GASolver(Solver):
         "identical to a parent) keep their cached fitness, so usually "
         "`(population_size - keep_elitism) * n_train`."
     )
+    caveat: ClassVar[str] = (
+        "**PyGAD overhead.** The genetic algorithm runs on PyGAD's own loop; its "
+        "Python-level selection, crossover and mutation dominate the time on tiny networks "
+        "even with a batched fitness, so its seconds measure the PyGAD engine as much as the "
+        "algorithm."
+    )
     search_space: ClassVar[SearchSpace] = {
         "mutation_scale": LogUniform(0.01, 1.0),
         "mutation_probability": Uniform(0.02, 0.5),

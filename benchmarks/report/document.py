@@ -687,22 +687,11 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
         "the time per iteration is dominated by per-call overhead (Python, library dispatch), "
         "not arithmetic; timings come from a shared machine and carry noise of several percent.",
     ]
-    if solvers & {"sgd", "adam"}:
-        lines.append(
-            "- **torch per-step overhead on tiny networks.** `sgd` and `adam` run through "
-            "`torch.optim` with autograd; each step costs tens of microseconds of dispatch "
-            "whatever the network size. `numpy-backprop` is the same full-batch gradient "
-            "descent written in NumPy, so the ratio of their µs per iteration (accounting table) "
-            "is that overhead. The first torch run of a process also pays torch's set-up, which "
-            "shows as seconds before the first report."
-        )
-    if "ga" in solvers:
-        lines.append(
-            "- **PyGAD overhead.** The genetic algorithm runs on PyGAD's own loop; its "
-            "Python-level selection, crossover and mutation dominate the time on tiny networks "
-            "even with a batched fitness, so its seconds measure the PyGAD engine as much as the "
-            "algorithm."
-        )
+    # Each solver states its own caveat (solvers sharing an implementation share the text).
+    for caveat in dict.fromkeys(
+        SOLVERS[name].caveat for name in SOLVERS if name in solvers and SOLVERS[name].caveat
+    ):
+        lines.append(f"- {caveat}")
     dtypes = Counter(str(r.config.get("dtype", "float64")) for r in records)
     lines.append(
         "- **float64 vs float32.** The harness evaluates every target in float64. Solvers "
