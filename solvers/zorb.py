@@ -167,11 +167,6 @@ def pinv(a: FloatArray, rcond: float) -> FloatArray:
     return np.asarray(np.linalg.pinv(a, rcond=rcond), dtype=np.float64)
 
 
-def dense_backward(w: FloatArray, t: FloatArray, rcond: float) -> FloatArray:
-    """Target for a dense layer's input: ``(t - b) pinv(A)``, exact when ``A`` does not widen."""
-    return (t - w[-1]) @ pinv(w[:-1], rcond)
-
-
 # ---------------------------------------------------------------------------------------------
 # The network as ZORB sees it, and the sweep (spec §1.4).
 # ---------------------------------------------------------------------------------------------
@@ -332,21 +327,6 @@ class ZORBNetwork:
                 a, b = alpha * a, b + beta * np.sum(a, axis=0)
             layers.append((a, b))
         return self.spec.pack(layers)
-
-
-def output_gap(spec: ModelSpec) -> float:
-    """Largest difference between ZORB's own output and the shared network's, per output.
-
-    See :meth:`ZORBNetwork.to_flat` for where each bound comes from.
-    """
-    act, k = spec.output_activation, spec.layer_sizes[-1]
-    if act == "sigmoid":
-        return EPSILON / (1.0 - 2.0 * EPSILON)
-    if act == "tanh":
-        return EPSILON / (1.0 - EPSILON)
-    if act == "softmax":
-        return EPSILON * (k - 1) / (1.0 - k * EPSILON)
-    return 0.0
 
 
 def closed_form_unsupported_reason(owner: str, task: Task) -> str | None:

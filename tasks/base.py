@@ -212,10 +212,6 @@ class Task:
             return cross_entropy_from_logits(z, y, self.model.output_activation)
         return mse(forward(self.model, population, x), y)
 
-    def predict(self, params: FlatParams, x: FloatArray | None = None) -> FloatArray:
-        """Network output for one parameter vector (training inputs by default)."""
-        return forward(self.model, params, self.x_train if x is None else x)
-
     def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
         """Loss, MSE and (for classification) accuracy of one parameter vector on a split."""
         x, y = self.data(split)

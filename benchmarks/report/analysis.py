@@ -125,26 +125,33 @@ def _freeze(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def _task_cached(name: str, frozen_options: tuple[tuple[str, Any], ...]) -> Task | None:
+def _task_cached(name: str, frozen_options: tuple[tuple[str, Any], ...]) -> Task | str:
+    """The task, or why it does not build (a message, never an exception)."""
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in frozen_options}
     try:
         return get_task(name, **options)
-    except (BenchmarkError, TypeError, ValueError):
-        return None
+    except (BenchmarkError, TypeError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
 
 
-def rebuild_task(record: RunRecord) -> Task | None:
-    """The record's task rebuilt from its name and options; ``None`` if it no longer builds.
+def rebuild_task_or_reason(record: RunRecord) -> Task | str:
+    """The record's task rebuilt from its name and options, or why it no longer builds.
 
     The recorded ``gate`` option of the logic tasks is not a factory knob (the name is the gate),
     so options the factory does not accept are retried without.
     """
     options = dict(record.task_options)
     task = _task_cached(record.task, _freeze(options))
-    if task is None and "gate" in options:
+    if isinstance(task, str) and "gate" in options:
         options.pop("gate")
         task = _task_cached(record.task, _freeze(options))
     return task
+
+
+def rebuild_task(record: RunRecord) -> Task | None:
+    """The record's task rebuilt from its name and options; ``None`` if it no longer builds."""
+    task = rebuild_task_or_reason(record)
+    return None if isinstance(task, str) else task
 
 
 @functools.lru_cache(maxsize=64)
@@ -199,6 +206,8 @@ class TaskGroup:
     options: dict[str, Any]
     runs: dict[str, list[RunRecord]] = field(default_factory=dict)
     task_obj: Task | None = None
+    #: Why ``task_obj`` is ``None`` (the task no longer builds from the recorded options).
+    task_error: str = ""
     levels: list[TargetLevel] = field(default_factory=list)
 
     @property
@@ -294,7 +303,11 @@ def group_records(records: Sequence[RunRecord]) -> list[TaskGroup]:
         )
         for runs in g.runs.values():
             runs.sort(key=lambda r: r.seed)
-        g.task_obj = rebuild_task(g.first)
+        rebuilt = rebuild_task_or_reason(g.first)
+        if isinstance(rebuilt, str):
+            g.task_error = rebuilt
+        else:
+            g.task_obj = rebuilt
         g.levels = target_levels(g)
     return out
 

@@ -69,6 +69,12 @@ from solvers import SOLVERS
 N_BOOT = 2000
 #: Family-wise significance level of the pairwise tests.
 ALPHA = 0.05
+#: Stand-in for an infinite final metric in quantiles (keeps them ordered, never shown).
+_BIG = 1e300
+#: Characters of an error message shown in the failed-runs table.
+_MESSAGE_CHARS = 200
+#: Longest figure file stem (file systems limit names; long knob values would exceed it).
+_MAX_STEM = 120
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,7 +115,7 @@ def _quality(values: Sequence[float], worst: float) -> str:
     if not vals:
         return "—"
     # Infinities would make the interpolated quantiles NaN; a sentinel keeps them ordered.
-    big = 1e300
+    big = _BIG
     med, q25, q75 = np.percentile(np.minimum(np.array(vals, dtype=float), big), [50, 25, 75])
 
     def one(v: float) -> str:
@@ -400,6 +406,13 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
     lines = [f"### {group.name}", ""]
     if task is not None and task.description:
         lines += [task.description, ""]
+    if group.task_error:
+        lines += [
+            "*The task could not be rebuilt from the recorded name and options "
+            f"({_cell(group.task_error)}), so its description and the pictures that need its "
+            "data are missing.*",
+            "",
+        ]
     lines += [
         f"Network `{first.model}` ({first.num_params} parameters); {first.n_train} training "
         "examples" + ("" if split else ", no train/test split (test = train)") + "; target: "
@@ -547,7 +560,7 @@ def _scaling_section(
         lines += figs.make(
             "-".join(
                 ["scaling", slugify(task), slugify(knob)] + ([slugify(fixed)] if fixed else [])
-            )[:120].rstrip("-"),
+            )[:_MAX_STEM].rstrip("-"),
             functools.partial(fig.scaling_figure, task, knob, members, present, figs.colours),
             f"{title}: ERT in evaluations and seconds, and success rate, against {knob}",
         )
@@ -750,7 +763,8 @@ def _errors(groups: Sequence[TaskGroup]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for (task, label, reason, msg), n in rows.most_common():
-        lines.append(f"| {_cell(task)} | {_cell(label)} | {reason} | {_cell(msg[:200])} | {n} |")
+        shown = _cell(msg[:_MESSAGE_CHARS])
+        lines.append(f"| {_cell(task)} | {_cell(label)} | {reason} | {shown} | {n} |")
     return [*lines, ""]
 
 

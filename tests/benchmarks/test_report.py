@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -412,3 +413,15 @@ def test_github_slugs() -> None:
     )
     assert github_slug("xor", used) == "xor"
     assert github_slug("xor", used) == "xor-1"
+
+
+def test_a_task_that_no_longer_builds_is_said_not_dropped(tmp_path: Path) -> None:
+    records = [
+        dataclasses.replace(r, task_options={**r.task_options, "bogus_knob": 1})
+        for r in synthetic_records()
+        if r.task == "xor" and r.solver == "sgd"
+    ]
+    md = build_report(records, tmp_path / "report.md", "gone", root=tmp_path).markdown
+    text = md.read_text()
+    assert "*The task could not be rebuilt from the recorded name and options (" in text
+    assert "bogus_knob" in text

@@ -34,6 +34,11 @@ from benchmarks.report.figures.common import (
 )
 from benchmarks.report.stats import PairedTest, performance_profile, runtime_ecdf
 
+#: Points on the log-spaced x grid of the ECDF and performance-profile curves.
+CURVE_GRID = 400
+#: Holm-adjusted p-value below which the paired-wins matrix stars a pair (the report's ALPHA).
+SIGNIFICANCE = 0.05
+
 
 def success_heatmap(groups: Sequence[TaskGroup], labels: Sequence[str], path: Path) -> Path:
     """Solver x task grid of success rates, annotated ``k/n``; grey where a solver did not run."""
@@ -105,7 +110,7 @@ def runtime_ecdf_figure(
                 ax.text(0.5, 0.5, "no runs", ha="center", transform=ax.transAxes)
                 continue
             lo, hi = span[0] / 1.5, span[1] * 1.5
-            grid = np.geomspace(lo, hi, 400)
+            grid = np.geomspace(lo, hi, CURVE_GRID)
             for lab in labels:
                 y = runtime_ecdf(runtimes[lab], grid)
                 (line,) = ax.step(
@@ -153,7 +158,7 @@ def performance_profile_figure(blocks: dict[str, Blocks], colours: Palette, path
                 ratios = np.where(np.isfinite(best), costs / best, np.inf)
             finite = ratios[np.isfinite(ratios)]
             top = max(2.0, float(finite.max()) * 1.5) if finite.size else 2.0
-            taus = np.geomspace(1.0, top, 400)
+            taus = np.geomspace(1.0, top, CURVE_GRID)
             rho = performance_profile(costs, taus)
             for s, lab in enumerate(blk.labels):
                 (line,) = ax.step(
@@ -210,7 +215,7 @@ def win_matrix_figure(
                     continue
                 s_ij = (test.a_better + 0.5 * test.ties) / test.n
                 share[i, j], share[j, i] = s_ij, 1 - s_ij
-                star = "*" if p_holm < 0.05 else ""
+                star = "*" if p_holm < SIGNIFICANCE else ""
                 notes[i, j] = f"{s_ij:.2f}{star}"
                 notes[j, i] = f"{1 - s_ij:.2f}{star}"
             sns.heatmap(

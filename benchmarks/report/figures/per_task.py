@@ -45,6 +45,13 @@ from tasks.mlp import forward
 
 #: Points on the common x grid of the convergence curves.
 CURVE_POINTS = 240
+#: Convergence curves are floored this many times below the target (exact fits reach 1e-17).
+BELOW_TARGET = 1e3
+#: Grid points per axis of a decision-boundary panel, and of a learned-surface panel.
+BOUNDARY_GRID = 160
+SURFACE_GRID = 120
+#: Points along x of a learned-function panel.
+FUNCTION_POINTS = 400
 
 
 def _curve_matrix(runs: Sequence[Any], metric: str, axis: CostAxis, grid: np.ndarray) -> np.ndarray:
@@ -73,9 +80,8 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
     with theme():
         fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), sharey=True)
         target = group.target_value
-        floor = (
-            target / 1e3 if target is not None and math.isfinite(target) and target > 0 else None
-        )
+        finite_target = target is not None and math.isfinite(target) and target > 0
+        floor = target / BELOW_TARGET if finite_target and target is not None else None
         clipped = False
         shown: list[float] = []  # quartile values on screen, to fit the y axis
         starts: list[float] = []  # starting values, to cap the axis above
@@ -180,7 +186,9 @@ def decision_boundary_figure(group: TaskGroup, colours: Palette, path: Path) -> 
     x = task.x_train
     pad = 0.15 * (x.max(axis=0) - x.min(axis=0)) + 0.25
     lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 160), np.linspace(lo[1], hi[1], 160))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0], hi[0], BOUNDARY_GRID), np.linspace(lo[1], hi[1], BOUNDARY_GRID)
+    )
     pts = np.column_stack([gx.ravel(), gy.ravel()])
     n_out = task.model.layer_sizes[-1]
     classes = np.argmax(task.y_train, axis=1) if n_out > 1 else (task.y_train[:, 0] > 0.5)
@@ -313,7 +321,9 @@ def function_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
         return None
     order = np.argsort(task.x_test[:, 0])
     xt, yt = task.x_test[order, 0], task.y_test[order, 0]
-    grid = np.linspace(min(xt.min(), task.x_train.min()), max(xt.max(), task.x_train.max()), 400)[
+    grid = np.linspace(
+        min(xt.min(), task.x_train.min()), max(xt.max(), task.x_train.max()), FUNCTION_POINTS
+    )[
         :, None
     ]
     span = float(np.ptp(np.concatenate([yt, task.y_train[:, 0]]))) or 1.0
@@ -380,7 +390,9 @@ def surface_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | Non
     xt, yt = task.x_test, task.y_test[:, 0]
     levels = np.linspace(yt.min(), yt.max(), 21)
     lo, hi = xt.min(axis=0), xt.max(axis=0)
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0], hi[0], SURFACE_GRID), np.linspace(lo[1], hi[1], SURFACE_GRID)
+    )
     fine = np.column_stack([gx.ravel(), gy.ravel()])
     with theme("ticks"):
         fig, axes = panel_grid(len(labels) + 1, width=3.6, height=3.5)
