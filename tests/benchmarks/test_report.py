@@ -191,6 +191,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportFiles, str, s
     return files, files.markdown.read_text(), files.html.read_text()
 
 
+@pytest.mark.slow
 def test_every_expected_figure_is_drawn(built: tuple[ReportFiles, str, str]) -> None:
     files, _, _ = built
     assert files.failed_figures == ()
@@ -213,6 +214,7 @@ def test_every_expected_figure_is_drawn(built: tuple[ReportFiles, str, str]) -> 
     assert all(p.stat().st_size > 5_000 for p in files.figures)
 
 
+@pytest.mark.slow
 def test_every_figure_is_referenced_and_every_reference_exists(
     built: tuple[ReportFiles, str, str],
 ) -> None:
@@ -225,6 +227,7 @@ def test_every_figure_is_referenced_and_every_reference_exists(
     assert all(not ref.startswith(("/", "http")) for ref in referenced)
 
 
+@pytest.mark.slow
 def test_html_is_self_contained(built: tuple[ReportFiles, str, str]) -> None:
     _, md, html = built
     assert "http://" not in html and "https://" not in html
@@ -234,6 +237,7 @@ def test_html_is_self_contained(built: tuple[ReportFiles, str, str]) -> None:
     assert html.startswith("<!DOCTYPE html>")
 
 
+@pytest.mark.slow
 def test_sections_and_honesty_content(built: tuple[ReportFiles, str, str]) -> None:
     _, md, _ = built
     for heading in (
@@ -259,6 +263,7 @@ def test_sections_and_honesty_content(built: tuple[ReportFiles, str, str]) -> No
     assert "`N` forward and `N` backward single-example passes per iteration." in md
 
 
+@pytest.mark.slow
 def test_ert_cells_equal_the_statistics(built: tuple[ReportFiles, str, str]) -> None:
     """The xor table's adam row: 3 successes out of 4 runs (one error), ERT with its interval."""
     _, md, _ = built
@@ -282,6 +287,7 @@ def _crc(*parts: str) -> int:
     return zlib.crc32("|".join(parts).encode())
 
 
+@pytest.mark.slow
 def test_contents_links_point_at_headings(built: tuple[ReportFiles, str, str]) -> None:
     _, md, html = built
     contents = md.split("## Contents", 1)[1].split("\n## ", 1)[0]
@@ -299,6 +305,7 @@ def _one_zorb_record(tmp_path: Path) -> list[RunRecord]:
     return records
 
 
+@pytest.mark.slow
 def test_registered_sections_are_included_when_their_records_exist(tmp_path: Path) -> None:
     records = _one_zorb_record(tmp_path)
     seen: list[int] = []
@@ -324,6 +331,7 @@ def test_registered_sections_are_included_when_their_records_exist(tmp_path: Pat
     assert (tmp_path / "figures").is_dir()
 
 
+@pytest.mark.slow
 def test_a_failing_section_is_reported_not_dropped(tmp_path: Path) -> None:
     records = _one_zorb_record(tmp_path)
 
@@ -342,6 +350,7 @@ def test_default_sections_are_the_zorb_claim_and_the_benchmark_table() -> None:
     assert [s.title for s in REPORT_SECTIONS] == ["ZORB claim", "Performance (pytest-benchmark)"]
 
 
+@pytest.mark.slow
 def test_report_only_rebuilds_report_and_html_from_raw_records(tmp_path: Path) -> None:
     raw = tmp_path / "raw" / "smoke.jsonl"
     with RecordWriter(raw) as writer:
@@ -354,6 +363,7 @@ def test_report_only_rebuilds_report_and_html_from_raw_records(tmp_path: Path) -
     assert (tmp_path / "figures-smoke" / "boundary-xor.png").exists()
 
 
+@pytest.mark.slow
 def test_stale_figures_are_removed(tmp_path: Path) -> None:
     folder = tmp_path / "figures"
     folder.mkdir()
@@ -415,6 +425,7 @@ def test_github_slugs() -> None:
     assert github_slug("xor", used) == "xor-1"
 
 
+@pytest.mark.slow
 def test_a_task_that_no_longer_builds_is_said_not_dropped(tmp_path: Path) -> None:
     records = [
         dataclasses.replace(r, task_options={**r.task_options, "bogus_knob": 1})

@@ -160,6 +160,7 @@ def test_a_torn_last_record_is_reported_ignored_and_never_merged(
 # --- hung, crashing and interrupted runs ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("test_solvers")
 def test_a_hung_run_is_stopped_by_the_time_limit_and_the_suite_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "records.jsonl"
@@ -178,6 +179,7 @@ def test_a_hung_run_is_stopped_by_the_time_limit_and_the_suite_goes_on(tmp_path:
             for r in records} == {("process", 2, 1)}
 
 
+@pytest.mark.slow
 def test_a_run_whose_worker_was_lost_is_retried_then_recorded_as_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,6 +206,7 @@ def test_a_run_whose_worker_was_lost_is_retried_then_recorded_as_an_error(
     assert (summary.ran, summary.failed, summary.retried) == (3, 1, 2)
 
 
+@pytest.mark.slow
 def test_a_suite_whose_runs_all_die_stops_and_records_none_of_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -243,6 +246,7 @@ def wait_for_records(proc: subprocess.Popen[str], path: Path, count: int) -> Non
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_suite_then_rerun_records_every_cell_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -274,6 +278,7 @@ def test_sigkill_mid_suite_then_rerun_records_every_cell_once(
         r.key: r.to_json() for r in result.records}.items()
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -309,6 +314,7 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(
 # --- Dask --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_records_as_a_serial_run(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     grid = cells("numpy-backprop", range(3)) + cells("sgd", range(2), task="and")
