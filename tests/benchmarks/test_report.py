@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from benchmarks.records import RecordWriter, RunRecord, read_records
+from benchmarks.report.analysis import TaskGroup
 from benchmarks.report.document import ReportFiles, build_report, figures_dir_for
+from benchmarks.report.figures import TASK_FIGURES
 from benchmarks.report.html import github_slug, markdown_to_html
 from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import ert, ert_bootstrap
@@ -436,3 +438,21 @@ def test_a_task_that_no_longer_builds_is_said_not_dropped(tmp_path: Path) -> Non
     text = md.read_text()
     assert "*The task could not be rebuilt from the recorded name and options (" in text
     assert "bogus_knob" in text
+
+
+@pytest.mark.parametrize(
+    ("task_name", "expected"),
+    [
+        ("xor", ["convergence", "boundary"]),
+        ("sine", ["convergence", "function"]),
+        ("sin2d", ["convergence", "surface"]),
+        ("lotka", ["convergence", "phase"]),
+        ("iris", ["convergence"]),
+    ],
+)
+def test_figure_registry_picks_figures_from_what_the_task_declares(
+    task_name: str, expected: list[str]
+) -> None:
+    assert len({f.name for f in TASK_FIGURES}) == len(TASK_FIGURES)
+    group = TaskGroup(name=task_name, task=task_name, options={}, task_obj=get_task(task_name))
+    assert [f.name for f in TASK_FIGURES if f.applies_to(group)] == expected
