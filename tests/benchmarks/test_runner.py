@@ -179,7 +179,6 @@ def test_a_hung_run_is_stopped_by_the_time_limit_and_the_suite_goes_on(tmp_path:
             for r in records} == {("process", 2, 1)}
 
 
-@pytest.mark.slow
 def test_a_run_whose_worker_was_lost_is_retried_then_recorded_as_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,7 +205,6 @@ def test_a_run_whose_worker_was_lost_is_retried_then_recorded_as_an_error(
     assert (summary.ran, summary.failed, summary.retried) == (3, 1, 2)
 
 
-@pytest.mark.slow
 def test_a_suite_whose_runs_all_die_stops_and_records_none_of_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
