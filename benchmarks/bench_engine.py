@@ -76,7 +76,7 @@ def record_speedup(benchmark: BenchmarkFixture, group: str, executor: str) -> No
 
 
 @pytest.mark.benchmark(group="engine-suite")
-@pytest.mark.parametrize("executor", ["serial", "process"])
+@pytest.mark.parametrize("executor", ["serial", pytest.param("process", marks=pytest.mark.slow)])
 def test_engine_suite(benchmark: BenchmarkFixture, executor: str, tmp_path: Path,
                       request: pytest.FixtureRequest) -> None:
     cells = sized_suite(request)
@@ -104,7 +104,7 @@ def test_engine_suite(benchmark: BenchmarkFixture, executor: str, tmp_path: Path
     record_speedup(benchmark, "suite", executor)
 
 
-@pytest.fixture(params=["serial", "process"])
+@pytest.fixture(params=["serial", pytest.param("process", marks=pytest.mark.slow)])
 def started_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """An engine whose workers are up and warm before any timing starts."""
     engine = open_engine(config(request.param), preload=("benchmarks.engine.runner:warm_worker",))

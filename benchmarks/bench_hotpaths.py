@@ -44,7 +44,7 @@ from benchmarks.bench_solvers import quality
 from benchmarks.budget import Budget, StopReason
 from benchmarks.harness import initial_params, pinned_threads, run_one
 from benchmarks.records import RunRecord
-from solvers import SOLVERS, get_solver
+from solvers import get_solver
 from solvers._torch import DTYPES, torch_forward, torch_loss
 from solvers.adam import AdamSolver
 from solvers.base import Solver
@@ -259,8 +259,6 @@ def test_zorb_vs_adam_same_loss(
     benchmark: BenchmarkFixture, task_name: str, solver_name: str
 ) -> None:
     """ZORB's fit, and Adam trained to the training loss ZORB reached, from the same seed."""
-    if "zorb" not in SOLVERS:
-        pytest.skip("solver 'zorb' is not registered yet (solvers.SOLVERS has no 'zorb')")
     task = get_task(task_name)
     reason = get_solver("zorb").unsupported_reason(task)
     if reason is not None:

@@ -26,8 +26,16 @@ from benchmarks.engine.executors import EXECUTORS, ExecutorConfig
 from benchmarks.engine.runner import run_cells
 from benchmarks.records import read_records
 from benchmarks.report.document import write_report
-from benchmarks.studies.tuning import REFERENCE_TUNED, load_tuned, write_tuned
-from benchmarks.suites import SUITES, Suite, TaskEntry, get_suite, with_budget
+from benchmarks.studies.tuning import write_tuned
+from benchmarks.suites import (
+    REFERENCE_TUNED,
+    SUITES,
+    Suite,
+    TaskEntry,
+    get_suite,
+    load_tuned,
+    with_budget,
+)
 from solvers import SOLVERS, get_solver_class, solver_fields
 from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs
 from tasks.errors import BenchmarkError, InvalidParameterError
@@ -130,6 +138,7 @@ def list_everything() -> str:
         cls = get_solver_class(name)
         defaults = cls().config()
         lines.append(f"  {name}: " + ", ".join(f"{k}={defaults[k]!r}" for k in solver_fields(name)))
+        lines.append(f"    one iteration: {cls.iteration}; cost: {cls.evaluations}")
     lines.append(f"tasks (knobs; every task also takes {', '.join(MODEL_OPTIONS)}):")
     for name in TASKS:
         doc = (get_factory(name).__doc__ or "").strip().splitlines()[0]

@@ -18,8 +18,10 @@ An explicit ``data_seed`` in a task entry pins one draw for every seed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from benchmarks.budget import Budget
@@ -27,6 +29,7 @@ from solvers import get_solver_class
 from solvers.space import configuration, sobol_points
 from tasks import task_knobs
 from tasks._validation import unknown_name
+from tasks.errors import InvalidParameterError
 
 #: A task option value meaning "the run's seed": the data are drawn per seed, paired across
 #: solvers. Resolved by :func:`resolve_options` when the task is built.
@@ -71,6 +74,10 @@ class Cell:
 
 #: Tuned configurations: ``{entry_key: {solver: hyperparameters}}`` (see :func:`entry_key`).
 Tuned = dict[str, dict[str, dict[str, Any]]]
+#: The file a tuning study writes (``benchmarks/studies/tuning.py``) and the tuned arm reads.
+TUNED_FILE = "tuned.json"
+#: Where the committed study's choices live; the main command's tuned arm reads them.
+REFERENCE_TUNED = Path(__file__).resolve().parents[1] / "results" / "reference" / TUNED_FILE
 
 
 def entry_key(name: str, options: dict[str, Any]) -> str:
@@ -396,3 +403,25 @@ def with_budget(suite: Suite, budget: Budget | None) -> Suite:
         return suite
     tasks = tuple(replace(e, budget=budget) for e in suite.tasks)
     return replace(suite, tasks=tasks)
+
+
+def load_tuned(path: Path | None = None) -> tuple[Tuned, dict[str, Any]]:
+    """The tuned configurations and the whole document (``({}, {})`` when the file is absent).
+
+    Raises:
+        InvalidParameterError: the file exists but is not a study's ``tuned.json``.
+    """
+    path = REFERENCE_TUNED if path is None else Path(path)
+    if not path.exists():
+        return {}, {}
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        tuned = document["tuned"]
+        if not isinstance(tuned, dict):
+            raise TypeError("'tuned' is not an object")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"The tuned configurations file {path} could not be read ({exc}); expected the "
+            f"tuned.json that `run_all.py --suite tuning` writes."
+        ) from None
+    return tuned, document

@@ -16,6 +16,16 @@ from solvers.base import Monitor
 from tasks.base import Task
 from tasks.mlp import ModelSpec
 
+#: The report's caveat for every ``torch.optim`` solver (``Solver.caveat``).
+TORCH_CAVEAT = (
+    "**torch per-step overhead on tiny networks.** `sgd` and `adam` run through "
+    "`torch.optim` with autograd; each step costs tens of microseconds of dispatch "
+    "whatever the network size. `numpy-backprop` is the same full-batch gradient "
+    "descent written in NumPy, so the ratio of their µs per iteration (accounting table) "
+    "is that overhead. The first torch run of a process also pays torch's set-up, which "
+    "shows as seconds before the first report."
+)
+
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 

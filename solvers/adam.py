@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from solvers._torch import DTYPES, TorchGradientLoop
+from solvers._torch import DTYPES, TORCH_CAVEAT, TorchGradientLoop
 from solvers.base import Cost, Monitor, Solver
 from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
@@ -43,6 +43,8 @@ class AdamSolver(Solver):
     name: ClassVar[str] = "adam"
     paradigm: ClassVar[str] = "gradients"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
+    evaluations: ClassVar[str] = "`N` forward and `N` backward single-example passes per iteration."
+    caveat: ClassVar[str] = TORCH_CAVEAT
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),
     }

@@ -62,6 +62,11 @@ class Solver(ABC):
     Class attributes:
         name: the registry key.
         iteration: what one iteration is, in words (goes into the report).
+        evaluations: what one iteration costs, in one sentence of Markdown (single-example
+            forward and backward passes; the report's accounting table shows it next to the
+            measured cost). The docstring's ``Evaluations:`` line says the same for readers.
+        caveat: what a reader of the report must know about this implementation's numbers (one
+            Markdown paragraph, shown in the report's caveats when the solver ran); optional.
         stochastic: whether the solver draws random numbers beyond the shared starting point
             (then different seeds give different traces even from the same start).
         single_start: whether the solver starts from the harness's initial vector ``x0`` (paired
@@ -77,6 +82,8 @@ class Solver(ABC):
     name: ClassVar[str]
     paradigm: ClassVar[str]
     iteration: ClassVar[str]
+    evaluations: ClassVar[str]
+    caveat: ClassVar[str] = ""
     search_space: ClassVar[SearchSpace]
     stochastic: ClassVar[bool] = False
     single_start: ClassVar[bool] = True

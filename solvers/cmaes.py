@@ -83,6 +83,10 @@ class CMAESSolver(Solver):
     name: ClassVar[str] = "cmaes"
     paradigm: ClassVar[str] = "evolution"
     iteration: ClassVar[str] = "one ask/tell generation (population_size networks in one batch)"
+    evaluations: ClassVar[str] = (
+        "`n_train` forward passes to score `x0` before the first report, then "
+        "`population_size * n_train` per generation (times `2**k` after `k` restarts)."
+    )
     search_space: ClassVar[SearchSpace] = {
         "sigma0": LogUniform(0.01, 2.0),
         "population_size": IntLogUniform(6, 200),

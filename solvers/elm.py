@@ -41,6 +41,10 @@ class ELMSolver(Solver):
     name: ClassVar[str] = "elm"
     paradigm: ClassVar[str] = "closed form"
     iteration: ClassVar[str] = "one least-squares solve of the output layer"
+    evaluations: ClassVar[str] = (
+        "N forward passes per solve (softmax normalisers from the same pass); "
+        "no backward."
+    )
     search_space: ClassVar[SearchSpace] = {"rcond": LogUniform(1e-15, 1e-2)}
 
     rcond: float = 1e-15

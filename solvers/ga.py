@@ -118,6 +118,18 @@ class GASolver(Solver):
     name: ClassVar[str] = "ga"
     paradigm: ClassVar[str] = "evolution"
     iteration: ClassVar[str] = "one generation (population_size networks scored in one batch)"
+    evaluations: ClassVar[str] = (
+        "`population_size * n_train` forward passes for the initial population, then what "
+        "PyGAD actually scored each generation times `n_train`: elites (and offspring "
+        "identical to a parent) keep their cached fitness, so usually "
+        "`(population_size - keep_elitism) * n_train`."
+    )
+    caveat: ClassVar[str] = (
+        "**PyGAD overhead.** The genetic algorithm runs on PyGAD's own loop; its "
+        "Python-level selection, crossover and mutation dominate the time on tiny networks "
+        "even with a batched fitness, so its seconds measure the PyGAD engine as much as the "
+        "algorithm."
+    )
     search_space: ClassVar[SearchSpace] = {
         "mutation_scale": LogUniform(0.01, 1.0),
         "mutation_probability": Uniform(0.02, 0.5),

@@ -102,6 +102,7 @@ class NumpyBackpropSolver(Solver):
     name: ClassVar[str] = "numpy-backprop"
     paradigm: ClassVar[str] = "gradients"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
+    evaluations: ClassVar[str] = "`N` forward and `N` backward single-example passes per iteration."
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),
         "momentum": Uniform(0.0, 0.99),

@@ -167,11 +167,6 @@ def pinv(a: FloatArray, rcond: float) -> FloatArray:
     return np.asarray(np.linalg.pinv(a, rcond=rcond), dtype=np.float64)
 
 
-def dense_backward(w: FloatArray, t: FloatArray, rcond: float) -> FloatArray:
-    """Target for a dense layer's input: ``(t - b) pinv(A)``, exact when ``A`` does not widen."""
-    return (t - w[-1]) @ pinv(w[:-1], rcond)
-
-
 # ---------------------------------------------------------------------------------------------
 # The network as ZORB sees it, and the sweep (spec §1.4).
 # ---------------------------------------------------------------------------------------------
@@ -334,21 +329,6 @@ class ZORBNetwork:
         return self.spec.pack(layers)
 
 
-def output_gap(spec: ModelSpec) -> float:
-    """Largest difference between ZORB's own output and the shared network's, per output.
-
-    See :meth:`ZORBNetwork.to_flat` for where each bound comes from.
-    """
-    act, k = spec.output_activation, spec.layer_sizes[-1]
-    if act == "sigmoid":
-        return EPSILON / (1.0 - 2.0 * EPSILON)
-    if act == "tanh":
-        return EPSILON / (1.0 - EPSILON)
-    if act == "softmax":
-        return EPSILON * (k - 1) / (1.0 - k * EPSILON)
-    return 0.0
-
-
 def closed_form_unsupported_reason(owner: str, task: Task) -> str | None:
     """Why a least-squares solver (ZORB, ELM) cannot run ``task``, or ``None``.
 
@@ -426,6 +406,10 @@ class ZORBSolver(Solver):
     name: ClassVar[str] = "zorb"
     paradigm: ClassVar[str] = "closed form"
     iteration: ClassVar[str] = "one layer-wise pseudoinverse sweep (each dense layer solved once)"
+    evaluations: ClassVar[str] = (
+        "N per sweep, N (K + 1) with a softmax output; "
+        "(K - 1) N backward (pull-backs)."
+    )
     search_space: ClassVar[SearchSpace] = {"rcond": LogUniform(1e-15, 1e-2)}
     # The ReLU fill draws from the run's generator (on networks with a ReLU layer).
     stochastic: ClassVar[bool] = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -76,6 +76,63 @@ class Target:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class Rollout:
+    """A learned field integrated forward from the held-out orbit's start (:class:`Dynamics`).
+
+    Attributes:
+        states: the states reached, ``(k, n_state)``, one per sample time until the rollout stopped.
+        completed: the fraction of the time span integrated, in [0, 1].
+        finished: whether it covered every sample time with finite states (otherwise it left
+            the allowed box, blew up or needed too many field evaluations).
+    """
+
+    states: FloatArray
+    completed: float
+    finished: bool
+
+
+class Dynamics(Protocol):
+    """Capability of a task whose network learns a vector field ``ds/dt = f(s)``.
+
+    The task's inputs are states and its outputs their time derivatives, possibly scaled; this
+    object maps them to state units, gives the true field and a held-out orbit, and rolls a
+    learned field forward with the one integrator that both the rollout metric and the
+    phase-portrait figure use.
+    """
+
+    @property
+    def state_labels(self) -> tuple[str, ...]:
+        """Axis labels of the state components (matplotlib mathtext allowed)."""
+        ...
+
+    @property
+    def times(self) -> FloatArray:
+        """The held-out orbit's sample times ``(T,)``."""
+        ...
+
+    @property
+    def truth(self) -> FloatArray:
+        """The held-out orbit ``(T, n_state)`` in state units; ``truth[0]`` is its start."""
+        ...
+
+    def to_state(self, x: FloatArray) -> FloatArray:
+        """The task's inputs ``(N, n_state)`` in state units."""
+        ...
+
+    def true_field(self, states: FloatArray) -> FloatArray:
+        """The true field at states ``(N, n_state)``, in state units per time unit."""
+        ...
+
+    def learned_field(self, model: ModelSpec, params: FlatParams, states: FloatArray) -> FloatArray:
+        """The network's field at states ``(N, n_state)``, in the true field's units."""
+        ...
+
+    def rollout(self, model: ModelSpec, params: FlatParams) -> Rollout:
+        """Integrate the network's field from ``truth[0]`` over ``times``."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Task:
     """A benchmark problem.
 
@@ -97,6 +154,8 @@ class Task:
         final_metrics: optional extra metrics computed once on the final parameters, called as
             ``final_metrics(task.model, params)`` so a network override needs no rebinding (e.g. a
             dynamics rollout error); never called inside the timed loop.
+        dynamics: set by a task whose network learns a vector field (:class:`Dynamics`); the
+            report draws its phase portrait.
     """
 
     name: str
@@ -115,6 +174,7 @@ class Task:
     final_metrics: Callable[[ModelSpec, FlatParams], Metrics] | None = None
     x_val: FloatArray | None = None
     y_val: FloatArray | None = None
+    dynamics: Dynamics | None = None
 
     def __post_init__(self) -> None:
         check_options(self.loss, "loss", f"task {self.name!r}", LOSSES)
@@ -164,10 +224,6 @@ class Task:
             z = forward(self.model, population, x, logits=True)
             return cross_entropy_from_logits(z, y, self.model.output_activation)
         return mse(forward(self.model, population, x), y)
-
-    def predict(self, params: FlatParams, x: FloatArray | None = None) -> FloatArray:
-        """Network output for one parameter vector (training inputs by default)."""
-        return forward(self.model, params, self.x_train if x is None else x)
 
     def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
         """Loss, MSE and (for classification) accuracy of one parameter vector on a split."""

@@ -20,10 +20,6 @@ class UnknownNameError(BenchmarkError, ValueError):
     """A registry lookup (solver, task, suite, option) missed; the message lists valid names."""
 
 
-class IncompatibleTaskError(BenchmarkError, ValueError):
-    """A solver cannot run on a task (e.g. ZORB on a non-invertible activation)."""
-
-
 class BudgetOverrunError(BenchmarkError, RuntimeError):
     """A solver kept going after the harness told it to stop: a bug in the solver."""
 

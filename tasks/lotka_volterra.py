@@ -60,7 +60,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from tasks._validation import check_interval, check_options
-from tasks.base import Metrics, Target, Task
+from tasks.base import Metrics, Rollout, Target, Task
 from tasks.mlp import FlatParams, FloatArray, ModelSpec, forward
 
 #: (a, b, c, d) of ``dx/dt = a x - b x y``, ``dy/dt = d x y - c y`` (scipy's example).
@@ -106,7 +106,7 @@ class _RolloutAbortedError(Exception):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LotkaRollout:
-    """``Task.final_metrics`` of the Lotka-Volterra task: roll the learned field forward.
+    """The Lotka-Volterra task's dynamics (:class:`tasks.base.Dynamics`) and ``final_metrics``.
 
     Attributes:
         in_mean, in_std, out_mean, out_std: the standardization of inputs and outputs.
@@ -123,6 +123,15 @@ class LotkaRollout:
     times: FloatArray
     truth: FloatArray
     numdiff: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    state_labels: tuple[str, ...] = ("prey $x$", "predator $y$")
+
+    def to_state(self, x: FloatArray) -> FloatArray:
+        """Standardized task inputs ``(N, 2)`` in state units."""
+        return x * self.in_std + self.in_mean
+
+    def true_field(self, states: FloatArray) -> FloatArray:
+        """The analytic field at states ``(N, 2)``."""
+        return vector_field(states)
 
     def learned_field(
         self, model: ModelSpec, params: FlatParams, states: FloatArray
@@ -131,14 +140,16 @@ class LotkaRollout:
         scaled = forward(model, params, (states - self.in_mean) / self.in_std)
         return scaled * self.out_std + self.out_mean
 
-    def __call__(self, model: ModelSpec, params: FlatParams) -> Metrics:
-        """Rollout error of the learned field from the held-out initial condition."""
-        failed = {"rollout_rmse": float("inf"), "rollout_rel_rmse": float("inf"),
-                  "rollout_completed": 0.0, **self.numdiff}
+    def rollout(self, model: ModelSpec, params: FlatParams) -> Rollout:
+        """Integrate the learned field from the held-out initial condition (RK45, rtol 1e-6).
+
+        Stops where the state leaves a box of ``_BOX`` times the held-out orbit's range or after
+        ``MAX_ROLLOUT_CALLS`` field evaluations; parameters that do not fit the network or are
+        not finite give an empty rollout rather than an exception.
+        """
+        start = self.truth[:1]
         if params.shape != (model.num_params,) or not np.all(np.isfinite(params)):
-            # Parameters that do not fit the network or are not finite: report no rollout
-            # rather than crash the run that produced them.
-            return failed
+            return Rollout(states=start, completed=0.0, finished=False)
         limit = _BOX * float(np.max(np.abs(self.truth)))
         calls = 0
 
@@ -155,14 +166,24 @@ class LotkaRollout:
         escaped.terminal = True  # type: ignore[attr-defined]
         t0, t1 = float(self.times[0]), float(self.times[-1])
         try:
-            sol = solve_ivp(rhs, (t0, t1), self.truth[0], t_eval=self.times, method="RK45",
-                            rtol=1e-6, atol=1e-8, events=escaped)
+            with np.errstate(over="ignore", invalid="ignore"):
+                sol = solve_ivp(rhs, (t0, t1), self.truth[0], t_eval=self.times, method="RK45",
+                                rtol=1e-6, atol=1e-8, events=escaped)
         except _RolloutAbortedError:
-            return failed
+            return Rollout(states=start, completed=0.0, finished=False)
         reached = float(sol.t[-1]) if sol.t.size else t0
-        if sol.status != 0 or sol.t.size != self.times.size or not np.all(np.isfinite(sol.y)):
-            return {**failed, "rollout_completed": (reached - t0) / (t1 - t0)}
-        rmse = float(np.sqrt(np.mean((sol.y.T - self.truth) ** 2)))
+        states = np.ascontiguousarray(sol.y.T) if sol.t.size else start
+        finished = (sol.status == 0 and sol.t.size == self.times.size
+                    and bool(np.all(np.isfinite(sol.y))))
+        return Rollout(states=states, completed=(reached - t0) / (t1 - t0), finished=finished)
+
+    def __call__(self, model: ModelSpec, params: FlatParams) -> Metrics:
+        """Rollout error of the learned field from the held-out initial condition."""
+        rolled = self.rollout(model, params)
+        if not rolled.finished:
+            return {"rollout_rmse": float("inf"), "rollout_rel_rmse": float("inf"),
+                    "rollout_completed": rolled.completed, **self.numdiff}
+        rmse = float(np.sqrt(np.mean((rolled.states - self.truth) ** 2)))
         return {"rollout_rmse": rmse, "rollout_rel_rmse": rmse / float(np.std(self.truth)),
                 "rollout_completed": 1.0, **self.numdiff}
 
@@ -220,6 +241,8 @@ def make_lotka(
         numdiff["numdiff_mse"] = float(np.mean(((numerical - analytic) / out_std) ** 2))
         error_note = (f"; numpy.gradient error vs analytic: RMSE {numdiff['numdiff_rmse']:.3g} "
                       f"(scaled MSE {numdiff['numdiff_mse']:.3g})")
+    dynamics = LotkaRollout(in_mean=in_mean, in_std=in_std, out_mean=out_mean, out_std=out_std,
+                            times=times, truth=held_out, numdiff=numdiff)
     return Task(
         name="lotka",
         family="dynamics",
@@ -238,7 +261,6 @@ def make_lotka(
             f"[0, {t_end:g}], standardized; held-out trajectory for test and rollout"
             f"{error_note}."
         ),
-        final_metrics=LotkaRollout(in_mean=in_mean, in_std=in_std,
-                                   out_mean=out_mean, out_std=out_std, times=times,
-                                   truth=held_out, numdiff=numdiff),
+        final_metrics=dynamics,
+        dynamics=dynamics,
     )

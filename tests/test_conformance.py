@@ -48,6 +48,16 @@ def test_name_is_registry_key(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", SOLVER_NAMES)
+def test_states_its_cost_as_data(name: str) -> None:
+    """The report's accounting table shows each solver's own statement of what an iteration
+    costs; it must be declared on the class, never parsed from the docstring."""
+    cls = SOLVERS[name]
+    assert "evaluations" in vars(cls), f"{name} must declare `evaluations: ClassVar[str]`"
+    assert isinstance(cls.evaluations, str) and cls.evaluations.strip()
+    assert isinstance(cls.iteration, str) and cls.iteration.strip()
+
+
+@pytest.mark.parametrize("name", SOLVER_NAMES)
 def test_defaults_construct_and_config_round_trips_through_json(name: str) -> None:
     solver = get_solver(name)
     config = solver.config()

@@ -1,7 +1,7 @@
 """The report's data layer: records grouped by task and solver, costs, target levels, runtimes.
 
 Both the tables (``benchmarks/report/document.py``) and the figures
-(``benchmarks/report/figures.py``) read the records through this module, so a number in a table
+(``benchmarks/report/figures/``) read the records through this module, so a number in a table
 and the same number in a picture cannot disagree.
 
 Vocabulary:
@@ -59,6 +59,21 @@ COST_FLOOR: dict[str, float] = {"iterations": 1.0, "evaluations": 1.0, "seconds"
 # --------------------------------------------------------------------------------------------
 # Single records
 # --------------------------------------------------------------------------------------------
+
+
+#: Stop reasons that mean the machine's clock, not the algorithm, ended the run.
+CENSORING = frozenset({"max_seconds", "timeout"})
+
+
+def censored(record: RunRecord) -> bool:
+    """Whether the seconds safety net (or the engine's wall-clock limit) ended the run before
+    the target: such a run says nothing about the algorithm and is reported apart."""
+    return record.stop_reason in CENSORING and not record.success
+
+
+def base_solver(label: str) -> str:
+    """``adam [tuned]`` -> ``adam``: the solver behind a label."""
+    return label.split(" [", 1)[0]
 
 
 def ran(record: RunRecord) -> bool:
@@ -126,26 +141,33 @@ def _freeze(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def _task_cached(name: str, frozen_options: tuple[tuple[str, Any], ...]) -> Task | None:
+def _task_cached(name: str, frozen_options: tuple[tuple[str, Any], ...]) -> Task | str:
+    """The task, or why it does not build (a message, never an exception)."""
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in frozen_options}
     try:
         return get_task(name, **options)
-    except (BenchmarkError, TypeError, ValueError):
-        return None
+    except (BenchmarkError, TypeError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
 
 
-def rebuild_task(record: RunRecord) -> Task | None:
-    """The record's task rebuilt from its name and options; ``None`` if it no longer builds.
+def rebuild_task_or_reason(record: RunRecord) -> Task | str:
+    """The record's task rebuilt from its name and options, or why it no longer builds.
 
     The recorded ``gate`` option of the logic tasks is not a factory knob (the name is the gate),
     so options the factory does not accept are retried without.
     """
     options = resolve_options(dict(record.task_options), record.seed)
     task = _task_cached(record.task, _freeze(options))
-    if task is None and "gate" in options:
+    if isinstance(task, str) and "gate" in options:
         options.pop("gate")
         task = _task_cached(record.task, _freeze(options))
     return task
+
+
+def rebuild_task(record: RunRecord) -> Task | None:
+    """The record's task rebuilt from its name and options; ``None`` if it no longer builds."""
+    task = rebuild_task_or_reason(record)
+    return None if isinstance(task, str) else task
 
 
 @functools.lru_cache(maxsize=64)
@@ -206,6 +228,8 @@ class TaskGroup:
     options: dict[str, Any]
     runs: dict[str, list[RunRecord]] = field(default_factory=dict)
     task_obj: Task | None = None
+    #: Why ``task_obj`` is ``None`` (the task no longer builds from the recorded options).
+    task_error: str = ""
     levels: list[TargetLevel] = field(default_factory=list)
 
     @property
@@ -301,7 +325,11 @@ def group_records(records: Sequence[RunRecord]) -> list[TaskGroup]:
         )
         for runs in g.runs.values():
             runs.sort(key=lambda r: r.seed)
-        g.task_obj = rebuild_task(g.first)
+        rebuilt = rebuild_task_or_reason(g.first)
+        if isinstance(rebuilt, str):
+            g.task_error = rebuilt
+        else:
+            g.task_obj = rebuilt
         g.levels = target_levels(g)
     return out
 
@@ -505,3 +533,18 @@ def bootstrap_seed(*parts: str) -> int:
     """A stable bootstrap seed from names (CRC32), so every interval is reproducible and a
     table and a figure showing the same interval draw the same resamples."""
     return zlib.crc32("|".join(parts).encode())
+
+
+def quality_metric(group: TaskGroup) -> tuple[str, str, bool]:
+    """The held-out quality the fixed-budget view shows: (trace field, title, higher is better).
+
+    Test accuracy for classification with a split, test MSE for regression with a split, and the
+    training loss of the target otherwise (logic gates and parity have no held-out data).
+    """
+    split = group.task_obj.has_split if group.task_obj is not None else True
+    if split and group.kind == "classification":
+        return "test_accuracy", "test accuracy", True
+    if split:
+        return "test_mse", "test MSE", False
+    metric = group.target_metric
+    return metric, f"training {'MSE' if metric == 'mse' else metric}", False

@@ -22,7 +22,6 @@ What it contains, and why (COCO, AlgoPerf and DeepOBS practice; see
 from __future__ import annotations
 
 import functools
-import importlib
 import math
 import sys
 from collections import Counter
@@ -38,11 +37,11 @@ from benchmarks.environment import ROOT
 from benchmarks.records import RunRecord, read_records
 from benchmarks.report import figures as fig
 from benchmarks.report.analysis import (
-    COST_FLOOR,
     EASIER_LEVELS,
     CostAxis,
     TaskGroup,
     bootstrap_seed,
+    censored,
     cost_to_target,
     ert_cost,
     group_records,
@@ -52,23 +51,35 @@ from benchmarks.report.analysis import (
     solver_order,
     varying_knobs,
 )
+from benchmarks.report.comparisons import (
+    ALPHA,
+    arm_labels,
+    compare,
+    tuning_pairs,
+    win_shares,
+)
+from benchmarks.report.comparisons import table as comparison_table
 from benchmarks.report.html import github_slug, write_html
+from benchmarks.report.protocol import fixed_budget_table, protocol_section, tuning_section
+from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import (
-    PairedTest,
     ert,
     ert_bootstrap,
-    friedman,
-    holm,
     median_iqr,
-    paired_wilcoxon,
     wilson_interval,
 )
+from benchmarks.report.verdict import verdict_section
+from benchmarks.suites import REFERENCE_TUNED, TUNED_FILE, load_tuned
 from solvers import SOLVERS
 
 #: Bootstrap resamples for every ERT interval.
 N_BOOT = 2000
-#: Family-wise significance level of the pairwise tests.
-ALPHA = 0.05
+#: Stand-in for an infinite final metric in quantiles (keeps them ordered, never shown).
+_BIG = 1e300
+#: Characters of an error message shown in the failed-runs table.
+_MESSAGE_CHARS = 200
+#: Longest figure file stem (file systems limit names; long knob values would exceed it).
+_MAX_STEM = 120
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,7 +120,7 @@ def _quality(values: Sequence[float], worst: float) -> str:
     if not vals:
         return "—"
     # Infinities would make the interpolated quantiles NaN; a sentinel keeps them ordered.
-    big = 1e300
+    big = _BIG
     med, q25, q75 = np.percentile(np.minimum(np.array(vals, dtype=float), big), [50, 25, 75])
 
     def one(v: float) -> str:
@@ -219,109 +230,105 @@ def _targets_text() -> str:
     )
 
 
-def _headline(
-    groups: Sequence[TaskGroup], labels: Sequence[str], mean_ranks: dict[str, dict[str, float]]
-) -> list[str]:
+def _headline(groups: Sequence[TaskGroup], labels: Sequence[str]) -> list[str]:
     lines = [
         "| solver | tasks run | runs | reached own target (95% CI) | (task, target) pairs "
-        "reached, share of runs | mean rank, evaluations | mean rank, seconds |",
-        "|---|---|---|---|---|---|---|",
+        "reached, share of runs | censored by time |",
+        "|---|---|---|---|---|---|",
     ]
     for lab in labels:
-        runs = [r for g in groups for r in g.attempted(lab)]
+        attempted = [r for g in groups for r in g.attempted(lab)]
+        runs = [r for r in attempted if not censored(r)]
         tasks = sum(1 for g in groups if g.attempted(lab))
         ok = sum(r.success for r in runs)
         lo, hi = wilson_interval(ok, len(runs))
         problems = runtime_problems(groups, lab, "evaluations")
         # An empty problem (solver not run on the task) counts as unsolved.
         share = float(np.mean([np.isfinite(p).mean() if p.size else 0.0 for p in problems]))
-        ranks = [mean_ranks.get(axis, {}).get(lab, math.nan) for axis in ("evaluations", "seconds")]
         lines.append(
             f"| {_cell(lab)} | {tasks}/{len(groups)} | {len(runs)} | "
             f"{ok}/{len(runs)} ({lo:.2f}–{hi:.2f}) | {share:.2f} | "
-            + " | ".join("—" if math.isnan(v) else f"{v:.2f}" for v in ranks)
-            + " |"
+            f"{len(attempted) - len(runs)} |"
         )
     return [*lines, ""]
 
 
-def _pairwise(
-    groups: Sequence[TaskGroup], labels: Sequence[str], axis: CostAxis
-) -> tuple[dict[tuple[int, int], tuple[PairedTest, float]], Any, Any]:
-    blocks = paired_blocks(groups, labels, axis)
-    pairs = [(i, j) for i in range(len(labels)) for j in range(i + 1, len(labels))]
-    tests = [paired_wilcoxon(*blocks.pair(i, j), floor=COST_FLOOR[axis]) for i, j in pairs]
-    adjusted = holm([t.pvalue for t in tests]) if tests else np.array([])
-    result = {pair: (t, float(p)) for pair, t, p in zip(pairs, tests, adjusted, strict=True)}
-    return result, blocks, friedman(blocks.complete())
-
-
-def _ranking_section(
-    groups: Sequence[TaskGroup], labels: Sequence[str], figs: _Figures
-) -> tuple[list[str], dict[str, dict[str, float]]]:
-    lines = ["## Ranking with paired tests", ""]
-    mean_ranks: dict[str, dict[str, float]] = {}
+def _comparisons_section(groups: Sequence[TaskGroup], figs: _Figures) -> list[str]:
+    """Reliability and cost given success, apart, for every pair of solvers and arms."""
+    labels, arm = arm_labels(groups)
+    lines = ["## Paired comparisons", ""]
     if len(labels) < 2:
-        return [*lines, "A ranking needs at least two solvers.", ""], mean_ranks
+        return [*lines, "Paired comparisons need at least two solvers.", ""]
     lines += [
-        "Blocks are (task, seed) pairs: the same seed means the same initial weights for every "
-        "single-start solver. In each block a solver's cost is its cost to the task's own target, "
-        "and a run that missed the target ranks after every run that reached it (two misses "
-        "tie). *Mean rank* (1 = cheapest) is over the blocks where every solver ran, with "
-        'Friedman\'s test of "all solvers alike". Each pair of solvers is compared with the '
-        "Wilcoxon signed-rank test on the per-block log cost ratios over the blocks where both "
-        "ran (ties dropped), and the p-values are Holm-adjusted over all pairs of a table, "
-        f"controlling the family-wise error at {ALPHA:g}.",
+        "Blocks are (task, seed) pairs: for a seed every single-start solver starts from the "
+        "same weights and every solver sees the same data. Each pair of solvers is asked two "
+        "questions apart. **Reliability**: the blocks where only one of the two reached the "
+        "target (McNemar's exact test) and the paired difference in success rate with "
+        "Newcombe's 95% interval. **Cost given success**: over the blocks where *both* reached "
+        "it, the median ratio of evaluations to target with a 95% bootstrap interval "
+        "(Wilcoxon's signed-rank test). A failure is never coded as a cost. p-values are "
+        f"Holm-adjusted within each question's family (α = {ALPHA:g}); they treat the blocks "
+        "as independent, which the seeds of one task are, but the tasks are a chosen set, so "
+        "the tests speak about these tasks only. Runs censored by time are left out.",
+        "",
+        f"### Solvers against each other ({arm} arm)",
         "",
     ]
-    all_tests: dict[str, dict[tuple[int, int], tuple[PairedTest, float]]] = {}
-    all_blocks = {}
-    for axis in ("evaluations", "seconds"):
-        tests, blocks, fr = _pairwise(groups, labels, axis)
-        all_tests[axis], all_blocks[axis] = tests, blocks
-        mean_ranks[axis] = {lab: float(v) for lab, v in zip(labels, fr.mean_ranks, strict=True)}
-        order = sorted(
-            range(len(labels)), key=lambda k: (np.nan_to_num(fr.mean_ranks[k], nan=np.inf), k)
-        )
-        friedman_text = (
-            f"Friedman over {fr.blocks} complete blocks: χ² = {fr.statistic:.2f}, "
-            f"p = {fr.pvalue:.3g}."
-            if math.isfinite(fr.pvalue)
-            else f"Friedman's test needs three solvers and two complete blocks ({fr.blocks} "
-            "complete blocks here)."
-        )
-        lines += [
-            f"### Cost in {axis}",
-            "",
-            friedman_text,
-            "",
-            "| rank | solver | mean rank |",
-            "|---|---|---|",
-        ]
-        for pos, k in enumerate(order, 1):
-            lines.append(f"| {pos} | {_cell(labels[k])} | {_fmt_rank(fr.mean_ranks[k])} |")
-        lines += [
-            "",
-            "| pair | paired runs | first cheaper | second cheaper | ties | Wilcoxon p | Holm p "
-            "| verdict |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for (i, j), (t, p_holm) in tests.items():
-            verdict = "no paired runs" if t.n == 0 else "no significant difference"
-            if t.n and p_holm < ALPHA and t.favours:
-                verdict = f"**{_cell(labels[i] if t.favours == 'a' else labels[j])}** cheaper"
-            lines.append(
-                f"| {_cell(labels[i])} vs {_cell(labels[j])} | {t.n} | {t.a_better} | "
-                f"{t.b_better} | {t.ties} | {_fmt_p(t.pvalue)} | {_fmt_p(p_holm)} | {verdict} |"
-            )
-        lines.append("")
+    pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]]
+    comparisons = compare(groups, pairs)
+    lines += comparison_table(comparisons)
+    share, notes = win_shares(comparisons, labels)
     lines += figs.make(
         "paired-wins",
-        lambda p: fig.win_matrix_figure(all_blocks, all_tests, p),
-        "Share of paired (task, seed) runs in which the row solver was cheaper than the column "
-        "solver (ties count half; * Holm-adjusted Wilcoxon p < 0.05)",
+        lambda p: fig.win_matrix_figure(labels, share, notes, p),
+        "Cost given success: share of the (task, seed) blocks where both reached the target "
+        "in which the row solver needed fewer evaluations (ties half; * Holm p < 0.05)",
     )
-    return lines, mean_ranks
+    tuning = tuning_pairs(groups)
+    if tuning:
+        lines += [
+            "### What tuning changed (tuned arm vs defaults, same solver)",
+            "",
+            *comparison_table(compare(groups, tuning)),
+        ]
+    return lines
+
+
+def _tuned_document(md_path: Path, records: Sequence[RunRecord]) -> dict[str, Any]:
+    """The tuning study's document for this report: ``tuned.json`` next to it, else the
+    committed reference study's when these records ran its tuned arm."""
+    local = md_path.parent / TUNED_FILE
+    if local.exists():
+        return load_tuned(local)[1]
+    if any(r.arm == "tuned" for r in records):
+        return load_tuned(REFERENCE_TUNED)[1]
+    return {}
+
+
+def _facts(records: Sequence[RunRecord]) -> list[str]:
+    """How long the suite took, on what, from which commit: facts a reader needs first."""
+    stamps = sorted(r.timestamp for r in records if r.timestamp)
+    span = ""
+    if len(stamps) >= 2:
+        try:
+            first, last = (datetime.fromisoformat(stamps[0]), datetime.fromisoformat(stamps[-1]))
+            span = f"{(last - first).total_seconds() / 60:.1f} min from first to last record"
+        except ValueError:
+            span = ""
+    total = sum(float(r.wall_seconds) for r in records)
+    cpus = Counter(str(r.environment.get("cpu", "?")) for r in records)
+    cores = Counter(str(r.environment.get("cpu_count", "?")) for r in records)
+    commits = Counter(str(r.environment.get("git_revision", "?"))[:10] for r in records)
+    executors = Counter(f"{r.executor} × {r.workers}" for r in records)
+    return [
+        "## Facts",
+        "",
+        f"- **Time:** {span or 'one record'}; the runs' own wall-clock times add up to "
+        f"{total / 60:.1f} min ({len(records)} runs; executor: {_count_text(executors)}).",
+        f"- **Machine:** {_count_text(cpus)}, {_count_text(cores)} cores; commit "
+        f"{_count_text(commits)}.",
+        "",
+    ]
 
 
 def _profiles_section(
@@ -400,6 +407,13 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
     lines = [f"### {group.name}", ""]
     if task is not None and task.description:
         lines += [task.description, ""]
+    if group.task_error:
+        lines += [
+            "*The task could not be rebuilt from the recorded name and options "
+            f"({_cell(group.task_error)}), so its description and the pictures that need its "
+            "data are missing.*",
+            "",
+        ]
     lines += [
         f"Network `{first.model}` ({first.num_params} parameters); {first.n_train} training "
         "examples" + ("" if split else ", no train/test split (test = train)") + "; target: "
@@ -407,23 +421,24 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         f"seeds: {_seeds(runs_all)}.",
         "",
         "| solver | runs | reached target (95% CI) | ERT, evaluations [95% CI] | "
-        "ERT, seconds [95% CI] |",
-        "|---|---|---|---|---|",
+        "ERT, seconds [95% CI] | censored by time |",
+        "|---|---|---|---|---|---|",
     ]
     attempted_labels = []
     for label, runs in group.runs.items():
-        att = group.attempted(label)
-        if not att:
+        tried = group.attempted(label)
+        if not tried:
             reason = next((r.error for r in runs if r.error), "not supported")
-            lines.append(f"| {_cell(label)} | 0 | not run: {_cell(reason)} | | |")
+            lines.append(f"| {_cell(label)} | 0 | not applicable: {_cell(reason)} | | | |")
             continue
         attempted_labels.append(label)
+        att = [r for r in tried if not censored(r)]
         ok = sum(r.success for r in att)
         lo, hi = wilson_interval(ok, len(att))
         lines.append(
             f"| {_cell(label)} | {len(att)} | {ok}/{len(att)} ({lo:.2f}–{hi:.2f}) | "
             + " | ".join(_ert_cells(group, label, att))
-            + " |"
+            + f" | {len(tried) - len(att)} |"
         )
     lines.append("")
     if not attempted_labels:
@@ -446,40 +461,14 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         )
     lines.append("")
     lines += _final_table(group, attempted_labels, split)
-    metric = group.target_metric
-    lines += figs.make(
-        f"convergence-{group.slug}",
-        lambda p: fig.convergence_figure(group, figs.colours, p),
-        f"{group.name}: training {'MSE' if metric == 'mse' else metric} against iterations, "
-        "evaluations and seconds (median over seeds, interquartile band; dotted: target)",
-    )
-    drawers: list[tuple[str, Callable[..., Path | None], str]] = [
-        (
-            "boundary",
-            fig.decision_boundary_figure,
-            f"{group.name}: decision regions of the trained networks, one panel per solver",
-        ),
-        (
-            "function",
-            fig.function_figure,
-            f"{group.name}: learned function against the truth, one panel per solver",
-        ),
-        (
-            "surface",
-            fig.surface_figure,
-            f"{group.name}: learned surface against the truth, one panel per solver",
-        ),
-        (
-            "phase",
-            fig.phase_portrait_figure,
-            f"{group.name}: phase portrait of the learned vector field against the truth",
-        ),
-    ]
-    for prefix, drawer, alt in drawers:
+    lines += fixed_budget_table(group, attempted_labels)
+    for figure in fig.TASK_FIGURES:
+        if not figure.applies_to(group):
+            continue
         lines += figs.make(
-            f"{prefix}-{group.slug}",
-            functools.partial(drawer, group, figs.colours),
-            alt,
+            f"{figure.name}-{group.slug}",
+            functools.partial(figure.draw, group, figs.colours),
+            figure.caption(group),
         )
     return lines
 
@@ -574,79 +563,54 @@ def _scaling_section(
         lines += figs.make(
             "-".join(
                 ["scaling", slugify(task), slugify(knob)] + ([slugify(fixed)] if fixed else [])
-            )[:120].rstrip("-"),
+            )[:_MAX_STEM].rstrip("-"),
             functools.partial(fig.scaling_figure, task, knob, members, present, figs.colours),
             f"{title}: ERT in evaluations and seconds, and success rate, against {knob}",
         )
     return lines
 
 
-def _hook_lines(module: str, attr: str, *args: Any) -> list[str] | None:
-    """Lines from an optional hook ``module.attr(*args)``; ``None`` when it does not exist."""
-    try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-    return [str(line) for line in fn(*args)]
+def _registered_sections(
+    md_path: Path, root: Path, sections: Sequence[ReportSection], failed: list[str]
+) -> list[str]:
+    """The registered study and benchmark sections (:mod:`benchmarks.report.sections`).
 
-
-_ZORB_FILES = ("zorb", "zorb_claim")
-
-
-def _hooks(md_path: Path, root: Path) -> list[str]:
+    A section whose record files are all absent is left out. One that raises keeps its heading
+    with a line saying why it is missing, and is listed in ``failed``: a broken study must not
+    lose the report, nor vanish from it unnoticed.
+    """
     lines: list[str] = []
-    # The ZORB suite's records (raw/zorb.jsonl) and those of
-    # `python -m benchmarks.studies.zorb_claim` (raw/zorb_claim.jsonl);
-    # the hook picks the ones it needs.
-    zorb_raw = [
-        path
-        for path in (md_path.parent / "raw" / f"{name}.jsonl" for name in _ZORB_FILES)
-        if path.exists()
-    ]
-    if zorb_raw:
-        zorb_records = read_records(zorb_raw).records
-        section = _hook_lines("benchmarks.studies.zorb_claim", "markdown_section", zorb_records)
-        if section is not None:
-            lines += ["## ZORB claim", "", *section, ""]
-    bench = _hook_lines("benchmarks.report.benchmark_table", "latest_benchmark_markdown", root)
-    if bench is not None:
-        lines += ["## Performance (pytest-benchmark)", "", *bench, ""]
+    for section in sections:
+        paths = [md_path.parent / "raw" / f"{name}.jsonl" for name in section.record_files]
+        present = [path for path in paths if path.exists()]
+        if section.record_files and not present:
+            continue
+        try:
+            records = tuple(read_records(present).records) if present else ()
+            body = [str(line) for line in section.lines(SectionInputs(records=records, root=root))]
+        except Exception as exc:  # noqa: BLE001 - one broken section must not lose the report
+            reason = f"{type(exc).__name__}: {exc}"
+            failed.append(f"{section.title}: {reason}")
+            print(f"warning: report section {section.title!r} failed: {reason}", file=sys.stderr)
+            body = [f"*This section could not be built: {_cell(reason)}.*", ""]
+        lines += [f"## {section.title}", "", *body, ""]
     return lines
-
-
-def _solver_doc_line(name: str, key: str) -> str:
-    cls = SOLVERS.get(name)
-    doc = (cls.__doc__ or "") if cls is not None else ""
-    lines = [ln.strip() for ln in doc.splitlines()]
-    for k, ln in enumerate(lines):
-        if ln.startswith(key):
-            text = ln[len(key) :].strip()
-            # Docstring sentences may wrap onto following lines until a blank line.
-            for more in lines[k + 1 :]:
-                if (
-                    not more
-                    or more.endswith(":")
-                    or more.split(":")[0] in ("Iteration", "Evaluations")
-                ):
-                    break
-                text += " " + more
-            return text.replace("``", "`")
-    return "—"
 
 
 def _accounting(records: Sequence[RunRecord]) -> list[str]:
     lines = [
         "## Accounting: what each solver's iteration and evaluation are",
         "",
-        "What one iteration is comes from the records; the evaluation line is the first "
-        "sentence of the solver docstring's `Evaluations:` line. The measured columns are "
+        "What one iteration is comes from the records; what it costs is the solver's own "
+        "statement (its `evaluations` attribute). The measured columns are "
         "medians over all of the solver's attempted runs, on every task: evaluations and "
         "backward passes per iteration (after the first report) in units of `N`, the task's "
         "number of training examples; what the solver spent before its first report (iteration "
         "0: scoring an initial population, building a model, library set-up); and microseconds "
         "of solver time per iteration.",
         "",
-        "| solver | one iteration is | evaluations (docstring) | evaluations per iteration, "
+        "| solver | one iteration is | evaluations (stated by the solver) | evaluations per "
+        "iteration, "
         "measured | backward passes per iteration | evaluations before first report | "
         "seconds before first report, median (max) | µs per iteration | dtype |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -674,19 +638,14 @@ def _accounting(records: Sequence[RunRecord]) -> list[str]:
                 per_us.append(1e6 * (last["solver_seconds"] - first["solver_seconds"]) / its)
         dtypes = sorted({str(r.config.get("dtype", "float64")) for r in runs})
         unit = Counter(r.iteration_unit for r in runs).most_common(1)[0][0]
-        doc = _first_sentence(_solver_doc_line(name, "Evaluations:"))
+        declared = SOLVERS[name].evaluations if name in SOLVERS else "—"
         lines.append(
-            f"| {name} | {_cell(unit)} | {_cell(doc)} | "
+            f"| {name} | {_cell(unit)} | {_cell(declared)} | "
             f"{_med(per_eval, ' N')} | {_med(per_back, ' N')} | {_med(setup_e, ' N')} | "
             f"{_med(setup_s, ' s')} ({_fmt(max(setup_s), ' s') if setup_s else '—'}) | "
             f"{_med(per_us)} | {', '.join(dtypes)} |"
         )
     return [*lines, ""]
-
-
-def _first_sentence(text: str) -> str:
-    end = text.find(". ")
-    return text if end < 0 else text[: end + 1]
 
 
 def _med(values: Sequence[float], unit: str = "") -> str:
@@ -744,22 +703,11 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
         "the time per iteration is dominated by per-call overhead (Python, library dispatch), "
         "not arithmetic; timings come from a shared machine and carry noise of several percent.",
     ]
-    if solvers & {"sgd", "adam"}:
-        lines.append(
-            "- **torch per-step overhead on tiny networks.** `sgd` and `adam` run through "
-            "`torch.optim` with autograd; each step costs tens of microseconds of dispatch "
-            "whatever the network size. `numpy-backprop` is the same full-batch gradient "
-            "descent written in NumPy, so the ratio of their µs per iteration (accounting table) "
-            "is that overhead. The first torch run of a process also pays torch's set-up, which "
-            "shows as seconds before the first report."
-        )
-    if "ga" in solvers:
-        lines.append(
-            "- **PyGAD overhead.** The genetic algorithm runs on PyGAD's own loop; its "
-            "Python-level selection, crossover and mutation dominate the time on tiny networks "
-            "even with a batched fitness, so its seconds measure the PyGAD engine as much as the "
-            "algorithm."
-        )
+    # Each solver states its own caveat (solvers sharing an implementation share the text).
+    for caveat in dict.fromkeys(
+        SOLVERS[name].caveat for name in SOLVERS if name in solvers and SOLVERS[name].caveat
+    ):
+        lines.append(f"- {caveat}")
     dtypes = Counter(str(r.config.get("dtype", "float64")) for r in records)
     lines.append(
         "- **float64 vs float32.** The harness evaluates every target in float64. Solvers "
@@ -818,18 +766,14 @@ def _errors(groups: Sequence[TaskGroup]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for (task, label, reason, msg), n in rows.most_common():
-        lines.append(f"| {_cell(task)} | {_cell(label)} | {reason} | {_cell(msg[:200])} | {n} |")
+        shown = _cell(msg[:_MESSAGE_CHARS])
+        lines.append(f"| {_cell(task)} | {_cell(label)} | {reason} | {shown} | {n} |")
     return [*lines, ""]
-
-
-#: Sections whose subsections are listed in the contents (hook sections bring their own).
-_LISTED = ("Summary across tasks", "Ranking with paired tests", "Per task", "Scaling")
 
 
 def _contents(markdown_lines: Sequence[str]) -> list[str]:
     used: dict[str, int] = {}
     items = []
-    section = ""
     fenced = False
     for line in markdown_lines:
         if line.startswith("```"):
@@ -840,9 +784,8 @@ def _contents(markdown_lines: Sequence[str]) -> list[str]:
         text = line[level:].strip()
         slug = github_slug(text, used)
         if level == 2:
-            section = text
             items.append(f"- [{text}](#{slug})")
-        elif level == 3 and section in _LISTED:
+        elif level == 3:  # every subsection, so no section is out of reach
             items.append(f"  - [{text}](#{slug})")
     return ["## Contents", "", *items, ""]
 
@@ -860,12 +803,23 @@ class ReportFiles:
     html: Path
     figures: tuple[Path, ...]
     failed_figures: tuple[str, ...]
+    failed_sections: tuple[str, ...] = ()
 
 
 def build_markdown(
-    records: Sequence[RunRecord], title: str, md_path: Path, *, root: Path = ROOT
-) -> tuple[str, _Figures]:
-    """The report as Markdown, drawing its figures into the folder next to ``md_path``."""
+    records: Sequence[RunRecord],
+    title: str,
+    md_path: Path,
+    *,
+    root: Path = ROOT,
+    sections: Sequence[ReportSection] = REPORT_SECTIONS,
+) -> tuple[str, _Figures, list[str]]:
+    """The report as Markdown, drawing its figures into the folder next to ``md_path``.
+
+    Returns the text, the figures drawn (and those that failed) and the registered sections
+    (``sections``) that failed.
+    """
+    failed_sections: list[str] = []
     folder = figures_dir_for(md_path)
     figs = _Figures(folder=folder, base=md_path.parent)
     if folder.is_dir():
@@ -883,17 +837,20 @@ def build_markdown(
         "",
     ]
     if not records:
-        return "\n".join([*head, "No records."]) + "\n", figs
+        return "\n".join([*head, "No records."]) + "\n", figs, failed_sections
     groups = group_records(records)
     labels = solver_order(groups)
     colours = fig.palette(labels)
     figs.colours = colours
-    ranking, mean_ranks = _ranking_section(groups, labels, figs)
+    tuned_doc = _tuned_document(md_path, records)
     body = [
+        *verdict_section(groups),
+        *protocol_section(records, tuned_doc),
+        *_facts(records),
         *_how_to_read(N_BOOT),
         "## Summary across tasks",
         "",
-        *_headline(groups, labels, mean_ranks),
+        *_headline(groups, labels),
         *figs.make(
             "success",
             lambda p: fig.success_heatmap(groups, labels, p),
@@ -914,26 +871,34 @@ def build_markdown(
             "Runtime ECDFs over all (task, target) pairs, in evaluations and in seconds",
         ),
         *_profiles_section(groups, labels, figs),
-        *ranking,
+        *_comparisons_section(groups, figs),
         "## Per task",
         "",
     ]
     for g in groups:
         body += _task_section(g, figs)
+    body += tuning_section(tuned_doc, figs.make)
     body += _scaling_section(groups, labels, figs)
-    body += _hooks(md_path, root)
+    body += _registered_sections(md_path, root, sections, failed_sections)
     body += _accounting(records)
     body += _environment(records)
     body += _caveats(records)
     body += _errors(groups)
     if figs.failed:
         body += ["## Figures that failed", "", *[f"- {_cell(f)}" for f in figs.failed], ""]
+    if failed_sections:
+        body += ["## Sections that failed", "", *[f"- {_cell(f)}" for f in failed_sections], ""]
     text = "\n".join([*head, *_contents(body), *body]).rstrip() + "\n"
-    return text, figs
+    return text, figs, failed_sections
 
 
 def build_report(
-    records: Sequence[RunRecord], md_path: Path, title: str, *, root: Path = ROOT
+    records: Sequence[RunRecord],
+    md_path: Path,
+    title: str,
+    *,
+    root: Path = ROOT,
+    sections: Sequence[ReportSection] = REPORT_SECTIONS,
 ) -> ReportFiles:
     """Write ``md_path``, its figures folder and the self-contained HTML next to it.
 
@@ -941,13 +906,18 @@ def build_report(
         records: the raw run records (any suite).
         md_path: where the Markdown goes; the HTML takes the same name with ``.html``.
         title: the report's title.
-        root: repository root, where the pytest-benchmark hook looks for saved runs.
+        root: repository root, where the benchmark table looks for saved runs.
+        sections: the study and benchmark sections to append (default: the registry).
     """
     md_path.parent.mkdir(parents=True, exist_ok=True)
-    text, figs = build_markdown(records, title, md_path, root=root)
+    text, figs, failed_sections = build_markdown(
+        records, title, md_path, root=root, sections=sections
+    )
     md_path.write_text(text, encoding="utf-8")
     html_path = write_html(text, md_path.parent, title, md_path.with_suffix(".html"))
-    return ReportFiles(md_path, html_path, tuple(figs.made), tuple(figs.failed))
+    return ReportFiles(
+        md_path, html_path, tuple(figs.made), tuple(figs.failed), tuple(failed_sections)
+    )
 
 
 def write_report(records: Sequence[RunRecord], path: Path, title: str) -> Path:

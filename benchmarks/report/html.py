@@ -1,10 +1,10 @@
 """``report.html``: the Markdown report as one self-contained HTML file.
 
-The Markdown report is the single source; this module renders the subset of Markdown it uses
-(headings, paragraphs, pipe tables, lists, fenced code, images, inline code, bold, italic,
-links) and embeds every image as a base64 PNG, so the file opens anywhere with no network and
-no folder next to it. Heading ids follow GitHub's rule, so the same ``#anchor`` links work in
-both renderings.
+The Markdown report is the single source. ``markdown-it-py`` renders it (CommonMark plus GitHub's
+pipe tables; raw HTML in the Markdown is escaped, never passed through); this module adds what a
+single offline file needs: every local image embedded as a base64 data URI (an image alone in
+its paragraph becomes a captioned figure), and heading ids that follow GitHub's rule, so the
+report's ``#anchor`` contents links work in both renderings.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-_IMAGE_LINE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)\)\s*$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_ITEM = re.compile(r"^(\s*)([-*]|\d+\.)\s+(.*)$")
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
-_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.5;
@@ -62,120 +61,46 @@ def _image_src(src: str, base: Path) -> str:
     return f"data:{mime};base64,{data}"
 
 
-def inline(text: str) -> str:
-    """Render inline Markdown (code, links, bold, italic) of one line to HTML."""
-    codes: list[str] = []
-
-    def keep_code(m: re.Match[str]) -> str:
-        codes.append(f"<code>{html.escape(m.group(1))}</code>")
-        return f"\x00{len(codes) - 1}\x00"
-
-    text = re.sub(r"`([^`]+)`", keep_code, text)
-    text = html.escape(text, quote=False).replace("\\|", "|")
-    text = re.sub(
-        r"\[([^\]]+)\]\(([^)\s]+)\)",
-        lambda m: f'<a href="{html.escape(m.group(2))}">{m.group(1)}</a>',
-        text,
-    )
-    text = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", r"<em>\1</em>", text)
-    return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], text)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
-def _cells(line: str) -> list[str]:
-    body = line.strip()
-    body = body[1:] if body.startswith("|") else body
-    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
-    return [c.strip() for c in _CELL_SPLIT.split(body)]
+def _prepare(tokens: Sequence[Token], base: Path) -> None:
+    """Give headings their GitHub ids and images their data URIs; mark lone images as figures."""
+    used: dict[str, int] = {}
+    for k, token in enumerate(tokens):
+        if token.type == "heading_open":
+            token.attrSet("id", github_slug(tokens[k + 1].content, used))
+        children = token.children or []
+        for child in children:
+            if child.type == "image":
+                child.meta["data_uri"] = _image_src(str(child.attrGet("src") or ""), base)
+        lone = len(children) == 1 and children[0].type == "image" and children[0].meta["data_uri"]
+        if token.type == "inline" and lone and tokens[k - 1].type == "paragraph_open":
+            children[0].meta["figure"] = True
+            tokens[k - 1].tag = tokens[k + 1].tag = "figure"
+
+
+def _render_image(
+    renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    """A local image inline as a data URI (captioned when alone); a missing one says so."""
+    token = tokens[idx]
+    alt = html.escape(renderer.renderInlineAsText(token.children or [], options, env))
+    src = token.meta.get("data_uri", "")
+    if not src:
+        return f"<em>missing figure: {html.escape(str(token.attrGet('src') or ''))}</em>"
+    caption = f"<figcaption>{alt}</figcaption>" if token.meta.get("figure") else ""
+    return f'<img src="{src}" alt="{alt}">{caption}'
 
 
 def markdown_to_html(markdown: str, base: Path) -> str:
     """Render the report's Markdown to an HTML body fragment; images come from ``base``."""
-    lines = markdown.splitlines()
-    out: list[str] = []
-    used: dict[str, int] = {}
-    para: list[str] = []
-    i = 0
-
-    def flush() -> None:
-        if para:
-            out.append("<p>" + inline(" ".join(s.strip() for s in para)) + "</p>")
-            para.clear()
-
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            flush()
-            i += 1
-            continue
-        if line.startswith("```"):
-            flush()
-            j = i + 1
-            while j < len(lines) and not lines[j].startswith("```"):
-                j += 1
-            out.append("<pre><code>" + html.escape("\n".join(lines[i + 1 : j])) + "</code></pre>")
-            i = j + 1
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            flush()
-            level, text = len(heading.group(1)), heading.group(2)
-            out.append(f'<h{level} id="{github_slug(text, used)}">{inline(text)}</h{level}>')
-            i += 1
-            continue
-        image = _IMAGE_LINE.match(line.strip())
-        if image:
-            flush()
-            src = _image_src(image.group("src"), base)
-            alt = html.escape(image.group("alt"))
-            if src:
-                out.append(
-                    f'<figure><img src="{src}" alt="{alt}"><figcaption>{alt}</figcaption></figure>'
-                )
-            else:
-                out.append(f"<p><em>missing figure: {html.escape(image.group('src'))}</em></p>")
-            i += 1
-            continue
-        if line.lstrip().startswith("|") and i + 1 < len(lines) and _SEPARATOR.match(lines[i + 1]):
-            flush()
-            head = _cells(line)
-            rows: list[list[str]] = []
-            j = i + 2
-            while j < len(lines) and lines[j].lstrip().startswith("|"):
-                rows.append(_cells(lines[j]))
-                j += 1
-            out.append(
-                "<table><thead><tr>"
-                + "".join(f"<th>{inline(c)}</th>" for c in head)
-                + "</tr></thead><tbody>"
-            )
-            for row in rows:
-                out.append("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in row) + "</tr>")
-            out.append("</tbody></table>")
-            i = j
-            continue
-        item = _ITEM.match(line)
-        if item and not para:
-            ordered = item.group(2)[0].isdigit()
-            tag = "ol" if ordered else "ul"
-            items: list[str] = []
-            j = i
-            while j < len(lines) and lines[j].strip():
-                m = _ITEM.match(lines[j])
-                if m and (m.group(2)[0].isdigit()) == ordered and not m.group(1):
-                    items.append(m.group(3))
-                elif items:
-                    items[-1] += " " + lines[j].strip()  # continuation or nested: fold in
-                else:
-                    break
-                j += 1
-            out.append(f"<{tag}>" + "".join(f"<li>{inline(t)}</li>" for t in items) + f"</{tag}>")
-            i = j
-            continue
-        para.append(line)
-        i += 1
-    flush()
-    return "\n".join(out)
+    parser = _parser()
+    parser.add_render_rule("image", _render_image)
+    tokens = parser.parse(markdown)
+    _prepare(tokens, base)
+    return str(parser.renderer.render(tokens, parser.options, {}))
 
 
 def render_html(markdown: str, base: Path, title: str) -> str:

@@ -26,8 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.records import RunRecord
-from benchmarks.report.analysis import TaskGroup, bootstrap_seed, cost_to_target, ert_cost
-from benchmarks.report.protocol import base_solver, censored, quality_metric
+from benchmarks.report.analysis import (
+    TaskGroup,
+    base_solver,
+    bootstrap_seed,
+    censored,
+    cost_to_target,
+    ert_cost,
+    quality_metric,
+)
 from benchmarks.report.stats import (
     CostGivenSuccess,
     Reliability,

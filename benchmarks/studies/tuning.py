@@ -32,16 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.environment import ROOT
 from benchmarks.records import RunRecord
-from benchmarks.suites import TUNING, Suite, Tuned, entry_key
+from benchmarks.suites import TUNED_FILE, TUNING, Suite, Tuned, entry_key
 from solvers import get_solver_class
 from solvers.space import describe_space
-from tasks.errors import InvalidParameterError
-
-#: Where the committed study's choices live; the main command's tuned arm reads them.
-REFERENCE_TUNED = ROOT / "results" / "reference" / "tuned.json"
-TUNED_FILE = "tuned.json"
 
 
 @dataclass(frozen=True)
@@ -192,25 +186,3 @@ def write_tuned(records: Sequence[RunRecord], folder: Path, suite: Suite = TUNIN
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return path
-
-
-def load_tuned(path: Path | None = None) -> tuple[Tuned, dict[str, Any]]:
-    """The tuned configurations and the whole document (``({}, {})`` when the file is absent).
-
-    Raises:
-        InvalidParameterError: the file exists but is not a study's ``tuned.json``.
-    """
-    path = REFERENCE_TUNED if path is None else Path(path)
-    if not path.exists():
-        return {}, {}
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        tuned = document["tuned"]
-        if not isinstance(tuned, dict):
-            raise TypeError("'tuned' is not an object")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidParameterError(
-            f"The tuned configurations file {path} could not be read ({exc}); expected the "
-            f"tuned.json that `run_all.py --suite tuning` writes."
-        ) from None
-    return tuned, document

@@ -14,8 +14,9 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 
+from scipy.stats import binomtest
+
 from benchmarks.records import RunRecord
-from benchmarks.report.stats import wilson_interval
 from benchmarks.suites import SUITES, WRITEUP_SUITES
 
 #: What each example shows, said once its numbers are in (the sentence is chosen by the data
@@ -45,8 +46,9 @@ def _accuracy(record: RunRecord) -> float | None:
 
 
 def _rate(k: int, n: int) -> str:
-    lo, hi = wilson_interval(k, n)
-    return f"{k}/{n} [{lo:.2f}–{hi:.2f}]"
+    """``k/n [low–high]`` with the 95% Wilson score interval (as everywhere in the report)."""
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return f"{k}/{n} [{ci.low:.2f}–{ci.high:.2f}]"
 
 
 def markdown_section(records: Sequence[RunRecord]) -> list[str]:

@@ -9,6 +9,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+#: Each test starts a pytest session in a subprocess (several seconds each).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Records, per run of the inner session, whether timing was on and how often the code ran.

@@ -48,6 +48,7 @@ def test_bad_input_exits_2_with_one_line_and_runs_nothing(
     assert not (tmp_path / "raw").exists()
 
 
+@pytest.mark.slow
 def test_error_path_has_no_traceback_as_a_real_process(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "benchmarks/run_all.py", "--solvers", "nope", "--out", str(tmp_path)],
@@ -61,6 +62,7 @@ def test_error_path_has_no_traceback_as_a_real_process(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_writeup_configuration_runs_from_the_command_line(tmp_path: Path) -> None:
     argv = [
         "--tasks",
@@ -93,6 +95,7 @@ def test_writeup_configuration_runs_from_the_command_line(tmp_path: Path) -> Non
     )
 
 
+@pytest.mark.slow
 def test_rerun_skips_recorded_cells(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = [
         "--tasks",

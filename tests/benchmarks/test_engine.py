@@ -51,11 +51,13 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
+@pytest.mark.slow
 def test_pool_returns_results_of_calls(pool: WorkerPool) -> None:
     futures = [pool.submit(operator.mul, i, 3) for i in range(6)]
     assert [f.result(timeout=60) for f in futures] == [0, 3, 6, 9, 12, 15]
 
 
+@pytest.mark.slow
 def test_pool_reports_a_raising_call_with_the_worker_traceback(pool: WorkerPool) -> None:
     future = pool.submit(math.sqrt, -1.0)
     with pytest.raises(WorkerError, match="ValueError: math domain error"):
@@ -63,6 +65,7 @@ def test_pool_reports_a_raising_call_with_the_worker_traceback(pool: WorkerPool)
     assert pool.submit(math.sqrt, 4.0).result(timeout=60) == 2.0
 
 
+@pytest.mark.slow
 def test_pool_kills_a_call_past_its_time_limit_and_goes_on(pool: WorkerPool) -> None:
     """A hung call costs its worker, not the pool: the next call runs on a fresh worker."""
     pool.submit(abs, 1).result(timeout=60)  # both workers up before the clock matters
@@ -74,6 +77,7 @@ def test_pool_kills_a_call_past_its_time_limit_and_goes_on(pool: WorkerPool) -> 
     assert before - set(pool.pids()), "the hung worker was not replaced"
 
 
+@pytest.mark.slow
 def test_pool_fails_only_the_call_whose_worker_died(pool: WorkerPool) -> None:
     died = pool.submit(os._exit, 3)
     other = pool.submit(operator.add, 1, 1)
@@ -82,11 +86,13 @@ def test_pool_fails_only_the_call_whose_worker_died(pool: WorkerPool) -> None:
     assert other.result(timeout=60) == 2
 
 
+@pytest.mark.slow
 def test_pool_workers_get_pinned_thread_variables(pool: WorkerPool) -> None:
     seen = {k: pool.submit(os.getenv, k).result(timeout=60) for k in thread_env(1)}
     assert seen == thread_env(1)
 
 
+@pytest.mark.slow
 def test_kill_cancels_queued_calls_and_stops_running_ones() -> None:
     pool = WorkerPool(1)
     running = pool.submit(time.sleep, 60)
@@ -102,6 +108,7 @@ def test_kill_cancels_queued_calls_and_stops_running_ones() -> None:
     assert not any(_alive(pid) for pid in pids)
 
 
+@pytest.mark.slow
 def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     """SIGKILL on the suite's process leaves no worker behind, even one in a hung call."""
     script = textwrap.dedent(
@@ -154,6 +161,7 @@ def test_serial_engine_runs_each_call_only_when_its_result_is_asked_for() -> Non
     assert [f.result() for f in futures if f is not futures[2]] == [0, 1, 3]
 
 
+@pytest.mark.slow
 def test_serial_with_a_time_limit_runs_in_a_killable_child() -> None:
     engine = open_engine(ExecutorConfig(kind="serial", time_limit=0.5), jobs=1)
     try:

@@ -94,6 +94,7 @@ def test_evaluation_budget_stops_before_it_would_be_exceeded() -> None:
     assert record.evaluations == 90
 
 
+@pytest.mark.slow
 def test_seconds_budget() -> None:
     record = run_one(get_task("xor"), Scripted(at=10**9, cost=1), Budget(max_seconds=0.05), 0)
     assert record.stop_reason == "max_seconds"
@@ -136,6 +137,7 @@ def test_empty_or_bad_budget_is_rejected() -> None:
         Budget(max_seconds=-1.0)
 
 
+@pytest.mark.slow
 def test_paired_seeds_share_initial_weights() -> None:
     task = get_task("xor")
     sgd = run_one(task, get_solver("sgd"), Budget(max_iterations=1), 7)

@@ -17,7 +17,7 @@ import pytest
 from benchmarks.budget import Budget, StopReason
 from benchmarks.harness import run_one
 from benchmarks.records import RunRecord
-from benchmarks.studies.tuning import TrialScore, choose, load_tuned, write_tuned
+from benchmarks.studies.tuning import TrialScore, choose, write_tuned
 from benchmarks.suites import (
     DEFAULT,
     EVALUATION_SEEDS,
@@ -27,6 +27,7 @@ from benchmarks.suites import (
     Suite,
     TaskEntry,
     entry_key,
+    load_tuned,
     resolve_options,
 )
 from solvers import SOLVERS, get_solver

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,11 @@ import numpy as np
 import pytest
 
 from benchmarks.records import RecordWriter, RunRecord, read_records
+from benchmarks.report.analysis import TaskGroup
 from benchmarks.report.document import ReportFiles, build_report, figures_dir_for
+from benchmarks.report.figures import TASK_FIGURES
 from benchmarks.report.html import github_slug, markdown_to_html
+from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import ert, ert_bootstrap
 from benchmarks.run_all import main
 from solvers import SOLVERS
@@ -191,6 +193,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReportFiles, str, s
     return files, files.markdown.read_text(), files.html.read_text()
 
 
+@pytest.mark.slow
 def test_every_expected_figure_is_drawn(built: tuple[ReportFiles, str, str]) -> None:
     files, _, _ = built
     assert files.failed_figures == ()
@@ -213,6 +216,7 @@ def test_every_expected_figure_is_drawn(built: tuple[ReportFiles, str, str]) -> 
     assert all(p.stat().st_size > 5_000 for p in files.figures)
 
 
+@pytest.mark.slow
 def test_every_figure_is_referenced_and_every_reference_exists(
     built: tuple[ReportFiles, str, str],
 ) -> None:
@@ -225,6 +229,7 @@ def test_every_figure_is_referenced_and_every_reference_exists(
     assert all(not ref.startswith(("/", "http")) for ref in referenced)
 
 
+@pytest.mark.slow
 def test_html_is_self_contained(built: tuple[ReportFiles, str, str]) -> None:
     _, md, html = built
     assert "http://" not in html and "https://" not in html
@@ -234,12 +239,16 @@ def test_html_is_self_contained(built: tuple[ReportFiles, str, str]) -> None:
     assert html.startswith("<!DOCTYPE html>")
 
 
+@pytest.mark.slow
 def test_sections_and_honesty_content(built: tuple[ReportFiles, str, str]) -> None:
     _, md, _ = built
     for heading in (
+        "## Verdict",
+        "## Protocol",
+        "## Facts",
         "## How to read this report",
         "## Summary across tasks",
-        "## Ranking with paired tests",
+        "## Paired comparisons",
         "## Per task",
         "## Scaling",
         "## Accounting: what each solver's iteration and evaluation are",
@@ -248,7 +257,7 @@ def test_sections_and_honesty_content(built: tuple[ReportFiles, str, str]) -> No
         "## Runs that failed with an error",
     ):
         assert heading in md
-    assert "not run: cmaes cannot run this synthetic pair" in md
+    assert "not applicable: cmaes cannot run this synthetic pair" in md
     assert "RuntimeError: synthetic failure" in md
     assert "rollout_rmse" in md  # extra metrics get a column
     assert "points_per_trajectory=20" in md  # knob values are shown
@@ -259,6 +268,7 @@ def test_sections_and_honesty_content(built: tuple[ReportFiles, str, str]) -> No
     assert "`N` forward and `N` backward single-example passes per iteration." in md
 
 
+@pytest.mark.slow
 def test_ert_cells_equal_the_statistics(built: tuple[ReportFiles, str, str]) -> None:
     """The xor table's adam row: 3 successes out of 4 runs (one error), ERT with its interval."""
     _, md, _ = built
@@ -282,6 +292,7 @@ def _crc(*parts: str) -> int:
     return zlib.crc32("|".join(parts).encode())
 
 
+@pytest.mark.slow
 def test_contents_links_point_at_headings(built: tuple[ReportFiles, str, str]) -> None:
     _, md, html = built
     contents = md.split("## Contents", 1)[1].split("\n## ", 1)[0]
@@ -291,45 +302,61 @@ def test_contents_links_point_at_headings(built: tuple[ReportFiles, str, str]) -
         assert f'id="{anchor}"' in html
 
 
-def test_hooks_are_included_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _one_zorb_record(tmp_path: Path) -> list[RunRecord]:
     records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "sgd"]
     (tmp_path / "raw").mkdir()
     with RecordWriter(tmp_path / "raw" / "zorb.jsonl") as writer:
         writer.write(records[0])
+    return records
+
+
+@pytest.mark.slow
+def test_registered_sections_are_included_when_their_records_exist(tmp_path: Path) -> None:
+    records = _one_zorb_record(tmp_path)
     seen: list[int] = []
 
-    def markdown_section(recs: list[RunRecord]) -> list[str]:
-        seen.append(len(recs))
+    def study(inputs: SectionInputs) -> list[str]:
+        seen.append(len(inputs.records))
         return ["ZORB was measured.", ""]
 
-    zorb = types.ModuleType("benchmarks.studies.zorb_claim")
-    zorb.markdown_section = markdown_section  # type: ignore[attr-defined]
-    bench = types.ModuleType("benchmarks.report.benchmark_table")
-    bench.latest_benchmark_markdown = lambda root: [f"bench table from {root.name}"]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "benchmarks.studies.zorb_claim", zorb)
-    monkeypatch.setitem(sys.modules, "benchmarks.report.benchmark_table", bench)
-    files = build_report(records, tmp_path / "report.md", "hooks", root=tmp_path)
+    sections = (
+        ReportSection(title="ZORB claim", record_files=("zorb", "zorb_claim"), lines=study),
+        ReportSection(
+            title="Bench", record_files=(), lines=lambda i: [f"bench table from {i.root.name}"]
+        ),
+        ReportSection(title="Absent study", record_files=("absent",), lines=lambda i: ["no"]),
+    )
+    files = build_report(records, tmp_path / "report.md", "s", root=tmp_path, sections=sections)
     md = files.markdown.read_text()
     assert "## ZORB claim\n\nZORB was measured." in md
     assert seen == [1]
-    assert f"## Performance (pytest-benchmark)\n\nbench table from {tmp_path.name}" in md
+    assert f"## Bench\n\nbench table from {tmp_path.name}" in md
+    assert "## Absent study" not in md
+    assert files.failed_sections == ()
     assert (tmp_path / "figures").is_dir()
 
 
-def test_hooks_are_skipped_when_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    records = [r for r in synthetic_records() if r.task == "xor" and r.solver == "sgd"]
-    (tmp_path / "raw").mkdir()
-    with RecordWriter(tmp_path / "raw" / "zorb.jsonl") as writer:
-        writer.write(records[0])
-    # None in sys.modules makes the import fail with ImportError, as a missing module would.
-    monkeypatch.setitem(sys.modules, "benchmarks.studies.zorb_claim", None)
-    monkeypatch.setitem(sys.modules, "benchmarks.report.benchmark_table", types.ModuleType("empty"))
-    md = build_report(records, tmp_path / "report.md", "no hooks", root=tmp_path).markdown
-    text = md.read_text()
-    assert "## ZORB claim" not in text
-    assert "## Performance (pytest-benchmark)" not in text
+@pytest.mark.slow
+def test_a_failing_section_is_reported_not_dropped(tmp_path: Path) -> None:
+    records = _one_zorb_record(tmp_path)
+
+    def broken(inputs: SectionInputs) -> list[str]:
+        raise KeyError("final_train")
+
+    sections = (ReportSection(title="Broken study", record_files=("zorb",), lines=broken),)
+    files = build_report(records, tmp_path / "report.md", "s", root=tmp_path, sections=sections)
+    md = files.markdown.read_text()
+    assert "## Broken study\n\n*This section could not be built: KeyError: 'final_train'.*" in md
+    assert "## Sections that failed\n\n- Broken study: KeyError: 'final_train'" in md
+    assert files.failed_sections == ("Broken study: KeyError: 'final_train'",)
 
 
+def test_default_sections_are_the_writeup_the_zorb_claim_and_the_benchmark_table() -> None:
+    assert [s.title for s in REPORT_SECTIONS] == [
+        "The write-up, reproduced", "ZORB claim", "Performance (pytest-benchmark)"]
+
+
+@pytest.mark.slow
 def test_report_only_rebuilds_report_and_html_from_raw_records(tmp_path: Path) -> None:
     raw = tmp_path / "raw" / "smoke.jsonl"
     with RecordWriter(raw) as writer:
@@ -342,6 +369,7 @@ def test_report_only_rebuilds_report_and_html_from_raw_records(tmp_path: Path) -
     assert (tmp_path / "figures-smoke" / "boundary-xor.png").exists()
 
 
+@pytest.mark.slow
 def test_stale_figures_are_removed(tmp_path: Path) -> None:
     folder = tmp_path / "figures"
     folder.mkdir()
@@ -374,12 +402,23 @@ def test_markdown_subset_renders_to_html(tmp_path: Path) -> None:
             "![missing](nope.png)",
         ]
     )
-    html = markdown_to_html(md, tmp_path)
+    html = markdown_to_html(md, tmp_path).replace("\n", "")
     assert '<h2 id="a-b-cd">A <em>b</em> <code>c&lt;d&gt;</code></h2>' in html
     assert "<strong>bold</strong>" in html and '<a href="#a-b-cd">link</a>' in html
     assert "<td>1 | 2</td><td><code>z</code></td>" in html
     assert "<ul><li>one</li><li>two</li></ul>" in html
     assert "missing figure: nope.png" in html
+
+
+def test_html_embeds_lone_images_as_captioned_figures_and_escapes_raw_html(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "f.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    md = "![A *caption*](f.png)\n\n<script>alert(1)</script>\n"
+    html = markdown_to_html(md, tmp_path)
+    assert '<figure><img src="data:image/png;base64,iVBORw0KGgo=" alt="A caption">' in html
+    assert "<figcaption>A caption</figcaption></figure>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
 
 
 def test_github_slugs() -> None:
@@ -390,3 +429,34 @@ def test_github_slugs() -> None:
     )
     assert github_slug("xor", used) == "xor"
     assert github_slug("xor", used) == "xor-1"
+
+
+@pytest.mark.slow
+def test_a_task_that_no_longer_builds_is_said_not_dropped(tmp_path: Path) -> None:
+    records = [
+        dataclasses.replace(r, task_options={**r.task_options, "bogus_knob": 1})
+        for r in synthetic_records()
+        if r.task == "xor" and r.solver == "sgd"
+    ]
+    md = build_report(records, tmp_path / "report.md", "gone", root=tmp_path).markdown
+    text = md.read_text()
+    assert "*The task could not be rebuilt from the recorded name and options (" in text
+    assert "bogus_knob" in text
+
+
+@pytest.mark.parametrize(
+    ("task_name", "expected"),
+    [
+        ("xor", ["convergence", "boundary"]),
+        ("sine", ["convergence", "function"]),
+        ("sin2d", ["convergence", "surface"]),
+        ("lotka", ["convergence", "phase"]),
+        ("iris", ["convergence"]),
+    ],
+)
+def test_figure_registry_picks_figures_from_what_the_task_declares(
+    task_name: str, expected: list[str]
+) -> None:
+    assert len({f.name for f in TASK_FIGURES}) == len(TASK_FIGURES)
+    group = TaskGroup(name=task_name, task=task_name, options={}, task_obj=get_task(task_name))
+    assert [f.name for f in TASK_FIGURES if f.applies_to(group)] == expected

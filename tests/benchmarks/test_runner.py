@@ -160,6 +160,7 @@ def test_a_torn_last_record_is_reported_ignored_and_never_merged(
 # --- hung, crashing and interrupted runs ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("test_solvers")
 def test_a_hung_run_is_stopped_by_the_time_limit_and_the_suite_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "records.jsonl"
@@ -243,6 +244,7 @@ def wait_for_records(proc: subprocess.Popen[str], path: Path, count: int) -> Non
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_suite_then_rerun_records_every_cell_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -274,6 +276,7 @@ def test_sigkill_mid_suite_then_rerun_records_every_cell_once(
         r.key: r.to_json() for r in result.records}.items()
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -309,6 +312,7 @@ def test_ctrl_c_keeps_finished_runs_and_says_how_to_resume(
 # --- Dask --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_records_as_a_serial_run(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     grid = cells("numpy-backprop", range(3)) + cells("sgd", range(2), task="and")

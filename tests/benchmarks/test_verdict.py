@@ -80,3 +80,29 @@ def test_mcnemar_and_newcombe_on_known_values() -> None:
     assert r.low < r.diff < r.high <= 1.0
     same = mcnemar([1, 0, 1], [1, 0, 1])
     assert same.pvalue == 1.0 and same.diff == 0.0
+
+
+def test_paired_wins_matrix_agrees_with_the_comparison_table() -> None:
+    from benchmarks.report.comparisons import compare, table, win_shares
+
+    groups = group_records(_slow_and_sure_vs_fast_and_rare())
+    labels = ["sgd", "zorb", "ga"]
+    comparisons = compare(groups, [("sgd", "zorb"), ("sgd", "ga"), ("zorb", "ga")])
+    share, notes = win_shares(comparisons, labels)
+    rows = table(comparisons)
+    for c in comparisons:
+        i, j = labels.index(c.a), labels.index(c.b)
+        row = next(r for r in rows if r.startswith(f"| {c.a} vs {c.b} |"))
+        cells = [x.strip() for x in row.strip("|").split("|")]
+        both = int(cells[5])
+        a_cheaper, b_cheaper = (int(x) for x in cells[6].split("/"))
+        if both == 0:
+            assert math.isnan(share[i, j]) and notes[i, j] == ""
+            continue
+        ties = both - a_cheaper - b_cheaper
+        assert share[i, j] == pytest.approx((a_cheaper + ties / 2) / both)
+        assert share[j, i] == pytest.approx(1 - share[i, j])
+    # sgd vs zorb: zorb cheaper in every block where both succeeded, and sgd more reliable.
+    sz = comparisons[0]
+    assert share[1, 0] == 1.0 and sz.reliability.favours == "a"
+    assert "more reliable" in sz.verdict() and "**sgd** cheaper" not in sz.verdict()

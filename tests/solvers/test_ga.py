@@ -386,6 +386,7 @@ EASY_BUDGET = Budget(max_evaluations=100_000)
 SEEDS = range(30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("task_name", "options", "minimum"),
     [("and", {}, 28), ("xor", {"hidden": 4}, 28)],

@@ -137,3 +137,26 @@ def test_a_trained_run_records_the_rollout_and_numdiff_errors() -> None:
 def test_bad_knob_values_name_the_knob(knob: str, bad: object) -> None:
     with pytest.raises(InvalidParameterError, match=rf"'{knob}' parameter of task 'lotka'"):
         get_task("lotka", **{knob: bad})
+
+
+def test_lotka_declares_its_dynamics_and_other_tasks_do_not() -> None:
+    task = get_task("lotka")
+    dyn = task.dynamics
+    assert dyn is not None and dyn is task.final_metrics
+    np.testing.assert_allclose(dyn.to_state(task.x_test), dyn.truth, atol=1e-9)
+    assert get_task("sine").dynamics is None and get_task("xor").dynamics is None
+
+
+def test_rollout_is_shared_by_the_metric() -> None:
+    """The metric is computed from the same rollout the phase portrait draws."""
+    task = get_task("lotka")
+    dyn = task.dynamics
+    assert dyn is not None
+    params = np.zeros(task.num_params)
+    rolled = dyn.rollout(task.model, params)
+    metrics = task.final_metrics(task.model, params)  # type: ignore[misc]
+    assert rolled.finished and rolled.states.shape == dyn.truth.shape
+    rmse = float(np.sqrt(np.mean((rolled.states - dyn.truth) ** 2)))
+    assert metrics["rollout_rmse"] == rmse
+    bad = dyn.rollout(task.model, np.zeros(3))
+    assert not bad.finished and bad.completed == 0.0 and bad.states.shape == (1, 2)

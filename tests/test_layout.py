@@ -1,0 +1,59 @@
+"""The import graph stays one-way (README, "Layout"), checked on the source without importing it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+#: (package folder, module prefixes it must never import).
+RULES = (
+    ("tasks", ("solvers", "benchmarks")),
+    ("solvers", ("benchmarks",)),
+    ("benchmarks/engine", ("benchmarks.report", "benchmarks.studies")),
+    ("benchmarks/studies", ("benchmarks.report",)),
+)
+
+
+@pytest.mark.parametrize(("folder", "forbidden"), RULES, ids=[r[0] for r in RULES])
+def test_imports_go_one_way(folder: str, forbidden: tuple[str, ...]) -> None:
+    for path in _modules(folder):
+        bad = sorted(n for n in _imports(path) if n.startswith(forbidden))
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_the_contract_imports_neither_engine_nor_report() -> None:
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        if path.name == "run_all.py" or path.name.startswith("bench_"):
+            continue  # the CLI and the pytest-benchmark files sit on top of everything
+        bad = sorted(
+            n
+            for n in _imports(path)
+            if n.startswith(("benchmarks.engine", "benchmarks.report", "benchmarks.studies"))
+        )
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_only_the_section_registry_imports_a_study() -> None:
+    for path in _modules("benchmarks/report"):
+        if any(n.startswith("benchmarks.studies") for n in _imports(path)):
+            assert path.name == "sections.py", f"{path.relative_to(ROOT)} imports a study"
