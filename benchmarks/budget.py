@@ -19,6 +19,7 @@ class StopReason(StrEnum):
     MAX_EVALUATIONS = "max_evaluations"
     MAX_SECONDS = "max_seconds"
     DIVERGED = "diverged"
+    NUMERICAL_FAILURE = "numerical_failure"
     SOLVER_FINISHED = "solver_finished"
     ERROR = "error"
     TIMEOUT = "timeout"

@@ -863,7 +863,8 @@ class ReportFiles:
 
 
 def build_markdown(
-    records: Sequence[RunRecord], title: str, md_path: Path, *, root: Path = ROOT
+    records: Sequence[RunRecord], title: str, md_path: Path, *, root: Path = ROOT,
+    superseded: int = 0,
 ) -> tuple[str, _Figures]:
     """The report as Markdown, drawing its figures into the folder next to ``md_path``."""
     folder = figures_dir_for(md_path)
@@ -875,7 +876,9 @@ def build_markdown(
     head = [
         f"# {title}",
         "",
-        f"Generated from {len(records)} run records (suite `{suite}`) by "
+        f"Generated from {len(records)} run records (suite `{suite}`"
+        + (f"; {superseded} superseded records ignored" if superseded else "")
+        + ") by "
         "`benchmarks/run_all.py`; do not edit. Rebuild it from the raw records, without running "
         "anything, with `python benchmarks/run_all.py --report-only"
         + ("" if suite in ("", "default") else f" --suite {suite}")
@@ -933,7 +936,8 @@ def build_markdown(
 
 
 def build_report(
-    records: Sequence[RunRecord], md_path: Path, title: str, *, root: Path = ROOT
+    records: Sequence[RunRecord], md_path: Path, title: str, *, root: Path = ROOT,
+    superseded: int = 0,
 ) -> ReportFiles:
     """Write ``md_path``, its figures folder and the self-contained HTML next to it.
 
@@ -944,15 +948,20 @@ def build_report(
         root: repository root, where the pytest-benchmark hook looks for saved runs.
     """
     md_path.parent.mkdir(parents=True, exist_ok=True)
-    text, figs = build_markdown(records, title, md_path, root=root)
+    text, figs = build_markdown(records, title, md_path, root=root, superseded=superseded)
     md_path.write_text(text, encoding="utf-8")
     html_path = write_html(text, md_path.parent, title, md_path.with_suffix(".html"))
     return ReportFiles(md_path, html_path, tuple(figs.made), tuple(figs.failed))
 
 
-def write_report(records: Sequence[RunRecord], path: Path, title: str) -> Path:
-    """Write the Markdown report to ``path`` (plus its figures and ``.html``); return ``path``."""
-    return build_report(records, path, title).markdown
+def write_report(
+    records: Sequence[RunRecord], path: Path, title: str, *, superseded: int = 0
+) -> Path:
+    """Write the Markdown report to ``path`` (plus its figures and ``.html``); return ``path``.
+
+    ``superseded``: records the reader dropped because a later record of the cell won.
+    """
+    return build_report(records, path, title, superseded=superseded).markdown
 
 
 __all__ = ["ReportFiles", "build_markdown", "build_report", "figures_dir_for", "write_report"]
