@@ -1,7 +1,8 @@
 """Running a suite: validate every cell, skip what is recorded, run the rest, append records.
 
-Every cell is validated (task and solver built) before the first run starts, so a typo fails in
-a second, not an hour in. The runs then go to an engine (``benchmarks/engine/executors.py``: serial,
+Every cell is planned once before the first run starts (``plan_cells``: task and solver built,
+budget, seed and memory estimate checked, key computed), so a typo fails in a second, not an
+hour in. The runs then go to an engine (``benchmarks/engine/executors.py``: serial,
 local processes or Dask) through one code path: submit every cell, take results as they
 complete, and write each record as it arrives. Only this process writes the records file (one
 writer, holding an advisory lock), one record at a time with a flush and an fsync, so:
@@ -10,8 +11,12 @@ writer, holding an advisory lock), one record at a time with a flush and an fsyn
   every cell whose key is already recorded (``rerun=True`` runs them again);
 - a torn last line (the process died mid-write) is reported with its file and line, ignored,
   and isolated on its own line before the next record is appended, so it never merges;
-- Ctrl-C stops the workers, keeps every finished record and says how to resume;
-- a run that raises or diverges is recorded by the harness with its reason; a run that exceeds
+- Ctrl-C or SIGTERM stops the workers, keeps every finished record and says how to resume
+  (a second signal while stopping is ignored, so the summary always prints);
+- the suite's metadata (suite, executor, workers, attempt) is stamped onto each record in one
+  place, ``RunContext.stamp``;
+- a run that raises or diverges is recorded by the harness with its reason; whatever a run raises
+  inside a worker is that run's ``error``, never a lost worker; a run that exceeds
   the engine's wall-clock limit is killed and recorded as ``timeout``; a run whose worker died
   is retried (``retries`` times) and then recorded as ``error`` with the reason.
 """
@@ -134,11 +139,6 @@ def plan_cells(cells: Sequence[Cell]) -> list[PlannedCell]:
             checked[ident] = _plan_one(cell)
         planned.append(checked[ident])
     return planned
-
-
-def validate_cells(cells: Sequence[Cell]) -> None:
-    """Build every task and solver of the grid once; raise on the first bad name or value."""
-    plan_cells(cells)
 
 
 def check_memory(solver: Solver, task: Task) -> None:

@@ -806,7 +806,7 @@ def _errors(groups: Sequence[TaskGroup]) -> list[str]:
     for g in groups:
         for label, runs in g.runs.items():
             for r in runs:
-                if r.stop_reason in ("error", "timeout"):
+                if r.stop_reason in ("error", "timeout", "numerical_failure"):
                     first = r.error.strip().splitlines()[0] if r.error.strip() else "(no message)"
                     rows[(g.name, label, r.stop_reason, first)] += 1
     if not rows:

@@ -147,6 +147,15 @@ def test_rerun_leaves_every_success_count_unchanged(
     rates = re.findall(r"\d+/\d+ \([^)]*\)", first)  # success rates "k/n (low-high)"
     assert rates and rates == re.findall(r"\d+/\d+ \([^)]*\)", second)
     assert "/6 (" not in second and "3 superseded records ignored" in second
+    # --report-only says which lines it could not read, and reads the rest
+    raw = tmp_path / "raw" / "default.jsonl"
+    lines = raw.read_bytes().count(b"\n")
+    with raw.open("ab") as f:
+        f.write(b"\xff\xfe\n[1, 2, 3]\n")
+    assert main([*argv, "--report-only"]) == 0
+    err = capsys.readouterr().err
+    assert f"ignoring unreadable record at {raw}:{lines + 1} (not UTF-8" in err
+    assert f"ignoring unreadable record at {raw}:{lines + 2} (a record must be a JSON object" in err
 
 
 def test_a_default_task_option_makes_no_new_cell(
