@@ -18,7 +18,7 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -67,8 +67,15 @@ def parse_assignments(items: list[str], flag: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like every other rejected input (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="run_all.py",
         description=(
             "Run interchangeable training algorithms (gradient descent, neuroevolution, "

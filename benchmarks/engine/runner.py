@@ -293,7 +293,8 @@ class SuiteSummary:
         return (
             f"{ran} in {self.seconds:.1f} s{where}, skipped "
             f"{self.skipped_done} already recorded, {self.failed} failed "
-            f"(error/timeout/diverged){extra}; stop reasons: {reasons or 'none'}{torn}; "
+            f"(error/timeout/diverged/numerical_failure){extra}; "
+            f"stop reasons: {reasons or 'none'}{torn}; "
             f"records in {self.records_path}"
         )
 

@@ -72,6 +72,9 @@ ROOT = Path(__file__).resolve().parents[2]
         (["--scheduler", "notanaddress"], "The 'scheduler' parameter of ExecutorConfig must be an "
                                           "address like 'tcp://host:8786'"),
         (["--scheduler", "tcp://127.0.0.1:99999"], "a port in 1-65535"),
+        # argparse's own errors are one line too
+        (["--max-iterations", "abc"], "argument --max-iterations: invalid int value: 'abc'"),
+        (["--executor", "gpu"], "argument --executor: invalid choice: 'gpu'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_runs_nothing(
