@@ -457,6 +457,7 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the workers")
 @pytest.mark.parametrize("twice", [False, True])
 def test_sigterm_prints_the_summary_exits_143_and_stops_every_worker(
