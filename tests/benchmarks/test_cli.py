@@ -118,6 +118,22 @@ def test_a_read_only_report_folder_is_refused_before_any_run(
     assert exc.value.code == 2 and "is not writable" in capsys.readouterr().err
 
 
+def test_a_read_only_out_folder_is_refused_even_as_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same check without needing a non-root user: the folder reports itself read-only."""
+    from benchmarks import run_all
+
+    (tmp_path / "raw").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(run_all.os, "access",
+                        lambda path, mode: Path(path) != tmp_path and real_access(path, mode))
+    with pytest.raises(SystemExit) as exc:
+        main(["--tasks", "xor", "--solvers", "sgd", "--out", str(tmp_path), "--report-only"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and len(err.splitlines()) == 1 and "is not writable" in err
+
+
 def test_a_closed_scheduler_port_is_reported_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
