@@ -21,6 +21,7 @@ class StopReason(StrEnum):
     #: (suites state budgets in evaluations; seconds never decide a success count).
     MAX_SECONDS = "max_seconds"
     DIVERGED = "diverged"
+    NUMERICAL_FAILURE = "numerical_failure"
     SOLVER_FINISHED = "solver_finished"
     ERROR = "error"
     TIMEOUT = "timeout"

@@ -21,6 +21,7 @@ import contextlib
 import math
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,7 @@ from benchmarks.environment import environment
 from benchmarks.records import RunRecord, TracePoint, cell_key
 from solvers.base import Cost, Solver
 from tasks.base import Task
-from tasks.errors import BudgetOverrunError, InvalidParameterError
+from tasks.errors import BudgetOverrunError, InvalidParameterError, NumericalFailureError
 from tasks.mlp import FlatParams
 
 #: Runs on tasks with at most this many parameters keep their final parameters in the record
@@ -232,15 +233,18 @@ def record_base(
     budget: Budget,
     seed: int,
     *,
-    suite: str,
-    threads: int,
-    executor: str,
-    workers: int,
+    suite: str = "",
+    threads: int = 1,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    """The fields of a record that describe the cell and its environment, not its outcome."""
+    """The fields of a record that describe the cell and its environment, not its outcome.
+
+    ``key`` is the cell's key when the caller computed it already (the runner does, once).
+    The execution's metadata (executor, workers, attempt) is stamped on by the runner.
+    """
     config = solver.config()
     return {
-        "key": cell_key(
+        "key": key or cell_key(
             task=task.name,
             task_options=dict(task.options),
             solver=solver.name,
@@ -261,11 +265,38 @@ def record_base(
         "iteration_unit": solver.iteration,
         "seed": seed,
         "budget": budget.to_dict(),
-        "executor": executor,
-        "workers": workers,
         "environment": environment(threads),
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+class _WarningCounter:
+    """Count the warnings a run raises and keep the first, instead of printing them.
+
+    NumPy and SciPy warn from inside solvers (overflow, ill-conditioned solves); printed, they
+    land in the middle of the progress bar and are lost. The record keeps them instead.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = ""
+        self._catch = warnings.catch_warnings()
+
+    def _show(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+              file: Any = None, line: str | None = None) -> None:
+        del file, line
+        self.count += 1
+        if not self.first:
+            self.first = f"{category.__name__}: {message} ({filename}:{lineno})"
+
+    def __enter__(self) -> _WarningCounter:
+        self._catch.__enter__()
+        warnings.simplefilter("always")
+        warnings.showwarning = self._show
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._catch.__exit__(*exc)
 
 
 def run_one(
@@ -277,8 +308,7 @@ def run_one(
     strict: bool = False,
     suite: str = "",
     threads: int = 1,
-    executor: str = "serial",
-    workers: int = 1,
+    key: str | None = None,
 ) -> RunRecord:
     """Run one solver on one task from one seed, measured by the harness.
 
@@ -290,32 +320,38 @@ def run_one(
         strict: re-raise exceptions from the solver instead of recording them (tests).
         suite: name of the suite, recorded.
         threads: torch/BLAS threads for this run, recorded.
-        executor, workers: how the suite was executed, recorded.
+        key: the cell's key, when the caller computed it already.
     """
-    base = record_base(task, solver, budget, seed, suite=suite, threads=threads,
-                       executor=executor, workers=workers)
+    base = record_base(task, solver, budget, seed, suite=suite, threads=threads, key=key)
     reason = solver.unsupported_reason(task)
     if reason is not None:
         return empty_record(base, StopReason.UNSUPPORTED, reason)
     check_budget_fits(solver, task, budget)
     monitor = Monitor(task, budget, solver.iteration_cost(task))
-    x0 = initial_params(task, seed)
-    rng = solver_rng(seed)
-    error = ""
+    error = detail = ""
+    failed = StopReason.ERROR
+    caught = _WarningCounter()
     wall_start = time.perf_counter()
-    with pinned_threads(threads):
-        torch.manual_seed(seed)
-        monitor.start()
+    with pinned_threads(threads), caught:
         try:
-            solver.run(task, x0.copy(), monitor, rng)
+            x0 = initial_params(task, seed)
+            rng = solver_rng(seed)
+            torch.manual_seed(seed)
+            monitor.start()
+            detail = solver.run(task, x0.copy(), monitor, rng) or ""
             monitor.finish()
         except Exception as exc:
             if strict:
                 raise
+            if isinstance(exc, NumericalFailureError):
+                failed = StopReason.NUMERICAL_FAILURE
             error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-3))
     wall = time.perf_counter() - wall_start
+    base = {**base, "warnings": caught.count, "first_warning": caught.first}
+    if monitor.stop_reason is None:  # only a solver that stopped on its own says why
+        base["stop_detail"] = str(detail)[:500]
     if error:
-        stop = StopReason.ERROR
+        stop = failed
     elif monitor.stop_reason is not None:
         stop = monitor.stop_reason
     elif monitor.params is None:
@@ -333,7 +369,7 @@ def run_one(
     hit = monitor.to_target
     return RunRecord(
         **base,
-        stop_reason=str(stop),
+        stop_reason=stop,
         iterations=monitor.iterations,
         evaluations=monitor.evaluations,
         backward=monitor.backward,
@@ -346,7 +382,7 @@ def run_one(
         final_train=monitor.metrics,
         final_test=test,
         extra_metrics=extra,
-        trace=[vars(p) for p in monitor.trace],
+        trace=list(monitor.trace),
         error=error,
         final_params=params.tolist() if task.num_params <= MAX_STORED_PARAMS else [],
         selected=monitor.selected(),
@@ -359,7 +395,7 @@ def empty_record(
     """A record without metrics: unsupported, or a run that ended before its first report."""
     return RunRecord(
         **base,
-        stop_reason=str(stop),
+        stop_reason=stop,
         iterations=0,
         evaluations=0,
         backward=0,

@@ -8,21 +8,37 @@ trace and the environment.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import math
 import os
+import types
+import typing
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks import BENCHMARK_VERSION
+from benchmarks.budget import StopReason
+from tasks.errors import BenchmarkError
+
+
+class RecordFormatError(BenchmarkError, ValueError):
+    """A line of a records file that is not a record this version can read."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class TracePoint:
-    """The state after one iteration (cumulative costs)."""
+    """The state after one iteration (cumulative costs).
+
+    Reads like a mapping too (``point["loss"]``, ``point.get("accuracy")``), so code written
+    against the JSON form keeps working on records read back.
+    """
 
     iteration: int
     evaluations: int
@@ -36,6 +52,26 @@ class TracePoint:
     test_loss: float | None = None
     test_mse: float | None = None
     test_accuracy: float | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _TRACE_FIELDS:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in _TRACE_FIELDS else default
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TracePoint:
+        """A trace point from its JSON form; ``RecordFormatError`` names what is wrong."""
+        if isinstance(data, TracePoint):
+            return data
+        if not isinstance(data, dict):
+            raise RecordFormatError(f"a trace point must be an object, got {_kind(data)}")
+        return cls(**_typed_fields(cls, data, "trace point"))
+
+
+_TRACE_FIELDS = frozenset(f.name for f in fields(TracePoint))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +92,7 @@ class RunRecord:
     iteration_unit: str
     seed: int
     budget: dict[str, Any]
-    stop_reason: str
+    stop_reason: StopReason
     iterations: int
     evaluations: int
     backward: int
@@ -69,8 +105,11 @@ class RunRecord:
     final_train: dict[str, float]
     final_test: dict[str, float]
     extra_metrics: dict[str, float] = field(default_factory=dict)
-    trace: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[TracePoint] = field(default_factory=list)
     error: str = ""
+    stop_detail: str = ""
+    warnings: int = 0
+    first_warning: str = ""
     final_params: list[float] = field(default_factory=list)
     selected: dict[str, Any] | None = None
     arm: str = "defaults"
@@ -90,9 +129,16 @@ class RunRecord:
         return json.dumps(asdict(self), default=_json_default, allow_nan=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: Any) -> RunRecord:
+        """A record from its JSON form, typed (``StopReason``, ``TracePoint``) and checked.
+
+        Unknown fields (written by a newer version) are ignored; missing optional fields take
+        their defaults. Raises ``RecordFormatError`` naming the first field that is missing or
+        of the wrong type, so one bad record never reaches a statistic.
+        """
+        if not isinstance(data, dict):
+            raise RecordFormatError(f"a record must be a JSON object, got {_kind(data)}")
+        return cls(**_typed_fields(cls, data, "record"))
 
 
 def _json_default(value: Any) -> Any:
@@ -104,6 +150,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _canonical(value: Any) -> Any:
+    if isinstance(value, np.generic):  # a NumPy scalar hashes as the number it holds
+        value = value.item()
     if isinstance(value, dict):
         return {str(k): _canonical(v) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):
@@ -184,27 +232,163 @@ class RecordWriter:
 
 @dataclass
 class ReadResult:
-    """Records read back, plus the lines that could not be parsed (torn or corrupt)."""
+    """Records read back, the lines that could not be read, and how many were superseded.
+
+    Attributes:
+        records: one record per key, the latest (last written) of each, in file order.
+        bad_lines: ``(file, line number, reason)`` of every line skipped (line 0: the file).
+        superseded: records ignored because a later record has the same key (a ``--rerun``,
+            or a duplicated line): every statistic counts each cell once.
+    """
 
     records: list[RunRecord]
     bad_lines: list[tuple[Path, int, str]]
+    superseded: int = 0
+
+    def warnings(self) -> list[str]:
+        """One line per skipped line, naming its file and line number and the reason."""
+        return [
+            f"warning: ignoring unreadable record at {path}:{lineno} ({why})"
+            for path, lineno, why in self.bad_lines
+        ]
 
 
-def read_records(paths: Iterable[Path]) -> ReadResult:
-    """Read every record from JSON-lines files; torn or corrupt lines are reported, not fatal."""
+def read_records(paths: Iterable[Path], *, latest_only: bool = True) -> ReadResult:
+    """Read every record from JSON-lines files; never raises on the files' content.
+
+    A line that is not UTF-8, not JSON, not an object, or not a record (a missing field, a field
+    of the wrong type) is skipped and listed in ``bad_lines``; so is a file that cannot be read.
+    Everything else is kept. With ``latest_only`` (the default), the last record of each key
+    wins and the earlier ones are counted in ``superseded``.
+    """
     records: list[RunRecord] = []
     bad: list[tuple[Path, int, str]] = []
     for path in paths:
-        for lineno, line in _lines(Path(path)):
+        path = Path(path)
+        try:
+            lines = list(_lines(path))
+        except OSError as exc:
+            bad.append((path, 0, f"cannot read the file: {exc.strerror or exc}"))
+            continue
+        for lineno, raw in lines:
             try:
-                records.append(RunRecord.from_dict(json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as exc:
-                bad.append((Path(path), lineno, f"{type(exc).__name__}: {exc}"))
-    return ReadResult(records, bad)
+                record = RunRecord.from_dict(json.loads(raw.decode("utf-8")))
+            except UnicodeDecodeError as exc:
+                bad.append((path, lineno, f"not UTF-8 text: {exc.reason} at byte {exc.start}"))
+            except json.JSONDecodeError as exc:
+                bad.append((path, lineno, f"not JSON: {exc.msg} at column {exc.colno}"))
+            except RecordFormatError as exc:
+                bad.append((path, lineno, str(exc)))
+            except (ValueError, TypeError, RecursionError) as exc:  # e.g. absurdly deep nesting
+                bad.append((path, lineno, f"{type(exc).__name__}: {exc}"))
+            else:
+                records.append(record)
+    if not latest_only:
+        return ReadResult(records, bad)
+    latest, superseded = latest_per_key(records)
+    return ReadResult(latest, bad, superseded)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8") as f:
+def latest_per_key(records: Iterable[RunRecord]) -> tuple[list[RunRecord], int]:
+    """One record per key, the last one given (records are appended, so the latest run).
+
+    Returns the kept records in the order their keys first appeared, and how many were dropped.
+    """
+    by_key: dict[str, RunRecord] = {}
+    total = 0
+    for record in records:
+        total += 1
+        by_key.pop(record.key, None)  # re-insert so the order follows the latest run
+        by_key[record.key] = record
+    return list(by_key.values()), total - len(by_key)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as f:
         for lineno, line in enumerate(f, 1):
             if line.strip():
                 yield lineno, line
+
+
+# --- typed reading ------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _typed_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    """The dataclass fields of ``cls`` found in ``data``, converted and type-checked."""
+    hints = _hints(cls)
+    out: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise RecordFormatError(f"{what} has no {f.name!r} field")
+            continue
+        try:
+            out[f.name] = _convert(data[f.name], hints[f.name])
+        except RecordFormatError as exc:
+            raise RecordFormatError(f"{what} field {f.name!r}: {exc}") from None
+    return out
+
+
+def _convert(value: Any, hint: Any) -> Any:
+    """``value`` as type ``hint`` (JSON-shaped input), or ``RecordFormatError``."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (types.UnionType, typing.Union):
+        for option in typing.get_args(hint):
+            try:
+                return _convert(value, option)
+            except RecordFormatError:
+                continue
+        raise RecordFormatError(f"expected {_hint_name(hint)}, got {_kind(value)}")
+    if hint is type(None):
+        if value is None:
+            return None
+    elif hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(hint, type) and issubclass(hint, StopReason):
+        if isinstance(value, str) and value in _STOP_VALUES:
+            return StopReason(value)
+        raise RecordFormatError(
+            f"expected a stop reason ({', '.join(sorted(_STOP_VALUES))}), got {value!r}"[:300]
+        )
+    elif isinstance(hint, type) and is_dataclass(hint):
+        if isinstance(value, dict):
+            return hint(**_typed_fields(hint, value, hint.__name__))
+    elif origin is dict:
+        if isinstance(value, dict):
+            _, value_hint = typing.get_args(hint) or (str, Any)
+            return {str(k): _convert(v, value_hint) for k, v in value.items()}
+    elif origin is list:
+        if isinstance(value, list):
+            (item_hint,) = typing.get_args(hint) or (Any,)
+            return [_convert(v, item_hint) for v in value]
+    else:  # a type this reader does not know (a newer field): keep it as it is
+        return value
+    raise RecordFormatError(f"expected {_hint_name(hint)}, got {_kind(value)}")
+
+
+def _hint_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+_STOP_VALUES = frozenset(s.value for s in StopReason)

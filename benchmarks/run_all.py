@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.budget import Budget
 from benchmarks.engine.executors import EXECUTORS, ExecutorConfig
-from benchmarks.engine.runner import run_cells
+from benchmarks.engine.runner import MAX_SEED, MAX_SEEDS, run_cells
 from benchmarks.records import read_records
-from benchmarks.report.document import write_report
+from benchmarks.report.document import figures_dir_for, write_report
 from benchmarks.studies.tuning import write_tuned
 from benchmarks.suites import (
     REFERENCE_TUNED,
@@ -38,6 +40,7 @@ from benchmarks.suites import (
 )
 from solvers import SOLVERS, get_solver_class, solver_fields
 from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs
+from tasks._validation import check_interval
 from tasks.errors import BenchmarkError, InvalidParameterError
 
 AD_HOC_BUDGET = Budget(max_evaluations=1_000_000, max_seconds=10.0)
@@ -73,8 +76,15 @@ def parse_assignments(items: list[str], flag: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like every other rejected input (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="run_all.py",
         description=(
             "Run interchangeable training algorithms (gradient descent, neuroevolution, "
@@ -92,8 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list", action="store_true", help="list suites, solvers, tasks, knobs")
     parser.add_argument("--solvers", help="comma-separated solvers (default: the suite's)")
     parser.add_argument("--tasks", help="comma-separated tasks (default: the suite's)")
-    parser.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1")
-    parser.add_argument("--seed-list", metavar="S,S,...", help="run exactly these seeds")
+    parser.add_argument("--seeds", metavar="N",
+                        help=f"run seeds 0..N-1 (N at most {MAX_SEEDS:,})")
+    parser.add_argument("--seed-list", metavar="S,S,...",
+                        help=f"run exactly these seeds (integers in [0, {MAX_SEED}])")
     budget = parser.add_argument_group(
         "budget", "any of these replaces the suite's per-task budgets entirely"
     )
@@ -146,16 +158,76 @@ def list_everything() -> str:
     return "\n".join(lines)
 
 
+_INT = re.compile(r"[+]?\d+")
+
+
+def parse_list(text: str, flag: str, what: str) -> tuple[str, ...]:
+    """``"a, b"`` -> ``("a", "b")``; an empty list or an empty item is an error."""
+    items = tuple(part.strip() for part in text.split(","))
+    if not text.strip() or any(not item for item in items):
+        raise InvalidParameterError(
+            f"The '{flag}' option must be a comma-separated list of {what}, none empty. "
+            f"Got {text!r} instead."
+        )
+    return items
+
+
+def parse_seeds(seeds: str | None, seed_list: str | None) -> tuple[int, ...] | None:
+    """The seeds the command line asks for, checked: ``None`` keeps the suite's seeds."""
+    if seeds is not None and seed_list is not None:
+        raise InvalidParameterError("Give either '--seeds' or '--seed-list', not both.")
+    if seeds is not None:
+        count = int(seeds) if _INT.fullmatch(seeds.strip()) else seeds
+        check_interval(count, "--seeds", "run_all.py", kind=int, low=1, high=MAX_SEEDS)
+        return tuple(range(int(count)))
+    if seed_list is None:
+        return None
+    values: list[int] = []
+    for item in parse_list(seed_list, "--seed-list", f"seeds (integers in [0, {MAX_SEED}])"):
+        if not _INT.fullmatch(item) or int(item) > MAX_SEED:
+            raise InvalidParameterError(
+                f"The '--seed-list' option must list integers in the range [0, {MAX_SEED}]. "
+                f"Got {item!r} instead."
+            )
+        values.append(int(item))
+    if len(values) > MAX_SEEDS:
+        raise InvalidParameterError(
+            f"The '--seed-list' option may list at most {MAX_SEEDS:,} seeds. "
+            f"Got {len(values):,} instead."
+        )
+    return tuple(dict.fromkeys(values))
+
+
+def check_writable_folder(path: Path, flag: str) -> None:
+    """Raise unless ``path`` is a folder this process can write, or can be created as one."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        what = "is a file" if probe.is_file() else "is not a folder"
+        raise InvalidParameterError(
+            f"The '{flag}' option must be a folder this command can write. {str(probe)!r} "
+            f"{what}; got {str(path)!r}."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InvalidParameterError(
+            f"The '{flag}' option must be a folder this command can write. {str(probe)!r} is "
+            f"not writable; got {str(path)!r}."
+        )
+
+
 def configure(args: argparse.Namespace) -> Suite:
     """Apply the command line to the named suite; raises on any bad name or value."""
     suite = get_suite(args.suite)
-    if args.solvers:
-        names = tuple(s.strip() for s in args.solvers.split(",") if s.strip())
+    if args.solvers is not None:
+        names = parse_list(args.solvers, "--solvers", "solvers")
         for name in names:
             get_solver_class(name)
         suite = replace(suite, solvers=names)
-    if args.tasks:
-        names = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    if args.tasks is not None:
+        names = parse_list(args.tasks, "--tasks", "tasks")
         entries = {e.name: e for e in suite.tasks}
         for name in names:
             get_factory(name)
@@ -163,15 +235,8 @@ def configure(args: argparse.Namespace) -> Suite:
             suite,
             tasks=tuple(entries.get(n, TaskEntry(name=n, budget=AD_HOC_BUDGET)) for n in names),
         )
-    if args.seeds is not None or args.seed_list:
-        if args.seed_list:
-            seeds = tuple(int(s) for s in args.seed_list.split(","))
-        else:
-            if args.seeds < 1:
-                raise InvalidParameterError(
-                    f"The '--seeds' option must be an int in the range [1, inf). Got {args.seeds}."
-                )
-            seeds = tuple(range(args.seeds))
+    seeds = parse_seeds(args.seeds, args.seed_list)
+    if seeds is not None:
         suite = replace(suite, seeds=seeds)
     limits = {
         k: v
@@ -223,8 +288,17 @@ def main(argv: list[str] | None = None) -> int:
             scheduler=args.scheduler,
             time_limit=args.time_limit,
         )
+        check_writable_folder(args.out, "--out")
+        check_writable_folder(args.out / "raw", "--out")
+        report = report_path(args.out, suite.name)
+        check_writable_folder(figures_dir_for(report), "--out")
         records_path = args.out / "raw" / f"{suite.name}.jsonl"
         tuned, _ = load_tuned(args.tuned) if "tuned" in suite.arms else ({}, {})
+    except BenchmarkError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    except (ValueError, TypeError, OverflowError) as exc:  # a value no check anticipated
+        parser.exit(2, f"{parser.prog}: error: invalid input: {type(exc).__name__}: {exc}\n")
+    try:
         if not args.report_only:
             summary = run_cells(
                 suite.cells(tuple(SOLVERS), tuned),
@@ -238,18 +312,26 @@ def main(argv: list[str] | None = None) -> int:
             print(summary.describe())
     except BenchmarkError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted: every finished run is kept; rerun the same command to resume.",
               file=sys.stderr)
-        return 130
+        return 128 + getattr(exc, "signum", 2)  # 130 for Ctrl-C, 143 for SIGTERM
     if not records_path.exists():
         parser.exit(2, f"{parser.prog}: error: no records at {records_path}; run a suite first.\n")
     result = read_records([records_path])
     if suite.trials:
         tuned_path = write_tuned(result.records, args.out, suite)
         print(f"tuned configurations: {tuned_path} (pass it with --tuned to run the tuned arm)")
-    path = write_report(result.records, report_path(args.out, suite.name),
-                        f"evo-vs-grad report: suite '{suite.name}'")
+    for line in result.warnings():
+        print(line, file=sys.stderr)
+    if result.superseded:
+        print(f"{result.superseded} superseded records ignored (a later record of the same "
+              f"cell wins)", file=sys.stderr)
+    try:
+        path = write_report(result.records, report, f"evo-vs-grad report: suite '{suite.name}'",
+                            superseded=result.superseded)
+    except OSError as exc:
+        parser.exit(2, f"{parser.prog}: error: cannot write the report: {exc}\n")
     print(f"report: {path} (self-contained copy: {path.with_suffix('.html')})")
     return 0
 

@@ -14,7 +14,9 @@ generation of P networks on N examples costs P * N forward passes and no backwar
 from __future__ import annotations
 
 import dataclasses
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -22,7 +24,15 @@ import numpy as np
 
 from solvers.space import SearchSpace
 from tasks.base import Task
+from tasks.errors import InvalidParameterError
 from tasks.mlp import FlatParams
+
+#: Bytes per float64 number.
+FLOAT_BYTES = 8
+
+#: Copies of the parameter vector a single-start solver holds at once (params, gradient,
+#: optimizer moments, best-so-far, the harness's copy), for the memory estimate.
+PARAM_COPIES = 8
 
 
 class Monitor(Protocol):
@@ -91,6 +101,51 @@ class Solver(ABC):
     def __post_init__(self) -> None:
         self.validate()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every solver's ``run`` checks its ``x0`` first (see ``check_x0``), so a caller of the
+        # API gets one clear message instead of a failure deep inside torch, NumPy or PyGAD.
+        super().__init_subclass__(**kwargs)
+        run = cls.__dict__.get("run")
+        if run is not None and not getattr(run, "__isabstractmethod__", False):
+            cls.run = _checked_run(run)  # type: ignore[method-assign]
+
+    def check_x0(self, task: Task, x0: Any) -> FlatParams:
+        """``x0`` as a float64 vector of the task's parameter count, all finite; else raise."""
+        owner = f"{type(self).__name__}.run"
+        try:
+            vector = np.asarray(x0, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidParameterError(
+                f"The 'x0' parameter of {owner} must be a vector of {task.num_params} floats. "
+                f"Got {_short(x0)} instead."
+            ) from None
+        if vector.shape != (task.num_params,):
+            raise InvalidParameterError(
+                f"The 'x0' parameter of {owner} must have shape ({task.num_params},) for task "
+                f"{task.name!r} ({task.model.describe()}). Got shape {vector.shape} instead."
+            )
+        if not np.all(np.isfinite(vector)):
+            bad = int(np.count_nonzero(~np.isfinite(vector)))
+            raise InvalidParameterError(
+                f"The 'x0' parameter of {owner} must be finite. Got {bad} NaN or infinite "
+                f"entries instead."
+            )
+        return vector
+
+    def memory_estimate(self, task: Task) -> int:
+        """Bytes a run of this solver on ``task`` needs at its peak, roughly (an upper bound).
+
+        The default counts the data, a few copies of the parameters and the activations of one
+        forward pass of a population (``population_size``, when the solver has one). Solvers
+        with larger state (a covariance matrix) override it.
+        """
+        population = getattr(self, "population_size", None) or 1
+        return FLOAT_BYTES * (
+            task_data_size(task)
+            + population * (task.num_params + activation_size(task))
+            + PARAM_COPIES * task.num_params
+        )
+
     def validate(self) -> None:  # noqa: B027 - optional hook, most solvers override it
         """Check the hyperparameters; raise ``InvalidParameterError`` naming the bad one."""
 
@@ -112,8 +167,14 @@ class Solver(ABC):
         """
 
     @abstractmethod
-    def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
+    def run(
+        self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator
+    ) -> str | None:
         """Train on ``task`` from ``x0`` until ``monitor.report`` returns ``True``.
+
+        A solver that stops on its own (before the harness says so) may return a short note of
+        why, e.g. the library's own stop conditions; the harness records it as ``stop_detail``.
+        ``x0`` is checked (shape, finiteness) before any subclass's ``run`` sees it.
 
         Args:
             task: the problem (read only).
@@ -125,3 +186,27 @@ class Solver(ABC):
     def config(self) -> dict[str, Any]:
         """The full configuration as a JSON-ready dict (the dataclass fields)."""
         return dataclasses.asdict(self)
+
+
+def task_data_size(task: Task) -> int:
+    """Numbers held by a task's data (train and test, inputs and targets)."""
+    return sum(int(a.size) for a in (task.x_train, task.y_train, task.x_test, task.y_test))
+
+
+def activation_size(task: Task) -> int:
+    """Numbers one network's forward pass over the training set holds (every layer's output)."""
+    return task.n_train * sum(task.model.layer_sizes[1:])
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _checked_run(run: Callable[..., str | None]) -> Callable[..., str | None]:
+    @functools.wraps(run)
+    def checked(self: Solver, task: Task, x0: Any, monitor: Monitor,
+                rng: np.random.Generator) -> str | None:
+        return run(self, task, self.check_x0(task, x0), monitor, rng)
+
+    return checked

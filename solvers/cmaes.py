@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import cma
 import numpy as np
 
-from solvers.base import Cost, Monitor, Solver
+from solvers.base import Cost, Monitor, Solver, activation_size, task_data_size
 from solvers.space import IntLogUniform, LogUniform, SearchSpace
 from tasks._validation import check_interval
 from tasks.base import Task
@@ -116,13 +116,24 @@ class CMAESSolver(Solver):
     def iteration_cost(self, task: Task) -> Cost:
         return Cost(self.first_population_size(task) * 2**self.restarts * task.n_train)
 
-    def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
+    def memory_estimate(self, task: Task) -> int:
+        # pycma keeps the covariance matrix and its eigendecomposition (about 3 n x n), plus
+        # the largest population's samples and their forward pass.
+        n = task.num_params
+        population = self.first_population_size(task) * 2**self.restarts
+        return 8 * (3 * n * n + population * (n + activation_size(task))
+                    + task_data_size(task))
+
+    def run(
+        self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator
+    ) -> str | None:
         n_train = task.n_train
         best_params = x0.copy()
         best_loss = float(np.nan_to_num(task.losses(x0[None, :])[0], nan=np.inf))
         if monitor.report(best_params, evaluations=n_train):
-            return
+            return None
         population_size = self.first_population_size(task)
+        why: dict[str, Any] = {}
         mean = x0
         for restart in range(self.restarts + 1):
             if restart:
@@ -143,8 +154,11 @@ class CMAESSolver(Solver):
                     best_loss = float(losses[best])
                     best_params = np.array(samples[best], dtype=np.float64)
                 if monitor.report(best_params, evaluations=len(samples) * n_train):
-                    return
-        # pycma's stop conditions fired and no restart is left: the solver has finished.
+                    return None
+            why = dict(es.stop())
+        # pycma's stop conditions fired and no restart is left: the solver has finished, and
+        # says why (e.g. ``tolfun``, ``tolx``, ``noeffectaxis``) in the record.
+        return "pycma stop: " + ", ".join(f"{k}={v!r}" for k, v in why.items())
 
     @staticmethod
     def _options(population_size: int, randn: Callable[..., FloatArray]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from solvers.base import Cost, Monitor, Solver
 from solvers.space import LogUniform, SearchSpace
-from solvers.zorb import ZORBNetwork, closed_form_unsupported_reason
+from solvers.zorb import ZORBNetwork, check_export, closed_form_unsupported_reason
 from tasks._validation import check_interval
 from tasks.base import Task
 from tasks.mlp import FlatParams
@@ -65,4 +65,6 @@ class ELMSolver(Solver):
         # ELM stays deterministic given x0 (no draws from rng).
         net = ZORBNetwork(task.model, x0, rcond=self.rcond, relu_fill="clamp")
         net.sweep(task.x_train, task.y_train, rng, layers=[net.depth - 1])
-        monitor.report(net.to_flat(), evaluations=task.n_train)
+        flat = net.to_flat()
+        check_export(type(self).__name__, task, net.forward(task.x_train), flat)
+        monitor.report(flat, evaluations=task.n_train)

@@ -33,7 +33,8 @@ from solvers.base import Cost, Monitor, Solver
 from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
-from tasks.mlp import FlatParams, FloatArray, ModelSpec
+from tasks.errors import NumericalFailureError
+from tasks.mlp import FlatParams, FloatArray, ModelSpec, activate, forward
 
 #: The authors' ``EPSILON``: how far inside the open range relaxed targets are put, and the
 #: softmax inverse's floor. Targets end up within logit +-11.513 and atanh +-6.103.
@@ -318,15 +319,86 @@ class ZORBNetwork:
         for ``K`` classes (``e = exp(z - max z)``, so ``sum(e) >= 1``).
         """
         layers: list[tuple[FloatArray, FloatArray]] = []
+        constant: FloatArray | None = None  # previous layer's units whose output is constant
         for i, w in enumerate(self.weights):
-            a, b = w[:-1], w[-1]
+            a, b = w[:-1].copy(), w[-1].copy()
             previous = self.activations[i - 1] if i > 0 else "identity"
             scale = self.scales[i - 1] if i > 0 else None
             if previous in SQUASH_RANGES and scale is not None:
                 alpha, beta = relaxed_affine(previous, scale)
                 a, b = alpha * a, b + beta * np.sum(a, axis=0)
+            if constant is not None and np.any(constant):
+                # A unit whose slopes were zeroed outputs f(bias) on every row: fold that
+                # constant into this layer's bias and drop its (often huge) outgoing weights, so
+                # no rounding-level variation is multiplied back up.
+                bias_prev = layers[-1][1]
+                out = activate(previous, bias_prev[None, :])[0]
+                b = b + out[constant] @ a[constant]
+                a[constant] = 0.0
+            constant = None
+            if i < self.depth - 1:
+                a, constant = _zero_noise_slopes(a, b)
             layers.append((a, b))
         return self.spec.pack(layers)
+
+
+#: A unit whose slopes move its pre-activation by less than this, relative to its bias, carries
+#: only rounding: float64 cannot represent the variation (its unit round-off is 1.1e-16).
+NOISE_SLOPE = 1e-13
+
+#: How far the exported vector's output may be from the solver's own, as a share of the
+#: training targets' range (at least 1), before the run is a numerical failure.
+EXPORT_TOLERANCE = 0.05
+
+
+def _zero_noise_slopes(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Zero the incoming slopes of units whose input dependence is below round-off.
+
+    Such a unit (ZORB's symmetric collapse, T6 and T9: slopes ~1e-17 against a bias ~1) is
+    constant in exact arithmetic; in float64 its output varies by an ulp, which the next layer's
+    least squares may have fitted with ~1e12 weights. Returns the new slopes and the mask.
+    """
+    noise = np.max(np.abs(a), axis=0, initial=0.0) <= NOISE_SLOPE * np.maximum(np.abs(b), 1.0)
+    if np.any(noise):
+        a = a.copy()
+        a[:, noise] = 0.0
+    return a, noise
+
+
+def check_export(owner: str, task: Task, own: FloatArray, flat: FlatParams) -> None:
+    """Raise ``NumericalFailureError`` unless ``flat`` reproduces the solver's own output.
+
+    ``own`` is the solver's prediction on the training inputs. The folded vector is exact in
+    exact arithmetic; in float64, huge weights (rcond 1e-15 on nearly collinear features) can
+    make it compute something else, and its numbers would then be recorded as the solver's.
+    """
+    with np.errstate(all="ignore"):
+        shared = forward(task.model, flat[None, :], task.x_train)[0]
+        gap = float(np.max(np.abs(shared - own))) if own.size else 0.0
+    span = max(float(np.ptp(task.y_train)), 1.0)
+    tolerance = EXPORT_TOLERANCE * span + output_gap(task.model)
+    if not np.isfinite(gap) or gap > tolerance:
+        raise NumericalFailureError(
+            f"{owner}'s exported parameters do not reproduce its own forward pass: the outputs "
+            f"differ by up to {gap:.3g} on the training set (tolerance {tolerance:.3g}, "
+            f"{EXPORT_TOLERANCE:g} of the targets' range); the largest exported weight is "
+            f"{float(np.max(np.abs(flat))):.3g}. The fit rests on round-off, not on the inputs."
+        )
+
+
+def output_gap(spec: ModelSpec) -> float:
+    """Largest difference between ZORB's own output and the shared network's, per output.
+
+    See :meth:`ZORBNetwork.to_flat` for where each bound comes from.
+    """
+    act, k = spec.output_activation, spec.layer_sizes[-1]
+    if act == "sigmoid":
+        return EPSILON / (1.0 - 2.0 * EPSILON)
+    if act == "tanh":
+        return EPSILON / (1.0 - EPSILON)
+    if act == "softmax":
+        return EPSILON * (k - 1) / (1.0 - k * EPSILON)
+    return 0.0
 
 
 def closed_form_unsupported_reason(owner: str, task: Task) -> str | None:
@@ -439,5 +511,7 @@ class ZORBSolver(Solver):
         net = ZORBNetwork(task.model, x0, rcond=self.rcond, relu_fill=self.relu_fill)
         for _ in range(self.sweeps):
             net.sweep(task.x_train, task.y_train, rng)
-            if monitor.report(net.to_flat(), evaluations=cost.forward, backward=cost.backward):
+            flat = net.to_flat()
+            check_export(type(self).__name__, task, net.forward(task.x_train), flat)
+            if monitor.report(flat, evaluations=cost.forward, backward=cost.backward):
                 return

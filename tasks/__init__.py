@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from tasks._validation import unknown_name
+from tasks._validation import check_sizes, unknown_name
 from tasks.base import MODEL_OPTIONS, Target, Task, with_options
 from tasks.functions import make_abs, make_exp, make_poly, make_sin2d, make_sinc, make_step
 from tasks.logic import make_and, make_nand, make_nor, make_or, make_xnor, make_xor
@@ -96,6 +96,7 @@ def get_task(name: str, **options: Any) -> Task:
         raise unknown_name(
             "option", unknown[0], (*knobs, *MODEL_OPTIONS), where=f" for task {name!r}"
         )
+    check_sizes(options, f"task {name!r}")
     task = factory(**{k: v for k, v in options.items() if k in knobs})
     return with_options(task, **{k: v for k, v in options.items() if k in MODEL_OPTIONS})
 

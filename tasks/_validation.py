@@ -7,8 +7,11 @@ owner, state what was expected, show what was received. Unknown names list the v
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import numbers
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 from tasks.errors import InvalidParameterError, UnknownNameError
 
@@ -46,29 +49,58 @@ def check_interval(
     interval = _fmt_interval(low, high, closed)
     message = (
         f"The {name!r} parameter of {owner} must be {kind_name} in the range {interval}. "
-        f"Got {value!r} instead."
+        f"Got {shown(value)} instead."
     )
-    if isinstance(value, bool):
+    # NumPy scalars count as the numbers they hold (np.int64 as an int, np.float32 as a float),
+    # and huge ints are compared exactly, never through float() (which overflows past 1e308).
+    if isinstance(value, bool | np.bool_):
         raise InvalidParameterError(message)
     if kind is int:
-        if not isinstance(value, int):
+        if not isinstance(value, numbers.Integral):
             raise InvalidParameterError(message)
-    elif not isinstance(value, int | float) or not math.isfinite(float(value)):
+    elif not isinstance(value, numbers.Real) or not math.isfinite(_as_float(value)):
         raise InvalidParameterError(message)
-    v = float(value)
+    v = int(value) if isinstance(value, numbers.Integral) else float(value)
     if low is not None and (v < low or (v == low and closed in ("right", "neither"))):
         raise InvalidParameterError(message)
     if high is not None and (v > high or (v == high and closed in ("left", "neither"))):
         raise InvalidParameterError(message)
 
 
+def _as_float(value: numbers.Real) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int past 1e308: not a float at all
+        return math.inf
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 400-digit int stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+#: Options that set how many examples a task holds, and their ceiling: a task's data is built
+#: in memory before anything else can be checked, so a size past this is refused up front.
+SIZE_OPTIONS: tuple[str, ...] = ("num_train", "num_test")
+MAX_EXAMPLES = 10_000_000
+
+
+def check_sizes(options: Mapping[str, Any], owner: str) -> None:
+    """Refuse a task size that would not fit in memory before the task is built."""
+    for name in SIZE_OPTIONS:
+        if name in options:
+            check_interval(options[name], name, owner, kind=int, low=1, high=MAX_EXAMPLES)
+
+
 def check_options(value: Any, name: str, owner: str, options: Iterable[Any]) -> None:
     """Raise ``InvalidParameterError`` unless ``value`` is one of ``options``."""
     options = list(options)
     if value not in options:
-        shown = ", ".join(repr(o) for o in options)
+        listed = ", ".join(repr(o) for o in options)
         raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be one of {shown}. Got {value!r} instead."
+            f"The {name!r} parameter of {owner} must be one of {listed}. Got {shown(value)} "
+            f"instead."
         )
 
 
@@ -76,7 +108,7 @@ def check_type(value: Any, name: str, owner: str, kind: type | tuple[type, ...],
     """Raise ``InvalidParameterError`` unless ``value`` is an instance of ``kind``."""
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be {what}. Got {value!r} instead."
+            f"The {name!r} parameter of {owner} must be {what}. Got {shown(value)} instead."
         )
 
 

@@ -8,6 +8,7 @@ the harness calls, untimed, to decide whether the target is met.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -30,6 +31,7 @@ from tasks.mlp import (
 
 JSONValue = Any
 Split = Literal["train", "val", "test"]
+SPLITS: tuple[str, ...] = ("train", "val", "test")
 Metrics = dict[str, float]
 LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
 
@@ -211,11 +213,16 @@ class Task:
         return self.x_val is not None and self.y_val is not None and len(self.x_val) > 0
 
     def data(self, split: Split) -> tuple[FloatArray, FloatArray]:
+        if split == "train":
+            return self.x_train, self.y_train
+        if split == "test":
+            return self.x_test, self.y_test
         if split == "val":
             if self.x_val is None or self.y_val is None:
                 raise InvalidParameterError(f"Task {self.name!r} has no validation split.")
             return self.x_val, self.y_val
-        return (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
+        check_options(split, "split", f"task {self.name!r}", SPLITS)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def losses(self, population: FloatArray, split: Split = "train") -> FloatArray:
         """Training loss of every member of a population ``(P, n_params)`` -> ``(P,)``."""
@@ -281,7 +288,7 @@ def with_options(task: Task, **overrides: Any) -> Task:
     hidden: tuple[int, ...] = tuple(spec.layer_sizes[1:-1])
     if "hidden" in overrides:
         raw = overrides["hidden"]
-        raw = (raw,) if isinstance(raw, int) else raw
+        raw = (raw,) if isinstance(raw, numbers.Integral) else raw
         check_type(raw, "hidden", owner, (tuple, list), "an int or a tuple of positive ints")
         for width in raw:
             check_interval(width, "hidden", owner, kind=int, low=1)
@@ -310,6 +317,26 @@ def with_options(task: Task, **overrides: Any) -> Task:
         init=init,
     )
     loss = overrides.get("loss", task.loss)
+    if model == spec and loss == task.loss:
+        return task  # every override equals the default: the same task, the same cell key
     options = dict(task.options)
-    options.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()})
+    options.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()
+                    if not _redundant(task, overrides, k, model, loss)})
     return dataclasses.replace(task, model=model, loss=loss, options=options)
+
+
+def _redundant(task: Task, overrides: dict[str, Any], name: str, model: ModelSpec,
+               loss: str) -> bool:
+    """Whether dropping override ``name`` builds the same network and loss (a default value).
+
+    Options equal to their defaults are left out of ``task.options``, so they never make a new
+    cell key: ``xor.hidden=2`` is the XOR task, and its runs are not repeated.
+    """
+    rest = {k: v for k, v in overrides.items() if k != name}
+    if not rest:
+        return False  # handled by the caller (every override is a default)
+    try:
+        without = with_options(task, **rest)
+    except InvalidParameterError:  # the others need this one (a loss needs its activation)
+        return False
+    return without.model == model and without.loss == loss

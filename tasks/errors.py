@@ -26,3 +26,8 @@ class BudgetOverrunError(BenchmarkError, RuntimeError):
 
 class RunTimeoutError(BenchmarkError, RuntimeError):
     """A run exceeded the per-run wall-clock limit set by the experiment engine."""
+
+
+class NumericalFailureError(BenchmarkError, ArithmeticError):
+    """A solver's result is numerically meaningless (e.g. its exported parameters do not
+    reproduce its own forward pass); the run is recorded as ``numerical_failure``."""

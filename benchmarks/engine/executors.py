@@ -30,6 +30,7 @@ import importlib
 import math
 import os
 import pickle
+import re
 import signal
 import socket
 import subprocess
@@ -87,6 +88,38 @@ class EngineError(BenchmarkError, RuntimeError):
     """An engine could not start: no scheduler at that address, no workers, no Dask installed."""
 
 
+#: Seconds to wait for a Dask scheduler to answer, and then for its first worker to join.
+CONNECT_TIMEOUT = 10.0
+
+_ADDRESS = re.compile(r"(?:(tcp|tls|ucx|ws|wss)://)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
+
+
+def check_scheduler_address(address: str) -> None:
+    """Raise unless ``address`` reads as ``[protocol://]host:port`` with a port in 1-65535."""
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None or not 1 <= int(match.group(3)) <= 65535:
+        raise InvalidParameterError(
+            f"The 'scheduler' parameter of ExecutorConfig must be an address like "
+            f"'tcp://host:8786' (protocol tcp, tls, ucx, ws or wss; a port in 1-65535). "
+            f"Got {address!r} instead."
+        )
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Fail fast when nothing listens at a TCP scheduler address (Dask would retry to its end)."""
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None or match.group(1) not in (None, "tcp"):
+        return
+    host, port = match.group(2).strip("[]"), int(match.group(3))
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise EngineError(
+            f"cannot reach the Dask scheduler at {address!r} within {timeout:g} s: "
+            f"{exc.strerror or exc}"
+        ) from None
+
+
 def available_cores() -> int:
     """Cores this process may run on (the affinity mask where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):
@@ -131,6 +164,7 @@ class ExecutorConfig:
         if self.scheduler is not None:
             check_type(self.scheduler, "scheduler", "ExecutorConfig", str,
                        "a scheduler address such as 'tcp://host:8786'")
+            check_scheduler_address(self.scheduler)
             if self.kind != "dask":
                 check_options(self.kind, "executor", "ExecutorConfig (with a scheduler address)",
                               ("dask",))
@@ -619,7 +653,7 @@ class DaskEngine:
         threads: int,
         time_limit: float | None,
         preload: tuple[str, ...],
-        connect_timeout: float = 30.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         try:
             from distributed import Client, LocalCluster
@@ -638,11 +672,15 @@ class DaskEngine:
             address = self._cluster.scheduler_address
         else:
             address = scheduler
+            _probe(scheduler, connect_timeout)
         try:
             self.client = Client(address, timeout=connect_timeout)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             self._close_cluster()
-            raise EngineError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
+            raise EngineError(
+                f"cannot reach the Dask scheduler at {address!r} within {connect_timeout:g} s: "
+                f"{exc}"
+            ) from exc
         try:
             self.client.wait_for_workers(1, timeout=connect_timeout)
         except TimeoutError as exc:

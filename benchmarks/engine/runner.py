@@ -1,7 +1,8 @@
 """Running a suite: validate every cell, skip what is recorded, run the rest, append records.
 
-Every cell is validated (task and solver built) before the first run starts, so a typo fails in
-a second, not an hour in. The runs then go to an engine (``benchmarks/engine/executors.py``: serial,
+Every cell is planned once before the first run starts (``plan_cells``: task and solver built,
+budget, seed and memory estimate checked, key computed), so a typo fails in a second, not an
+hour in. The runs then go to an engine (``benchmarks/engine/executors.py``: serial,
 local processes or Dask) through one code path: submit every cell, take results as they
 complete, and write each record as it arrives. Only this process writes the records file (one
 writer, holding an advisory lock), one record at a time with a flush and an fsync, so:
@@ -10,8 +11,12 @@ writer, holding an advisory lock), one record at a time with a flush and an fsyn
   every cell whose key is already recorded (``rerun=True`` runs them again);
 - a torn last line (the process died mid-write) is reported with its file and line, ignored,
   and isolated on its own line before the next record is appended, so it never merges;
-- Ctrl-C stops the workers, keeps every finished record and says how to resume;
-- a run that raises or diverges is recorded by the harness with its reason; a run that exceeds
+- Ctrl-C or SIGTERM stops the workers, keeps every finished record and says how to resume
+  (a second signal while stopping is ignored, so the summary always prints);
+- the suite's metadata (suite, executor, workers, attempt) is stamped onto each record in one
+  place, ``RunContext.stamp``;
+- a run that raises or diverges is recorded by the harness with its reason; whatever a run raises
+  inside a worker is that run's ``error``, never a lost worker; a run that exceeds
   the engine's wall-clock limit is killed and recorded as ``timeout``; a run whose worker died
   is retried (``retries`` times) and then recorded as ``error`` with the reason.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import os
 import signal
 import sys
 import threading
@@ -29,7 +35,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from types import FrameType
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -40,6 +47,7 @@ from benchmarks.engine.executors import (
     EngineError,
     ExecutorConfig,
     SerialEngine,
+    WorkerLostError,
     open_engine,
     run_preload,
 )
@@ -52,7 +60,7 @@ from solvers.base import Solver
 from tasks import get_task
 from tasks._validation import check_interval
 from tasks.base import Task
-from tasks.errors import BenchmarkError, RunTimeoutError
+from tasks.errors import BenchmarkError, InvalidParameterError, RunTimeoutError
 
 try:  # advisory locks exist on POSIX only; elsewhere the single-writer rule is by convention
     import fcntl
@@ -62,8 +70,15 @@ except ImportError:  # pragma: no cover - Windows
 #: A suite whose first this-many runs all fail before reporting back stops (see ``_drive``).
 BROKEN_AFTER = 3
 
+#: Seeds are non-negative integers below 2**32 (what NumPy's and torch's seeding accept).
+MAX_SEED = 2**32 - 1
+
+#: The most seeds one command may ask for: far beyond any study, small enough to list.
+MAX_SEEDS = 100_000
+
 #: Stop reasons that count as failures in the progress bar and the summary.
-FAILURES = frozenset({StopReason.ERROR, StopReason.TIMEOUT, StopReason.DIVERGED})
+FAILURES = frozenset({StopReason.ERROR, StopReason.TIMEOUT, StopReason.DIVERGED,
+                      StopReason.NUMERICAL_FAILURE})
 
 
 @functools.lru_cache(maxsize=64)
@@ -76,15 +91,30 @@ def _freeze(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 def build_task(cell: Cell) -> Task:
-    """The cell's task (cached: tasks are frozen and identical across seeds)."""
+    """The cell's task (cached: tasks are frozen; ``data_seed: per-seed`` resolves to the
+    cell's seed, so the tasks that draw data draw them per seed, paired across solvers)."""
     return _task(cell.task, _freeze(resolve_options(cell.task_options, cell.seed)))
 
 
 def key_of(cell: Cell) -> str:
     """The stable key of a cell, equal to the key its record will carry."""
-    task = build_task(cell)
-    solver = get_solver(cell.solver, **cell.solver_options)
-    return cell_key(
+    return _plan_one(cell).key
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    """A cell checked once, with its key: what the runner submits and records."""
+
+    cell: Cell
+    key: str
+
+
+def _plan_one(cell: Cell) -> PlannedCell:
+    task, solver = _task_and_solver(cell)
+    if solver.unsupported_reason(task) is None:
+        check_memory(solver, task)
+        check_budget_fits(solver, task, cell.budget)
+    return PlannedCell(cell, cell_key(
         task=task.name,
         task_options=dict(task.options),
         solver=solver.name,
@@ -93,38 +123,50 @@ def key_of(cell: Cell) -> str:
         seed=cell.seed,
         arm=cell.arm,
         trial=cell.trial,
-    )
+    ))
 
 
-def stamp(record: RunRecord, cell: Cell) -> RunRecord:
-    """What the cell, not the harness, knows: its key, its arm and trial, and its task options
-    as the suite wrote them (``data_seed: per-seed`` stays so, and the report groups runs of
-    every seed together; the resolved value is the record's seed)."""
-    return dataclasses.replace(
-        record,
-        key=key_of(cell),
-        task_options={
-            **record.task_options,
-            **{k: v for k, v in cell.task_options.items() if v == PER_SEED},
-        },
-        arm=cell.arm,
-        trial=cell.trial,
-    )
+def plan_cells(cells: Sequence[Cell]) -> list[PlannedCell]:
+    """Validate every cell (task, solver, budget, seed, memory) and key it, in one pass.
 
-
-
-def validate_cells(cells: Sequence[Cell]) -> None:
-    """Build every task and solver of the grid once; raise on the first bad name or value."""
-    seen: set[tuple[Any, ...]] = set()
+    Raises on the first bad name or value, before anything runs. Tasks are cached and a solver
+    configuration is checked once, so a 10,000-cell grid costs one check per distinct cell.
+    """
+    planned: list[PlannedCell] = []
+    checked: dict[tuple[Any, ...], PlannedCell] = {}
     for cell in cells:
-        ident = (cell.task, _freeze(cell.task_options), cell.solver, _freeze(cell.solver_options))
-        if ident in seen:
-            continue
-        seen.add(ident)
-        task = build_task(cell)
-        solver = get_solver(cell.solver, **cell.solver_options)
-        if solver.unsupported_reason(task) is None:
-            check_budget_fits(solver, task, cell.budget)
+        check_interval(cell.seed, "seed", "Cell", kind=int, low=0, high=MAX_SEED)
+        ident = (cell.task, _freeze(cell.task_options), cell.solver, _freeze(cell.solver_options),
+                 cell.budget, cell.seed)
+        if ident not in checked:
+            checked[ident] = _plan_one(cell)
+        planned.append(checked[ident])
+    return planned
+
+
+def check_memory(solver: Solver, task: Task) -> None:
+    """Refuse a run whose estimated memory use exceeds this machine's memory."""
+    need = solver.memory_estimate(task)
+    have = physical_memory()
+    if have is not None and need > have:
+        raise InvalidParameterError(
+            f"A run of solver {solver.name!r} on task {task.name!r} "
+            f"({task.num_params:,} parameters, {task.n_train:,} training examples) needs about "
+            f"{_gib(need)} of memory by its estimate, more than this machine has ({_gib(have)}). "
+            f"Choose a smaller network, data set or population."
+        )
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory, or ``None`` where the platform does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n < 2**70 else f"{n:.1e} bytes"
 
 
 def load_plugins(plugins: Sequence[str]) -> None:
@@ -164,59 +206,71 @@ def _task_and_solver(cell: Cell) -> tuple[Task, Solver]:
     return build_task(cell), get_solver(cell.solver, **cell.solver_options)
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What every run of one suite execution shares; stamped onto each record in one place."""
+
+    suite: str
+    threads: int = 1
+    executor: str = "serial"
+    workers: int = 1
+    plugins: tuple[str, ...] = ()
+
+    def stamp(self, record: RunRecord, cell: Cell, attempt: int = 1) -> RunRecord:
+        """``record`` with this execution's metadata (suite, executor, workers, attempt) and
+        what the cell, not the harness, knows: its arm and trial, and ``data_seed: per-seed``
+        as the suite wrote it (so the report groups every seed's runs of a task together; the
+        resolved value is the record's seed)."""
+        per_seed = {k: v for k, v in cell.task_options.items() if v == PER_SEED}
+        return dataclasses.replace(
+            record, suite=self.suite, executor=self.executor, workers=self.workers,
+            attempt=attempt, arm=cell.arm, trial=cell.trial,
+            task_options={**record.task_options, **per_seed},
+        )
+
+
 def run_cell(
-    cell: Cell,
-    suite: str,
-    threads: int = 1,
-    executor: str = "serial",
-    workers: int = 1,
-    attempt: int = 1,
-    plugins: tuple[str, ...] = (),
+    cell: Cell | PlannedCell, context: RunContext | str, attempt: int = 1
 ) -> RunRecord:
-    """Run one cell (a module-level function, so process and Dask executors can ship it)."""
-    load_plugins(plugins)
-    record = run_one(
-        *_task_and_solver(cell),
-        cell.budget,
-        cell.seed,
-        suite=suite,
-        threads=threads,
-        executor=executor,
-        workers=workers,
-    )
-    record = stamp(record, cell)
-    return dataclasses.replace(record, attempt=attempt) if attempt != 1 else record
+    """Run one cell (a module-level function, so process and Dask executors can ship it).
+
+    Whatever the run itself raises (a bad seed, memory, a solver bug) is recorded as that run's
+    ``error``, never reported as a lost worker; only the engine's own failures propagate.
+    """
+    ctx = context if isinstance(context, RunContext) else RunContext(suite=context)
+    planned = cell if isinstance(cell, PlannedCell) else None
+    cell = cell.cell if isinstance(cell, PlannedCell) else cell
+    load_plugins(ctx.plugins)
+    try:
+        record = run_one(*_task_and_solver(cell), cell.budget, cell.seed, suite=ctx.suite,
+                         threads=ctx.threads, key=planned.key if planned else None)
+    except (WorkerLostError, EngineError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the run's own failure: recorded, the suite goes on
+        record = failure_record(planned or cell, ctx, stop=StopReason.ERROR,
+                                error=f"{type(exc).__name__}: {exc}")
+    return ctx.stamp(record, cell, attempt)
 
 
 def failure_record(
-    cell: Cell,
+    cell: Cell | PlannedCell,
+    context: RunContext,
     *,
-    suite: str,
     stop: StopReason,
     error: str,
-    threads: int,
-    executor: str,
-    workers: int,
-    attempt: int,
+    attempt: int = 1,
     wall_seconds: float = 0.0,
 ) -> RunRecord:
-    """The record of a run that produced none itself: timed out, or its worker was lost.
+    """The record of a run that produced none itself: timed out, raised, or its worker was lost.
 
-    Built here, in the writing process, from the same fields ``run_one`` records; it carries no
-    metrics (the run never finished) and counts as a failure.
+    Built from the same fields ``run_one`` records; it carries no metrics (the run never
+    finished) and counts as a failure.
     """
-    base = record_base(
-        *_task_and_solver(cell),
-        cell.budget,
-        cell.seed,
-        suite=suite,
-        threads=threads,
-        executor=executor,
-        workers=workers,
-    )
-    return dataclasses.replace(
-        stamp(empty_record(base, stop, error, wall_seconds), cell), attempt=attempt
-    )
+    key = cell.key if isinstance(cell, PlannedCell) else None
+    cell = cell.cell if isinstance(cell, PlannedCell) else cell
+    base = record_base(*_task_and_solver(cell), cell.budget, cell.seed, threads=context.threads,
+                       key=key)
+    return context.stamp(empty_record(base, stop, error, wall_seconds), cell, attempt)
 
 
 @dataclass
@@ -249,7 +303,8 @@ class SuiteSummary:
         return (
             f"{ran} in {self.seconds:.1f} s{where}, skipped "
             f"{self.skipped_done} already recorded, {self.failed} failed "
-            f"(error/timeout/diverged){extra}; stop reasons: {reasons or 'none'}{torn}; "
+            f"(error/timeout/diverged/numerical_failure){extra}; "
+            f"stop reasons: {reasons or 'none'}{torn}; "
             f"records in {self.records_path}"
         )
 
@@ -259,57 +314,127 @@ def done_keys(path: Path) -> tuple[set[str], int]:
     if not path.exists():
         return set(), 0
     result = read_records([path])
-    for file, lineno, why in result.bad_lines:
-        print(f"warning: ignoring unreadable record at {file}:{lineno} ({why})", file=sys.stderr)
+    for line in result.warnings():
+        print(line, file=sys.stderr)
     return {r.key for r in result.records}, len(result.bad_lines)
+
+
+def _before_lock() -> None:
+    """A seam for the two-writer race test: it pauses here, between open and lock."""
 
 
 @contextlib.contextmanager
 def _single_writer(path: Path) -> Iterator[None]:
-    """Hold an advisory lock on the records file: a second suite on it fails instead of racing."""
+    """Hold an advisory lock on the records file: a second suite on it fails instead of racing.
+
+    The lock is taken before anything is decided about the file. A process refused the lock
+    leaves the file alone; the holder removes the file only if it created it and recorded
+    nothing, and only while it still holds the lock. A process that locks a file that was
+    removed (or replaced) in between sees that the path no longer names what it locked, and
+    opens again.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    existed = path.exists()
-    handle: IO[str] = path.open("a", encoding="utf-8")
-    try:
-        if fcntl is not None:
+    for _ in range(5):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            _before_lock()
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise BenchmarkError(
+                        f"another process is writing {path}; wait for it to finish (or stop "
+                        f"it) and run this command again to resume"
+                    ) from None
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BenchmarkError(
-                    f"another process is writing {path}; wait for it to finish (or stop it) "
-                    f"and run this command again to resume"
-                ) from None
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)  # the holder removed the file between our open and our lock: again
+    else:  # pragma: no cover - five removals in a row
+        raise BenchmarkError(f"{path} keeps being removed by another process; try again")
+    created = os.fstat(fd).st_size == 0
+    try:
         yield
     finally:
-        if not existed and path.stat().st_size == 0:
-            path.unlink()  # nothing was recorded: leave no empty file to be mistaken for results
-        handle.close()  # closing releases the lock (so does dying, even by SIGKILL)
+        try:
+            if created and os.fstat(fd).st_size == 0:
+                # Nothing was recorded: leave no empty file to be mistaken for results. Still
+                # holding the lock, so no one else is writing it.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        finally:
+            os.close(fd)  # closing releases the lock (so does dying, even by SIGKILL)
+
+
+#: The signals that stop a suite cleanly: Ctrl-C, and what kill, systemd, Slurm and Docker send.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class SuiteInterrupted(KeyboardInterrupt):
+    """A stop signal arrived; ``signum`` says which (the exit status is 128 + signum)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`SuiteInterrupted`, once.
+
+    A second signal while the suite is already stopping is ignored, so the workers are still
+    stopped and the summary is still printed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        del frame
+        if stopping:
+            return
+        stopping = True
+        raise SuiteInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
 def _deferred_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C back while a record is written, so it never tears a line by itself."""
+    """Hold stop signals back while a record is written, so they never tear a line."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "pthread_sigmask"
     ):
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(STOP_SIGNALS))
 
 
-def _unique_todo(cells: Sequence[Cell], done: set[str], rerun: bool) -> list[Cell]:
-    todo: list[Cell] = []
+def _unique_todo(planned: Sequence[PlannedCell], done: set[str], rerun: bool) -> list[PlannedCell]:
+    todo: list[PlannedCell] = []
     seen: set[str] = set()
-    for cell in cells:
-        key = key_of(cell)
-        if key in seen or (not rerun and key in done):
+    for item in planned:
+        if item.key in seen or (not rerun and item.key in done):
             continue
-        seen.add(key)
-        todo.append(cell)
+        seen.add(item.key)
+        todo.append(item)
     return todo
 
 
@@ -351,48 +476,47 @@ def run_cells(
     check_interval(retries, "retries", "run_cells", kind=int, low=0)
     plugins = tuple(plugins)
     load_plugins(plugins)
-    cells = list(cells)
-    validate_cells(cells)
+    planned = plan_cells(list(cells))
     start = time.perf_counter()
-    with _single_writer(records_path):
+    with _stop_on_signals(), _single_writer(records_path):
         done, bad = (set(), 0) if rerun else done_keys(records_path)
-        todo = _unique_todo(cells, done, rerun)
-        summary = SuiteSummary(0, len(cells) - len(todo), 0, Counter(), 0.0, records_path, bad,
-                               executor=config.kind, workers=0, planned=len(todo))
+        todo = _unique_todo(planned, done, rerun)
+        summary = SuiteSummary(0, len(planned) - len(todo), 0, Counter(), 0.0, records_path,
+                               bad, executor=config.kind, workers=0, planned=len(todo))
         if todo:
             engine = open_engine(config, threads=threads, jobs=len(todo),
                                  preload=(*plugins, "benchmarks.engine.runner:warm_worker"))
             summary.executor, summary.workers = engine.name, engine.workers
+            context = RunContext(suite=suite, threads=threads, executor=engine.name,
+                                 workers=engine.workers, plugins=plugins)
             if isinstance(engine, SerialEngine):
                 warm_worker()  # this process is the worker
-            _drive(engine, todo, summary, suite=suite, threads=threads, retries=retries,
-                   plugins=plugins, progress=progress, time_limit=config.time_limit, start=start)
+            _drive(engine, todo, summary, context, retries=retries, progress=progress,
+                   time_limit=config.time_limit, start=start)
     summary.seconds = time.perf_counter() - start
     return summary
 
 
 def _drive(
     engine: Engine,
-    todo: list[Cell],
+    todo: list[PlannedCell],
     summary: SuiteSummary,
+    context: RunContext,
     *,
-    suite: str,
-    threads: int,
     retries: int,
-    plugins: tuple[str, ...],
     progress: bool,
     time_limit: float | None,
     start: float,
 ) -> None:
     """Submit every cell, write records as runs complete, resubmit runs whose worker was lost."""
+    suite = context.suite
 
-    def submit(cell: Cell, attempt: int) -> Any:
-        return engine.submit(run_cell, cell, suite, threads, engine.name, engine.workers,
-                             attempt, plugins)
+    def submit(item: PlannedCell, attempt: int) -> Any:
+        return engine.submit(run_cell, item, context, attempt)
 
-    def failure(cell: Cell, stop: StopReason, error: str, attempt: int, wall: float) -> RunRecord:
-        return failure_record(cell, suite=suite, stop=stop, error=error, threads=threads,
-                              executor=engine.name, workers=engine.workers, attempt=attempt,
+    def failure(item: PlannedCell, stop: StopReason, error: str, attempt: int,
+                wall: float) -> RunRecord:
+        return failure_record(item.cell, context, stop=stop, error=error, attempt=attempt,
                               wall_seconds=wall)
 
     bar = tqdm(
@@ -422,23 +546,23 @@ def _drive(
                 bar.update(1)
                 bar.set_postfix(failed=summary.failed, refresh=False)
 
-            pending = {submit(cell, 1): (cell, 1) for cell in todo}
+            pending = {submit(item, 1): (item, 1) for item in todo}
             while pending:
                 for future in engine.as_completed(list(pending)):
-                    cell, attempt = pending.pop(future)
+                    item, attempt = pending.pop(future)
                     try:
                         record = future.result()
                     except RunTimeoutError as exc:
-                        record = failure(cell, StopReason.TIMEOUT, f"RunTimeoutError: {exc}",
+                        record = failure(item, StopReason.TIMEOUT, f"RunTimeoutError: {exc}",
                                          attempt, time_limit or 0.0)
                     except Exception as exc:  # a lost run: retried, then recorded
                         if attempt <= retries:
                             # Resubmit now, then start a fresh as_completed over what is pending
                             # (which includes the new future); finished futures come back first.
-                            pending[submit(cell, attempt + 1)] = (cell, attempt + 1)
+                            pending[submit(item, attempt + 1)] = (item, attempt + 1)
                             summary.retried += 1
                             break
-                        record = failure(cell, StopReason.ERROR,
+                        record = failure(item, StopReason.ERROR,
                                          f"{type(exc).__name__}: {exc} (attempt {attempt} of "
                                          f"{retries + 1}; the run never reported back)",
                                          attempt, 0.0)

@@ -754,7 +754,7 @@ def _errors(groups: Sequence[TaskGroup]) -> list[str]:
     for g in groups:
         for label, runs in g.runs.items():
             for r in runs:
-                if r.stop_reason in ("error", "timeout"):
+                if r.stop_reason in ("error", "timeout", "numerical_failure"):
                     first = r.error.strip().splitlines()[0] if r.error.strip() else "(no message)"
                     rows[(g.name, label, r.stop_reason, first)] += 1
     if not rows:
@@ -813,11 +813,13 @@ def build_markdown(
     *,
     root: Path = ROOT,
     sections: Sequence[ReportSection] = REPORT_SECTIONS,
+    superseded: int = 0,
 ) -> tuple[str, _Figures, list[str]]:
     """The report as Markdown, drawing its figures into the folder next to ``md_path``.
 
     Returns the text, the figures drawn (and those that failed) and the registered sections
-    (``sections``) that failed.
+    (``sections``) that failed. ``superseded``: records the reader dropped because a later
+    record of the same cell replaced them (said in the header).
     """
     failed_sections: list[str] = []
     folder = figures_dir_for(md_path)
@@ -829,7 +831,9 @@ def build_markdown(
     head = [
         f"# {title}",
         "",
-        f"Generated from {len(records)} run records (suite `{suite}`) by "
+        f"Generated from {len(records)} run records (suite `{suite}`"
+        + (f"; {superseded} superseded records ignored" if superseded else "")
+        + ") by "
         "`benchmarks/run_all.py`; do not edit. Rebuild it from the raw records, without running "
         "anything, with `python benchmarks/run_all.py --report-only"
         + ("" if suite in ("", "default") else f" --suite {suite}")
@@ -899,6 +903,7 @@ def build_report(
     *,
     root: Path = ROOT,
     sections: Sequence[ReportSection] = REPORT_SECTIONS,
+    superseded: int = 0,
 ) -> ReportFiles:
     """Write ``md_path``, its figures folder and the self-contained HTML next to it.
 
@@ -911,7 +916,7 @@ def build_report(
     """
     md_path.parent.mkdir(parents=True, exist_ok=True)
     text, figs, failed_sections = build_markdown(
-        records, title, md_path, root=root, sections=sections
+        records, title, md_path, root=root, sections=sections, superseded=superseded
     )
     md_path.write_text(text, encoding="utf-8")
     html_path = write_html(text, md_path.parent, title, md_path.with_suffix(".html"))
@@ -920,9 +925,14 @@ def build_report(
     )
 
 
-def write_report(records: Sequence[RunRecord], path: Path, title: str) -> Path:
-    """Write the Markdown report to ``path`` (plus its figures and ``.html``); return ``path``."""
-    return build_report(records, path, title).markdown
+def write_report(
+    records: Sequence[RunRecord], path: Path, title: str, *, superseded: int = 0
+) -> Path:
+    """Write the Markdown report to ``path`` (plus its figures and ``.html``); return ``path``.
+
+    ``superseded``: records the reader dropped because a later record of the cell won.
+    """
+    return build_report(records, path, title, superseded=superseded).markdown
 
 
 __all__ = ["ReportFiles", "build_markdown", "build_report", "figures_dir_for", "write_report"]

@@ -153,7 +153,7 @@ def run_claim(
                 keep(z)
                 keep(run_one(task, elm, ONE_SHOT_BUDGET, seed, suite=CLAIM))
                 mse = z.final_train.get("mse", math.nan)
-                if not math.isfinite(mse):
+                if not math.isfinite(mse) or z.stop_reason == "numerical_failure":
                     bar.update(len(matchers))  # nothing to match: ZORB failed on this seed
                     continue
                 chase = matching_task(task, mse)

@@ -23,16 +23,17 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from benchmarks.budget import Budget
+from benchmarks.budget import Budget, StopReason
 from benchmarks.engine import runner
 from benchmarks.engine.executors import EngineError, ExecutorConfig, WorkerLostError
 from benchmarks.engine.runner import key_of, run_cells
-from benchmarks.records import RunRecord, read_records
+from benchmarks.records import RecordWriter, RunRecord, read_records
 from benchmarks.run_all import main
 from benchmarks.suites import Cell
 from solvers import SOLVERS
 from solvers.base import Cost, Monitor, Solver
 from tasks.base import Task
+from tasks.errors import BenchmarkError
 from tasks.mlp import FlatParams
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -331,3 +332,159 @@ def test_a_dask_cluster_gives_the_same_records_as_a_serial_run(tmp_path: Path) -
     got = read_records([on_dask]).records
     assert {r.executor for r in got} == {"dask"}
     assert {r.key: comparable(r) for r in got} == expected
+
+
+# --- the records lock ---------------------------------------------------------------------------
+
+
+def _pause_in(thread_name: str, opened: threading.Event, go: threading.Event) -> Any:
+    def pause() -> None:
+        if threading.current_thread().name == thread_name:
+            opened.set()
+            assert go.wait(10)
+
+    return pause
+
+
+def test_a_refused_second_writer_never_removes_the_first_writers_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two near-simultaneous starts, made deterministic: the second opens first, then pauses
+    between open and lock while the first locks and writes; the refused second must leave the
+    file alone (it used to unlink it, as it "did not exist" and was still empty)."""
+    path = tmp_path / "raw" / "default.jsonl"
+    opened, go = threading.Event(), threading.Event()
+    monkeypatch.setattr(runner, "_before_lock", _pause_in("second", opened, go))
+    refused: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with runner._single_writer(path):
+                pass
+        except BenchmarkError as exc:
+            refused.append(exc)
+
+    thread = threading.Thread(target=second, name="second")
+    thread.start()
+    assert opened.wait(10)  # the second writer created and opened the file; no lock yet
+    record = runner.run_cell(cells("numpy-backprop", range(1), iterations=2)[0], "t")
+    with runner._single_writer(path), RecordWriter(path) as writer:
+        go.set()
+        thread.join(10)
+        writer.write(record)
+    assert refused and "another process is writing" in str(refused[0])
+    assert [r.key for r in read_records([path]).records] == [record.key]
+
+
+def test_a_writer_that_locked_a_removed_file_opens_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first writer recorded nothing and removes its empty file while a second waits
+    between open and lock: the second must not write into the removed file."""
+    path = tmp_path / "raw" / "default.jsonl"
+    opened, go = threading.Event(), threading.Event()
+    monkeypatch.setattr(runner, "_before_lock", _pause_in("second", opened, go))
+    record = runner.run_cell(cells("numpy-backprop", range(1), iterations=2)[0], "t")
+
+    def second() -> None:
+        with runner._single_writer(path), RecordWriter(path) as writer:
+            writer.write(record)
+
+    with runner._single_writer(path):
+        thread = threading.Thread(target=second, name="second")
+        thread.start()
+        assert opened.wait(10)
+    assert not path.exists()  # the first removed its empty file, still holding the lock
+    go.set()
+    thread.join(10)
+    assert [r.key for r in read_records([path]).records] == [record.key]
+
+
+# --- errors inside a run ------------------------------------------------------------------------
+
+
+def test_an_error_raised_by_the_run_itself_is_that_runs_error_not_a_lost_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> RunRecord:
+        raise MemoryError("Unable to allocate 7.45 GiB")
+
+    monkeypatch.setattr(runner, "run_one", broken)
+    path = tmp_path / "records.jsonl"
+    summary = run_cells(cells("numpy-backprop", range(2)), suite="t", records_path=path,
+                        progress=False)
+    records = read_records([path]).records
+    assert [r.stop_reason for r in records] == ["error", "error"]
+    assert all(r.error == "MemoryError: Unable to allocate 7.45 GiB" for r in records)
+    assert (summary.retried, records[0].attempt, records[0].suite) == (0, 1, "t")
+
+
+def test_a_bad_seed_in_the_api_is_refused_before_any_run(tmp_path: Path) -> None:
+    with pytest.raises(BenchmarkError, match=r"'seed' parameter of Cell must be an int"):
+        run_cells(cells("sgd", range(-1, 1)), suite="t", records_path=tmp_path / "r.jsonl",
+                  progress=False)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_run_metadata_is_stamped_once_and_the_key_computed_once(tmp_path: Path) -> None:
+    (planned,) = runner.plan_cells(cells("sgd", range(1)))
+    context = runner.RunContext(suite="s", executor="process", workers=3)
+    record = runner.run_cell(planned, context, attempt=2)
+    assert (record.key, record.suite, record.executor, record.workers, record.attempt) == (
+        planned.key, "s", "process", 3, 2)
+    failed = runner.failure_record(planned, context, stop=StopReason.TIMEOUT, error="late")
+    assert (failed.key, failed.executor, failed.stop_reason) == (planned.key, "process",
+                                                                 "timeout")
+
+
+# --- SIGTERM ------------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the workers")
+@pytest.mark.parametrize("twice", [False, True])
+def test_sigterm_prints_the_summary_exits_143_and_stops_every_worker(
+    tmp_path: Path, twice: bool
+) -> None:
+    path = tmp_path / "raw" / "default.jsonl"
+    proc = start_cli(tmp_path)
+    try:
+        wait_for_records(proc, path, 1)
+        workers = _children(proc.pid)
+        assert workers, "the process executor has worker processes"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        if twice:  # an impatient second signal must not lose the summary
+            time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        time.sleep(max(0.0, sent + 1.0 - time.monotonic()))
+        assert [pid for pid in workers if _alive(pid)] == []
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert "interrupted after" in err and "rerun the same command to resume" in err
+    assert "Traceback" not in err
+    result = read_records([path])
+    assert result.bad_lines == [] and 1 <= len(result.records) < 8
