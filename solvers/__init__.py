@@ -14,6 +14,7 @@ from solvers.base import Cost, Monitor, Solver
 from solvers.cmaes import CMAESSolver
 from solvers.elm import ELMSolver
 from solvers.ga import GASolver
+from solvers.lbfgs import LBFGSSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.sgd import SGDSolver
 from solvers.zorb import ZORBSolver
@@ -24,6 +25,7 @@ SOLVERS: dict[str, type[Solver]] = {
     for cls in (
         SGDSolver,
         AdamSolver,
+        LBFGSSolver,
         NumpyBackpropSolver,
         ZORBSolver,
         ELMSolver,
