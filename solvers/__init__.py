@@ -16,6 +16,7 @@ from solvers.elm import ELMSolver
 from solvers.ga import GASolver
 from solvers.lbfgs import LBFGSSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
+from solvers.openai_es import OpenAIESSolver
 from solvers.sgd import SGDSolver
 from solvers.zorb import ZORBSolver
 from tasks._validation import unknown_name
@@ -31,6 +32,7 @@ SOLVERS: dict[str, type[Solver]] = {
         ELMSolver,
         GASolver,
         CMAESSolver,
+        OpenAIESSolver,
     )
 }
 
