@@ -17,6 +17,7 @@ from solvers.ga import GASolver
 from solvers.lbfgs import LBFGSSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.openai_es import OpenAIESSolver
+from solvers.reinforce import ReinforceSolver
 from solvers.sgd import SGDSolver
 from solvers.zorb import ZORBSolver
 from tasks._validation import unknown_name
@@ -33,6 +34,7 @@ SOLVERS: dict[str, type[Solver]] = {
         GASolver,
         CMAESSolver,
         OpenAIESSolver,
+        ReinforceSolver,
     )
 }
 
