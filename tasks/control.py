@@ -82,6 +82,7 @@ class Environment(ABC):
         """The state gymnasium's ``reset(seed=seed)`` starts from."""
 
     def initial_states(self, seeds: Sequence[int]) -> FloatArray:
+        """Starting states ``(len(seeds), state_dim)``, one per seed, as gymnasium draws them."""
         return np.array([self.initial_state(s) for s in seeds], dtype=np.float64).reshape(
             len(seeds), self.state_dim
         )
@@ -421,6 +422,20 @@ def make_control_task(
     target: float | None,
     options: Mapping[str, Any],
 ) -> ControlTask:
+    """Build a control task: episode sets, a one-hidden-layer tanh policy, a return target.
+
+    Args:
+        name: the registry key.
+        env: the batched environment.
+        hidden: tanh units of the default policy network.
+        train_episodes, eval_episodes, test_episodes: sizes of the three disjoint episode sets.
+        data_seed: selects the block of episode seeds (``100000 * data_seed`` onwards).
+        target: the mean evaluation return to reach, ``None`` for gymnasium's threshold.
+        options: the knob values, recorded with every run.
+
+    Raises:
+        InvalidParameterError: a knob is out of range; the message names it.
+    """
     owner = f"task {name!r}"
     for knob, value, low in (("train_episodes", train_episodes, 1),
                              ("eval_episodes", eval_episodes, 1),

@@ -11,9 +11,10 @@ from benchmarks.harness import run_one
 from benchmarks.records import RunRecord
 from solvers import SOLVERS, get_solver
 from tasks import get_task
+from tasks.base import Target
 from tasks.control import ENVIRONMENTS, ControlTask, rollout, sample_actions
 from tasks.errors import InvalidParameterError
-from tasks.mlp import forward
+from tasks.mlp import forward, forward_each
 
 ENV_IDS = sorted(ENVIRONMENTS)
 
@@ -163,3 +164,29 @@ def test_reinforce_solves_cartpole() -> None:
     record = run_one(task, get_solver("reinforce"), Budget(max_evaluations=300_000), seed=1,
                      strict=True)
     assert record.success, record.final_train
+
+
+def test_forward_each_is_each_member_on_its_own_inputs() -> None:
+    task = get_task("acrobot")
+    rng = np.random.default_rng(0)
+    population = task.model.init_params(rng, 5)
+    x = rng.standard_normal((5, 7, task.model.layer_sizes[0]))
+    out = forward_each(task.model, population, x, logits=True)
+    for p in range(5):
+        np.testing.assert_allclose(out[p], forward(task.model, population[p], x[p], logits=True))
+
+
+def test_return_target_is_met_at_its_threshold_and_described() -> None:
+    target = Target(min_return=475.0)
+    assert target.is_met({"return": 475.0, "loss": -475.0, "mse": float("nan")})
+    assert not target.is_met({"return": 474.9, "loss": -474.9, "mse": float("nan")})
+    assert not target.is_met({"loss": 0.0, "mse": 0.0})  # a supervised metric set never meets it
+    assert target.describe() == "mean evaluation return >= 475"
+
+
+def test_supervised_scored_losses_charge_one_pass_per_example_and_member() -> None:
+    task = get_task("xor")
+    population = task.model.init_params(np.random.default_rng(0), 6)
+    losses, spent = task.scored_losses(population)
+    np.testing.assert_array_equal(losses, task.losses(population))
+    assert spent == 6 * task.n_train
