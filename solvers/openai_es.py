@@ -14,11 +14,14 @@ One generation:
    invariant to monotone transformations of the loss, and one outlier cannot dominate it);
 3. ``g = sum_i u_i eps_i / (population_size * sigma)`` over all members, with ``u`` the shaped
    losses and the mirrored direction counted with its sign, plus ``weight_decay * theta``;
-4. an Adam step ``theta <- theta - learning_rate * adam(g)``;
-5. score the new ``theta`` (one more network), since it is what the method delivers.
+4. an Adam step ``theta <- theta - learning_rate * adam(g)``.
 
-Reported parameters: the best point evaluated so far, ``theta`` or a population member, judged on
-the training loss the solver sees (as ``cmaes`` reports pycma's ``xbest``).
+Reported parameters: the mean ``theta``, what the method delivers (Salimans et al. evaluate the
+unperturbed policy; evosax's ``mean``). The solver never scores ``theta`` itself and learns
+nothing from the harness's evaluation of it, so nothing is charged for it. Why not the best member
+seen, as ``cmaes`` reports pycma's ``xbest``: a member is ``theta`` plus noise of scale ``sigma``,
+and on a control task a lucky member that scores the maximum on the training episodes could
+never be replaced by a later, more robust one (a tie is not an improvement).
 
 References: Salimans, Ho, Chen, Sidor & Sutskever, "Evolution Strategies as a Scalable
 Alternative to Reinforcement Learning", 2017, https://arxiv.org/abs/1703.03864; Wierstra et al.,
@@ -80,11 +83,11 @@ class AdamState:
 class OpenAIESSolver(Solver):
     """OpenAI-ES: antithetic sampling, centered-rank shaping, Adam; one batch per generation.
 
-    Iteration: one generation (``population_size`` perturbed networks in one batched forward, an
-    Adam step, then the new mean).
-    Evaluations: ``n_train`` to score ``x0`` before the first report, then
-    ``(population_size + 1) * n_train`` per generation, as ``Task.scored_losses`` charges them
-    (on a control task: the environment steps taken). No backward passes.
+    Iteration: one generation (``population_size`` perturbed networks in one batched forward, one
+    Adam step).
+    Evaluations: none before the first report (``x0`` itself), then ``population_size * n_train``
+    per generation, as ``Task.scored_losses`` charges them (on a control task: the environment
+    steps taken). No backward passes.
 
     Attributes:
         population_size: perturbed networks per generation, an even number >= 2 (antithetic
@@ -136,11 +139,8 @@ class OpenAIESSolver(Solver):
         check_interval(self.eps, "eps", owner, low=0.0, closed="neither")
         check_interval(self.weight_decay, "weight_decay", owner, low=0.0)
 
-    def initial_cost(self, task: Task) -> Cost:
-        return Cost(task.n_train)
-
     def iteration_cost(self, task: Task) -> Cost:
-        return Cost((self.population_size + 1) * task.n_train)
+        return Cost(self.population_size * task.n_train)
 
     def perturbations(self, rng: np.random.Generator, num_params: int) -> FloatArray:
         """``(population_size, n)`` directions: ``eps_1..eps_k`` then ``-eps_1..-eps_k``."""
@@ -155,24 +155,13 @@ class OpenAIESSolver(Solver):
 
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         theta = np.array(x0, dtype=np.float64)
-        first, spent = task.scored_losses(theta[None, :])
-        best_loss = float(np.nan_to_num(first[0], nan=np.inf))
-        best_params = theta.copy()
-        if monitor.report(best_params, evaluations=spent):
+        if monitor.report(theta, evaluations=0):
             return
         adam = AdamState(np.zeros_like(theta), np.zeros_like(theta), beta1=self.beta1,
                          beta2=self.beta2, eps=self.eps)
         while True:
             eps = self.perturbations(rng, theta.size)
-            population = theta + self.sigma * eps
-            losses, spent = task.scored_losses(population)
+            losses, spent = task.scored_losses(theta + self.sigma * eps)
             theta = theta - adam.step(self.gradient(eps, losses, theta), self.learning_rate)
-            mean_loss, mean_spent = task.scored_losses(theta[None, :])
-            candidates = np.append(np.nan_to_num(losses, nan=np.inf),
-                                   np.nan_to_num(mean_loss, nan=np.inf))
-            best = int(np.argmin(candidates))
-            if candidates[best] < best_loss:
-                best_loss = float(candidates[best])
-                best_params = theta.copy() if best == len(losses) else population[best].copy()
-            if monitor.report(best_params, evaluations=spent + mean_spent):
+            if monitor.report(theta, evaluations=spent):
                 return
