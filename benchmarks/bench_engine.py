@@ -30,9 +30,9 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.budget import Budget
 from benchmarks.conftest import timing_enabled
-from benchmarks.executors import Engine, ExecutorConfig, available_cores, open_engine
+from benchmarks.engine.executors import Engine, ExecutorConfig, available_cores, open_engine
+from benchmarks.engine.runner import run_cell, run_cells, warm_worker
 from benchmarks.records import RunRecord, read_records
-from benchmarks.runner import run_cell, run_cells, warm_worker
 from benchmarks.suites import Cell
 
 #: Timed rounds per benchmark: each is a whole suite.
@@ -107,7 +107,7 @@ def test_engine_suite(benchmark: BenchmarkFixture, executor: str, tmp_path: Path
 @pytest.fixture(params=["serial", "process"])
 def started_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """An engine whose workers are up and warm before any timing starts."""
-    engine = open_engine(config(request.param), preload=("benchmarks.runner:warm_worker",))
+    engine = open_engine(config(request.param), preload=("benchmarks.engine.runner:warm_worker",))
     if engine.name == "serial":
         warm_worker()
     else:  # one trivial call per worker, so that every worker has started and warmed up

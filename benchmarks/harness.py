@@ -80,6 +80,8 @@ class Monitor:
         self.params: FlatParams | None = None
         self.metrics: dict[str, float] = {}
         self.to_target: tuple[int, int, float] | None = None
+        self._best_val: tuple[float, int, int, dict[str, float]] | None = None
+        self._fresh = False
         self._schedule = _LogSchedule()
         self._clock = time.perf_counter
         self._started = self._clock()
@@ -98,24 +100,55 @@ class Monitor:
         self.evaluations += int(evaluations)
         self.backward += int(backward)
         self.params = np.array(params, dtype=np.float64, copy=True)
-        with np.errstate(all="ignore"):  # a diverging run is recorded, not warned about
-            metrics = self.task.evaluate(self.params, "train")
-        self.metrics = metrics
-        reached = self.task.target.is_met(metrics)
-        if reached:
-            self.to_target = (self.iterations, self.evaluations, self.solver_seconds)
-        if reached or self._schedule.due(self.iterations):
-            self._keep(metrics)
-        self.stop_reason = self._decide(metrics, reached)
+        due = self._schedule.due(self.iterations)
+        # Until the target is met, every report is evaluated: the cost to target is exact. After
+        # it (runs that continue for the fixed-budget view), only trace points and the last
+        # report are: nothing is decided by the training metrics any more but divergence, and
+        # non-finite parameters are still caught at every report.
+        if self.to_target is None or due:
+            self._evaluate_and_decide(due)
+        else:
+            self._fresh = False
+            self.stop_reason = self._decide_budget()
+            if self.stop_reason is not None:
+                self._evaluate_and_decide(True)
         if self.stop_reason is not None and (
             not self.trace or self.trace[-1].iteration != self.iterations
         ):
-            self._keep(metrics)
+            self._keep(self.metrics)
         self._started = self._clock()
         self.eval_seconds += self._started - stopped_at
         return self.stop_reason is not None
 
+    def _evaluate_and_decide(self, due: bool) -> None:
+        assert self.params is not None
+        with np.errstate(all="ignore"):  # a diverging run is recorded, not warned about
+            metrics = self.task.evaluate(self.params, "train")
+        self.metrics = metrics
+        self._fresh = True
+        reached = self.to_target is None and self.task.target.is_met(metrics)
+        if reached:
+            self.to_target = (self.iterations, self.evaluations, self.solver_seconds)
+        if reached or due:
+            self._keep(metrics)
+        self.stop_reason = self._decide(metrics, reached)
+
     def _keep(self, metrics: dict[str, float]) -> None:
+        assert self.params is not None
+        held_out: dict[str, float | None] = {}
+        with np.errstate(all="ignore"):
+            if self.task.has_validation:
+                val = self.task.evaluate(self.params, "val")
+                held_out["val_loss"] = val["loss"]
+                held_out["val_accuracy"] = val.get("accuracy")
+                if self._best_val is None or _below(val["loss"], self._best_val[0]):
+                    test = self.task.evaluate(self.params, "test")
+                    self._best_val = (val["loss"], self.iterations, self.evaluations, test)
+            if self.task.has_split:
+                test = self.task.evaluate(self.params, "test")
+                held_out["test_loss"] = test["loss"]
+                held_out["test_mse"] = test["mse"]
+                held_out["test_accuracy"] = test.get("accuracy")
         self.trace.append(
             TracePoint(
                 iteration=self.iterations,
@@ -125,13 +158,28 @@ class Monitor:
                 loss=metrics["loss"],
                 mse=metrics["mse"],
                 accuracy=metrics.get("accuracy"),
+                **held_out,
             )
         )
 
+    def selected(self) -> dict[str, Any] | None:
+        """The best-validation checkpoint: where it was and its test metrics (``None`` without a
+        validation split). The test split never chooses anything; validation does."""
+        if self._best_val is None:
+            return None
+        val_loss, iteration, evaluations, test = self._best_val
+        return {"iteration": iteration, "evaluations": evaluations, "val_loss": val_loss,
+                "test": test}
+
     def _decide(self, metrics: dict[str, float], reached: bool) -> StopReason | None:
-        if reached:
+        if reached and self.budget.stop_at_target:
             return StopReason.TARGET_REACHED
-        if not math.isfinite(metrics["loss"]) or not np.all(np.isfinite(self.params)):  # type: ignore[arg-type]
+        if not math.isfinite(metrics["loss"]):
+            return StopReason.DIVERGED
+        return self._decide_budget()
+
+    def _decide_budget(self) -> StopReason | None:
+        if not np.all(np.isfinite(self.params)):  # type: ignore[arg-type]
             return StopReason.DIVERGED
         b = self.budget
         if b.max_iterations is not None and self.iterations >= b.max_iterations:
@@ -148,6 +196,11 @@ class Monitor:
     def finish(self) -> None:
         """Called when ``run`` returns: the solver's own time since the last report counts."""
         self.solver_seconds += self._clock() - self._started
+
+
+def _below(value: float, best: float) -> bool:
+    """``value < best``, with NaN never better than anything."""
+    return math.isfinite(value) and (not math.isfinite(best) or value < best)
 
 
 @contextlib.contextmanager
@@ -275,7 +328,9 @@ def run_one(
     with np.errstate(all="ignore"):
         test = task.evaluate(params, "test")
     extra = task.final_metrics(task.model, params) if task.final_metrics is not None else {}
-    hit = monitor.to_target if stop is StopReason.TARGET_REACHED else None
+    # A run that continued past the target (fixed-budget view) keeps its exact cost to target;
+    # an error or a safety-net stop after the target does not undo a success either.
+    hit = monitor.to_target
     return RunRecord(
         **base,
         stop_reason=str(stop),
@@ -294,6 +349,7 @@ def run_one(
         trace=[vars(p) for p in monitor.trace],
         error=error,
         final_params=params.tolist() if task.num_params <= MAX_STORED_PARAMS else [],
+        selected=monitor.selected(),
     )
 
 

@@ -31,6 +31,11 @@ class TracePoint:
     loss: float
     mse: float
     accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    test_loss: float | None = None
+    test_mse: float | None = None
+    test_accuracy: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +72,9 @@ class RunRecord:
     trace: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
     final_params: list[float] = field(default_factory=list)
+    selected: dict[str, Any] | None = None
+    arm: str = "defaults"
+    trial: int | None = None
     executor: str = "serial"
     workers: int = 1
     attempt: int = 1
@@ -114,22 +122,29 @@ def cell_key(
     budget: dict[str, Any],
     seed: int,
     version: str = BENCHMARK_VERSION,
+    arm: str = "defaults",
+    trial: int | None = None,
 ) -> str:
-    """A stable key for one run cell: the same inputs always give the same 16 hex digits."""
-    payload = json.dumps(
-        _canonical(
-            {
-                "task": task,
-                "task_options": task_options,
-                "solver": solver,
-                "config": config,
-                "budget": budget,
-                "seed": seed,
-                "version": version,
-            }
-        ),
-        sort_keys=True,
-    )
+    """A stable key for one run cell: the same inputs always give the same 16 hex digits.
+
+    ``arm`` and ``trial`` enter the key only when they are not the plain defaults, so keys of
+    cells recorded before arms existed are unchanged; a tuned configuration equal to the
+    defaults is still a cell of its own.
+    """
+    fields_: dict[str, Any] = {
+        "task": task,
+        "task_options": task_options,
+        "solver": solver,
+        "config": config,
+        "budget": budget,
+        "seed": seed,
+        "version": version,
+    }
+    if arm != "defaults":
+        fields_["arm"] = arm
+    if trial is not None:
+        fields_["trial"] = trial
+    payload = json.dumps(_canonical(fields_), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

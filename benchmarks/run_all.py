@@ -22,10 +22,11 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.budget import Budget
-from benchmarks.executors import EXECUTORS, ExecutorConfig
+from benchmarks.engine.executors import EXECUTORS, ExecutorConfig
+from benchmarks.engine.runner import run_cells
 from benchmarks.records import read_records
-from benchmarks.report import write_report
-from benchmarks.runner import run_cells
+from benchmarks.report.document import write_report
+from benchmarks.studies.tuning import REFERENCE_TUNED, load_tuned, write_tuned
 from benchmarks.suites import SUITES, Suite, TaskEntry, get_suite, with_budget
 from solvers import SOLVERS, get_solver_class, solver_fields
 from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs
@@ -96,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--task-set", action="append", default=[], metavar="TASK.OPTION=VALUE",
                         help="set a task option, e.g. xor.hidden=4 or parity.num_bits=6")
     parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    parser.add_argument("--tuned", type=Path, default=REFERENCE_TUNED, metavar="PATH",
+                        help="tuned configurations for the suite's 'tuned' arm (default: the "
+                             "committed study, %(default)s); --suite tuning writes a new one "
+                             "into --out")
     parser.add_argument("--rerun", action="store_true", help="re-run cells already recorded")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild the report from the records; run nothing")
@@ -210,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             time_limit=args.time_limit,
         )
         records_path = args.out / "raw" / f"{suite.name}.jsonl"
+        tuned, _ = load_tuned(args.tuned) if "tuned" in suite.arms else ({}, {})
         if not args.report_only:
             summary = run_cells(
-                suite.cells(tuple(SOLVERS)),
+                suite.cells(tuple(SOLVERS), tuned),
                 suite=suite.name,
                 records_path=records_path,
                 rerun=args.rerun,
@@ -230,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     if not records_path.exists():
         parser.exit(2, f"{parser.prog}: error: no records at {records_path}; run a suite first.\n")
     result = read_records([records_path])
+    if suite.trials:
+        tuned_path = write_tuned(result.records, args.out, suite)
+        print(f"tuned configurations: {tuned_path} (pass it with --tuned to run the tuned arm)")
     path = write_report(result.records, report_path(args.out, suite.name),
                         f"evo-vs-grad report: suite '{suite.name}'")
     print(f"report: {path} (self-contained copy: {path.with_suffix('.html')})")

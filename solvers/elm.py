@@ -34,7 +34,8 @@ class ELMSolver(Solver):
     Evaluations: N forward passes per solve (softmax normalisers from the same pass); no backward.
 
     Attributes:
-        rcond: SVD cut-off relative to the largest singular value, in [0, 1); ``1e-15`` as ZORB.
+        rcond: SVD cut-off relative to the largest singular value, in [0, 1); ``1e-15`` as ZORB
+            and as ``numpy.linalg.pinv``'s default.
     """
 
     name: ClassVar[str] = "elm"

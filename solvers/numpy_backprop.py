@@ -89,6 +89,10 @@ class NumpyBackpropSolver(Solver):
     Iteration: one epoch, i.e. one full-batch step, or ``ceil(N / batch_size)`` mini-batch steps.
     Evaluations: ``N`` forward and ``N`` backward single-example passes per iteration.
 
+    Defaults and their origin: the same as ``sgd`` (learning rate 0.01, Keras's and TensorFlow's
+    SGD default; momentum 0, torch's), so the two follow the same trajectory at defaults. None
+    was chosen on this suite.
+
     Attributes:
         learning_rate: step size, in (0, inf).
         momentum: heavy-ball momentum, in [0, 1).
@@ -102,8 +106,8 @@ class NumpyBackpropSolver(Solver):
         "momentum": Uniform(0.0, 0.99),
     }
 
-    learning_rate: float = 0.1
-    momentum: float = 0.9
+    learning_rate: float = 0.01
+    momentum: float = 0.0
     batch_size: int | None = None
 
     def validate(self) -> None:

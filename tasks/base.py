@@ -29,7 +29,7 @@ from tasks.mlp import (
 )
 
 JSONValue = Any
-Split = Literal["train", "test"]
+Split = Literal["train", "val", "test"]
 Metrics = dict[str, float]
 LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
 
@@ -94,6 +94,9 @@ class Task:
         x_train, y_train, x_test, y_test: float64 arrays; ``y`` is ``(N, n_out)``. Tasks without a
             split (the four points of a logic gate) use the training data as test data and say so
             with ``has_split=False``.
+        x_val, y_val: an optional validation split carved from the training data (real data
+            sets): the harness picks the best-validation checkpoint with it, so the test split
+            never chooses anything. ``None`` when the task has none.
         model: the default network, overridable through :func:`with_options`.
         loss: the training loss: ``mse`` or ``cross_entropy``.
         target: the convergence criterion.
@@ -126,6 +129,8 @@ class Task:
     options: Mapping[str, JSONValue] = field(default_factory=dict)
     description: str = ""
     final_metrics: Callable[[ModelSpec, FlatParams], Metrics] | None = None
+    x_val: FloatArray | None = None
+    y_val: FloatArray | None = None
 
     def __post_init__(self) -> None:
         check_options(self.loss, "loss", f"task {self.name!r}", LOSSES)
@@ -157,7 +162,15 @@ class Task:
     def num_params(self) -> int:
         return self.model.num_params
 
+    @property
+    def has_validation(self) -> bool:
+        return self.x_val is not None and self.y_val is not None and len(self.x_val) > 0
+
     def data(self, split: Split) -> tuple[FloatArray, FloatArray]:
+        if split == "val":
+            if self.x_val is None or self.y_val is None:
+                raise InvalidParameterError(f"Task {self.name!r} has no validation split.")
+            return self.x_val, self.y_val
         return (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
 
     def losses(self, population: FloatArray, split: Split = "train") -> FloatArray:

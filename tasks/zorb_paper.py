@@ -11,7 +11,7 @@ Initial weights are Glorot-uniform, the authors' scheme, except that the shared 
 ``glorot`` init sets biases to 0 where the authors also draw the bias row from the same uniform.
 
 Targets are for every solver (the suite's success criterion). The ZORB comparison
-(``benchmarks/zorb_claim.py``) replaces them, per seed, by ZORB's own final training error.
+(``benchmarks/studies/zorb_claim.py``) replaces them, per seed, by ZORB's own final training error.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_table import (
+from benchmarks.report.benchmark_table import (
     STORAGE,
     benchmark_markdown,
     latest_benchmark_file,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.executors import (
+from benchmarks.engine.executors import (
     ExecutorConfig,
     SerialEngine,
     WorkerError,
@@ -107,7 +107,7 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys, time
-        from benchmarks.executors import WorkerPool
+        from benchmarks.engine.executors import WorkerPool
         pool = WorkerPool(2)
         busy = pool.submit(time.sleep, 600)  # a hung call
         pool.submit(abs, 1).result()  # the second worker, idle afterwards

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.html_report import github_slug, markdown_to_html
 from benchmarks.records import RecordWriter, RunRecord, read_records
-from benchmarks.report import ReportFiles, build_report, figures_dir_for
+from benchmarks.report.document import ReportFiles, build_report, figures_dir_for
+from benchmarks.report.html import github_slug, markdown_to_html
+from benchmarks.report.stats import ert, ert_bootstrap
 from benchmarks.run_all import main
-from benchmarks.stats import ert, ert_bootstrap
 from solvers import SOLVERS
 from tasks import get_task
 
@@ -302,12 +302,12 @@ def test_hooks_are_included_when_present(tmp_path: Path, monkeypatch: pytest.Mon
         seen.append(len(recs))
         return ["ZORB was measured.", ""]
 
-    zorb = types.ModuleType("benchmarks.zorb_claim")
+    zorb = types.ModuleType("benchmarks.studies.zorb_claim")
     zorb.markdown_section = markdown_section  # type: ignore[attr-defined]
-    bench = types.ModuleType("benchmarks.bench_table")
+    bench = types.ModuleType("benchmarks.report.benchmark_table")
     bench.latest_benchmark_markdown = lambda root: [f"bench table from {root.name}"]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "benchmarks.zorb_claim", zorb)
-    monkeypatch.setitem(sys.modules, "benchmarks.bench_table", bench)
+    monkeypatch.setitem(sys.modules, "benchmarks.studies.zorb_claim", zorb)
+    monkeypatch.setitem(sys.modules, "benchmarks.report.benchmark_table", bench)
     files = build_report(records, tmp_path / "report.md", "hooks", root=tmp_path)
     md = files.markdown.read_text()
     assert "## ZORB claim\n\nZORB was measured." in md
@@ -322,8 +322,8 @@ def test_hooks_are_skipped_when_absent(tmp_path: Path, monkeypatch: pytest.Monke
     with RecordWriter(tmp_path / "raw" / "zorb.jsonl") as writer:
         writer.write(records[0])
     # None in sys.modules makes the import fail with ImportError, as a missing module would.
-    monkeypatch.setitem(sys.modules, "benchmarks.zorb_claim", None)
-    monkeypatch.setitem(sys.modules, "benchmarks.bench_table", types.ModuleType("empty"))
+    monkeypatch.setitem(sys.modules, "benchmarks.studies.zorb_claim", None)
+    monkeypatch.setitem(sys.modules, "benchmarks.report.benchmark_table", types.ModuleType("empty"))
     md = build_report(records, tmp_path / "report.md", "no hooks", root=tmp_path).markdown
     text = md.read_text()
     assert "## ZORB claim" not in text

@@ -23,12 +23,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from benchmarks import runner
 from benchmarks.budget import Budget
-from benchmarks.executors import EngineError, ExecutorConfig, WorkerLostError
+from benchmarks.engine import runner
+from benchmarks.engine.executors import EngineError, ExecutorConfig, WorkerLostError
+from benchmarks.engine.runner import key_of, run_cells
 from benchmarks.records import RunRecord, read_records
 from benchmarks.run_all import main
-from benchmarks.runner import key_of, run_cells
 from benchmarks.suites import Cell
 from solvers import SOLVERS
 from solvers.base import Cost, Monitor, Solver

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from benchmarks.stats import (
+from benchmarks.report.stats import (
     block_ranks,
     ecdf,
     ert,

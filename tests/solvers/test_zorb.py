@@ -214,6 +214,11 @@ def test_t5_each_layer_written_once_in_order_with_later_layers_at_init(
 # --- T6, T9, T14: the documented failure modes -----------------------------------------------
 
 
+@pytest.mark.xfail(
+    reason="issue 16 item 9: the folded export multiplies ~1e-17 slopes by ~1e12 weights, so "
+    "the exported vector is not constant on every machine's BLAS",
+    strict=False,
+)
 def test_t6_xor_symmetry_collapse_of_a_2_2_1_sigmoid_net() -> None:
     """T6: labels uncorrelated with the inputs give layer-1 slopes 0; the net is constant."""
     x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -449,7 +454,7 @@ def test_every_registered_task_runs_or_gives_a_reason() -> None:
                                       "diverged"), name
 
 
-# --- The comparison (benchmarks/zorb_claim.py), end to end on one small task ----------------
+# --- The comparison (benchmarks/studies/zorb_claim.py), end to end on one small task ---
 
 
 def test_claim_runs_matches_zorbs_error_and_renders(tmp_path: object) -> None:
@@ -457,8 +462,8 @@ def test_claim_runs_matches_zorbs_error_and_renders(tmp_path: object) -> None:
     renders from the records alone and ignores unrelated runs in the same file."""
     from pathlib import Path
 
-    from benchmarks import zorb_claim
     from benchmarks.records import read_records
+    from benchmarks.studies import zorb_claim
     from solvers.adam import AdamSolver
 
     path = Path(str(tmp_path)) / "raw" / "zorb_claim.jsonl"

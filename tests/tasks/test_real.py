@@ -17,7 +17,10 @@ CLASSIFICATION = {"iris": (149, 4, 3), "wine": (178, 13, 3), "cancer": (569, 30,
 def test_rows_features_and_outputs(name: str, shape: tuple[int, int, int]) -> None:
     rows, features, outputs = shape
     task = get_task(name)
-    assert task.n_train + len(task.x_test) == rows  # iris: 150 rows, one exact duplicate
+    assert task.x_val is not None
+    # iris: 150 rows, one exact duplicate; validation rows come out of the training split.
+    assert task.n_train + len(task.x_val) + len(task.x_test) == rows
+    assert len(task.x_val) == pytest.approx(0.2 * (task.n_train + len(task.x_val)), abs=1)
     assert task.model.layer_sizes[0] == features and task.model.layer_sizes[-1] == outputs
     assert task.model.output_activation == ("sigmoid" if outputs == 1 else "softmax")
     assert len(task.x_test) == pytest.approx(0.25 * rows, abs=1)
@@ -45,7 +48,20 @@ def test_split_is_stratified_and_follows_the_seed(name: str) -> None:
     assert np.all(np.abs(test - expected) <= 1.0)
     other = get_task(name, test_fraction=0.3, data_seed=6)
     assert not np.array_equal(task.x_test, other.x_test)
-    assert task.options == {"test_fraction": 0.3, "data_seed": 5}
+    assert task.options == {"test_fraction": 0.3, "val_fraction": 0.2, "data_seed": 5}
+
+
+@pytest.mark.parametrize("name", [*CLASSIFICATION, "diabetes"])
+def test_validation_is_carved_from_training_and_leaves_the_test_split_alone(name: str) -> None:
+    with_val, without = get_task(name, data_seed=3), get_task(name, data_seed=3, val_fraction=0.0)
+    assert with_val.has_validation and not without.has_validation
+    assert without.n_train == with_val.n_train + len(with_val.x_val)  # type: ignore[arg-type]
+    # The same test rows, in the same order (diabetes' targets are rescaled with the training
+    # statistics, an increasing map, so their ranks are compared).
+    np.testing.assert_array_equal(np.argsort(with_val.y_test, axis=0, kind="stable"),
+                                  np.argsort(without.y_test, axis=0, kind="stable"))
+    metrics = with_val.evaluate(with_val.model.init_params(np.random.default_rng(0)), "val")
+    assert set(metrics) >= {"loss", "mse"}
 
 
 def test_diabetes_target_is_ordinary_least_squares_on_the_split() -> None:
@@ -59,7 +75,8 @@ def test_diabetes_target_is_ordinary_least_squares_on_the_split() -> None:
 
 
 @pytest.mark.parametrize(("knob", "bad"), [("test_fraction", 0.0), ("test_fraction", 0.95),
-                                           ("data_seed", -1), ("data_seed", 1.5)])
+                                           ("data_seed", -1), ("data_seed", 1.5),
+                                           ("val_fraction", 0.6)])
 def test_bad_knob_values_name_the_knob(knob: str, bad: float) -> None:
     with pytest.raises(InvalidParameterError, match=rf"'{knob}' parameter of task 'iris'"):
         get_task("iris", **{knob: bad})

@@ -62,7 +62,7 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
 )
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 
 def run_preload(item: str) -> None:
     """Import ``module``, or import ``module`` and call its ``function`` for ``module:function``.
@@ -228,7 +228,8 @@ class _Worker:
             p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from benchmarks.executors import worker_main; worker_main()",
+            [sys.executable, "-c",
+             "from benchmarks.engine.executors import worker_main; worker_main()",
              str(theirs.fileno()), str(os.getpid())],
             pass_fds=(theirs.fileno(),),
             env=env,

@@ -21,7 +21,7 @@ their records apart from the suite's ordinary runs and ties each to the ZORB run
 ZORB records also get ``extra_metrics`` from ZORB's *own* forward (the relaxed activations, its
 own arithmetic), so any difference from the shared network's forward is visible.
 
-Run: ``python -m benchmarks.zorb_claim [--seeds N] [--out results]``.
+Run: ``python -m benchmarks.studies.zorb_claim [--seeds N] [--out results]``.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def _metric_pair(runs: Sequence[RunRecord], classify: bool) -> tuple[str, str]:
 def markdown_section(records: Sequence[RunRecord]) -> list[str]:
     """Markdown lines for the report: ZORB and ELM per task, and the time to match ZORB.
 
-    Reads only records: those written by ``python -m benchmarks.zorb_claim`` (told apart by
+    Reads only records: those written by ``python -m benchmarks.studies.zorb_claim`` (told apart by
     their budget and the matching option); ordinary suite runs in the same file are ignored.
     The lines start with a paragraph (no heading): the caller gives the section its title.
     """
@@ -299,7 +299,7 @@ def markdown_section(records: Sequence[RunRecord]) -> list[str]:
         "",
     ]
     if not tasks:
-        return [*lines, "No records of `python -m benchmarks.zorb_claim` yet.", ""]
+        return [*lines, "No records of `python -m benchmarks.studies.zorb_claim` yet.", ""]
     summary = [
         "| task | ZORB train | ZORB test | ELM train | ELM test | ZORB seconds "
         "| fastest to match ZORB (median) | speed-up of ZORB |",
@@ -421,7 +421,7 @@ def build_report(records: Sequence[RunRecord]) -> str:
         "# evo-vs-grad report: ZORB's claim",
         "",
         f"Generated {datetime.now(UTC).isoformat(timespec='seconds')} from {len(records)} run "
-        "records by `python -m benchmarks.zorb_claim`; do not edit.",
+        "records by `python -m benchmarks.studies.zorb_claim`; do not edit.",
         "",
         "## ZORB's claim",
         "",
@@ -440,7 +440,7 @@ def build_report(records: Sequence[RunRecord]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.zorb_claim",
+        prog="python -m benchmarks.studies.zorb_claim",
         description="ZORB vs ELM vs the time Adam/SGD need to reach ZORB's training error, on "
         "the ZORB paper's setups; writes <out>/raw/zorb_claim.jsonl and "
         "<out>/report-zorb_claim.md.",

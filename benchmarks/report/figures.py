@@ -1,6 +1,6 @@
 """The report's pictures (matplotlib with seaborn styling, Agg backend: no display needed).
 
-Every function draws one figure from the grouped records (:mod:`benchmarks.analysis`), writes
+Every function draws one figure from the grouped records (:mod:`benchmarks.report.analysis`), writes
 it as a PNG and returns its path, or ``None`` when the records hold nothing to draw (e.g. no
 stored parameters). Colours follow one palette for the whole report, so a solver has the same
 colour in every figure.
@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from PIL import Image
 
-from benchmarks.analysis import (
+from benchmarks.report.analysis import (
     AXIS_TITLES,
     COST_FLOOR,
     TRACE_FIELD,
@@ -46,7 +46,7 @@ from benchmarks.analysis import (
     spent,
     trace_column,
 )
-from benchmarks.stats import (
+from benchmarks.report.stats import (
     PairedTest,
     ert,
     ert_bootstrap,

@@ -1,7 +1,7 @@
 """Running a suite: validate every cell, skip what is recorded, run the rest, append records.
 
 Every cell is validated (task and solver built) before the first run starts, so a typo fails in
-a second, not an hour in. The runs then go to an engine (``benchmarks/executors.py``: serial,
+a second, not an hour in. The runs then go to an engine (``benchmarks/engine/executors.py``: serial,
 local processes or Dask) through one code path: submit every cell, take results as they
 complete, and write each record as it arrives. Only this process writes the records file (one
 writer, holding an advisory lock), one record at a time with a flush and an fsync, so:
@@ -35,8 +35,7 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.budget import StopReason
-from benchmarks.environment import environment
-from benchmarks.executors import (
+from benchmarks.engine.executors import (
     Engine,
     EngineError,
     ExecutorConfig,
@@ -44,9 +43,10 @@ from benchmarks.executors import (
     open_engine,
     run_preload,
 )
+from benchmarks.environment import environment
 from benchmarks.harness import check_budget_fits, empty_record, record_base, run_one
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
-from benchmarks.suites import Cell
+from benchmarks.suites import PER_SEED, Cell, resolve_options
 from solvers import get_solver
 from solvers.base import Solver
 from tasks import get_task
@@ -77,7 +77,7 @@ def _freeze(options: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 def build_task(cell: Cell) -> Task:
     """The cell's task (cached: tasks are frozen and identical across seeds)."""
-    return _task(cell.task, _freeze(cell.task_options))
+    return _task(cell.task, _freeze(resolve_options(cell.task_options, cell.seed)))
 
 
 def key_of(cell: Cell) -> str:
@@ -91,7 +91,26 @@ def key_of(cell: Cell) -> str:
         config=solver.config(),
         budget=cell.budget.to_dict(),
         seed=cell.seed,
+        arm=cell.arm,
+        trial=cell.trial,
     )
+
+
+def stamp(record: RunRecord, cell: Cell) -> RunRecord:
+    """What the cell, not the harness, knows: its key, its arm and trial, and its task options
+    as the suite wrote them (``data_seed: per-seed`` stays so, and the report groups runs of
+    every seed together; the resolved value is the record's seed)."""
+    return dataclasses.replace(
+        record,
+        key=key_of(cell),
+        task_options={
+            **record.task_options,
+            **{k: v for k, v in cell.task_options.items() if v == PER_SEED},
+        },
+        arm=cell.arm,
+        trial=cell.trial,
+    )
+
 
 
 def validate_cells(cells: Sequence[Cell]) -> None:
@@ -165,6 +184,7 @@ def run_cell(
         executor=executor,
         workers=workers,
     )
+    record = stamp(record, cell)
     return dataclasses.replace(record, attempt=attempt) if attempt != 1 else record
 
 
@@ -194,7 +214,9 @@ def failure_record(
         executor=executor,
         workers=workers,
     )
-    return dataclasses.replace(empty_record(base, stop, error, wall_seconds), attempt=attempt)
+    return dataclasses.replace(
+        stamp(empty_record(base, stop, error, wall_seconds), cell), attempt=attempt
+    )
 
 
 @dataclass
@@ -339,7 +361,7 @@ def run_cells(
                                executor=config.kind, workers=0, planned=len(todo))
         if todo:
             engine = open_engine(config, threads=threads, jobs=len(todo),
-                                 preload=(*plugins, "benchmarks.runner:warm_worker"))
+                                 preload=(*plugins, "benchmarks.engine.runner:warm_worker"))
             summary.executor, summary.workers = engine.name, engine.workers
             if isinstance(engine, SerialEngine):
                 warm_worker()  # this process is the worker

@@ -34,8 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import figures as fig
-from benchmarks.analysis import (
+from benchmarks.environment import ROOT
+from benchmarks.records import RunRecord, read_records
+from benchmarks.report import figures as fig
+from benchmarks.report.analysis import (
     COST_FLOOR,
     EASIER_LEVELS,
     CostAxis,
@@ -50,10 +52,8 @@ from benchmarks.analysis import (
     solver_order,
     varying_knobs,
 )
-from benchmarks.environment import ROOT
-from benchmarks.html_report import github_slug, write_html
-from benchmarks.records import RunRecord, read_records
-from benchmarks.stats import (
+from benchmarks.report.html import github_slug, write_html
+from benchmarks.report.stats import (
     PairedTest,
     ert,
     ert_bootstrap,
@@ -595,8 +595,9 @@ _ZORB_FILES = ("zorb", "zorb_claim")
 
 def _hooks(md_path: Path, root: Path) -> list[str]:
     lines: list[str] = []
-    # The ZORB suite's records (raw/zorb.jsonl) and those of `python -m benchmarks.zorb_claim`
-    # (raw/zorb_claim.jsonl); the hook picks the ones it needs.
+    # The ZORB suite's records (raw/zorb.jsonl) and those of
+    # `python -m benchmarks.studies.zorb_claim` (raw/zorb_claim.jsonl);
+    # the hook picks the ones it needs.
     zorb_raw = [
         path
         for path in (md_path.parent / "raw" / f"{name}.jsonl" for name in _ZORB_FILES)
@@ -604,10 +605,10 @@ def _hooks(md_path: Path, root: Path) -> list[str]:
     ]
     if zorb_raw:
         zorb_records = read_records(zorb_raw).records
-        section = _hook_lines("benchmarks.zorb_claim", "markdown_section", zorb_records)
+        section = _hook_lines("benchmarks.studies.zorb_claim", "markdown_section", zorb_records)
         if section is not None:
             lines += ["## ZORB claim", "", *section, ""]
-    bench = _hook_lines("benchmarks.bench_table", "latest_benchmark_markdown", root)
+    bench = _hook_lines("benchmarks.report.benchmark_table", "latest_benchmark_markdown", root)
     if bench is not None:
         lines += ["## Performance (pytest-benchmark)", "", *bench, ""]
     return lines

@@ -1,8 +1,8 @@
 """The report's data layer: records grouped by task and solver, costs, target levels, runtimes.
 
-Both the tables (``benchmarks/report.py``) and the figures (``benchmarks/figures.py``) read the
-records through this module, so a number in a table and the same number in a picture cannot
-disagree.
+Both the tables (``benchmarks/report/document.py``) and the figures
+(``benchmarks/report/figures.py``) read the records through this module, so a number in a table
+and the same number in a picture cannot disagree.
 
 Vocabulary:
 
@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from benchmarks.records import RunRecord
+from benchmarks.suites import resolve_options
 from solvers import SOLVERS
 from tasks import get_task
 from tasks.base import Task
@@ -139,7 +140,7 @@ def rebuild_task(record: RunRecord) -> Task | None:
     The recorded ``gate`` option of the logic tasks is not a factory knob (the name is the gate),
     so options the factory does not accept are retried without.
     """
-    options = dict(record.task_options)
+    options = resolve_options(dict(record.task_options), record.seed)
     task = _task_cached(record.task, _freeze(options))
     if task is None and "gate" in options:
         options.pop("gate")
@@ -161,7 +162,13 @@ def solver_defaults() -> dict[str, dict[str, Any]]:
 
 
 def solver_label(record: RunRecord, defaults: dict[str, dict[str, Any]]) -> str:
-    """The solver's name, with the hyperparameters that differ from its defaults."""
+    """The solver's name, with the hyperparameters that differ from its defaults.
+
+    A tuned run is ``name [tuned]`` whatever its configuration: the tuned arm's configuration
+    differs per task, and one label keeps the arm one row across tasks.
+    """
+    if record.arm != "defaults":
+        return f"{record.solver} [{record.arm}]"
     base = defaults.get(record.solver, {})
     diff = {k: v for k, v in record.config.items() if base.get(k, v) != v}
     if not diff:
