@@ -399,6 +399,8 @@ class ControlTask(Task):
 
         ``mse`` is NaN: a return has no squared error (kept so every trace row has the field).
         """
+        if split == "val":
+            raise InvalidParameterError(f"Task {self.name!r} has no validation split.")
         result = self.returns(params[None, :], "eval" if split == "train" else "test")
         mean = float(result.returns.mean())
         return {

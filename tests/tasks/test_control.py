@@ -190,3 +190,10 @@ def test_supervised_scored_losses_charge_one_pass_per_example_and_member() -> No
     losses, spent = task.scored_losses(population)
     np.testing.assert_array_equal(losses, task.losses(population))
     assert spent == 6 * task.n_train
+
+
+def test_control_tasks_have_no_validation_split() -> None:
+    task = get_task("cartpole", eval_episodes=2, test_episodes=2)
+    assert not task.has_validation
+    with pytest.raises(InvalidParameterError, match="no validation split"):
+        task.evaluate(task.model.init_params(np.random.default_rng(0)), "val")
