@@ -312,13 +312,13 @@ ZORB = Suite(
 #: has no gradient. Budgets are environment steps (one step of one policy = one evaluation).
 #: Published reference points: tuned PPO solves CartPole-v1 in about 1e5 steps (RL Baselines3
 #: Zoo's hyperparameters); OpenAI-ES with a population of 100 reaches 500 (gymnax-blines).
-#: Measured here (2 shared cores, load about 4; one run at a time, seeds 0-2, these budgets),
-#: wall seconds per run: CartPole, GA 0.2-1.3 (3/3 solved), CMA-ES 0.7-7.4 (3/3), REINFORCE
-#: 9-18 (3/3, most of it the harness's 100 evaluation episodes after every iteration, off the
-#: solver clock), OpenAI-ES with its library defaults 14-27 (0/3: the budget runs out at mean
-#: returns of 210-400). Acrobot (seeds 0-1): GA 2-14, CMA-ES 8-16 (pycma stops at once when
-#: every policy scores -500), REINFORCE 13-14, OpenAI-ES up to the seconds cap. So the suite
-#: takes about half an hour serially (80 runs), under 2 hours if every run hit its cap.
+#: Measured here (2 shared cores; one run at a time; episode seeds of data_seed 0; seeds 0-2 on
+#: CartPole, 0-1 on Acrobot; the library defaults), wall seconds per run and success: CartPole,
+#: GA 0.7-4.1 (3/3, 40k-189k steps), CMA-ES 0.7-2.2 (3/3, 17k-147k), REINFORCE 6.6-7.9 (3/3,
+#: 33k-38k; most of it the harness's 100 evaluation episodes after every iteration, off the
+#: solver clock), OpenAI-ES 6-9 (0/3: the budget runs out at mean returns of 210-400); Acrobot,
+#: GA 1-3 (2/2), CMA-ES 1.8-6 (2/2), REINFORCE 12-22 (2/2, 41k-59k), OpenAI-ES 15-16 (0/2).
+#: So the suite takes about 10 minutes serially (80 runs).
 CONTROL = Suite(
     name="control",
     description=(
