@@ -100,7 +100,7 @@ def test_matches_scikit_learn_lbfgs_on_iris() -> None:
     seeds must agree within two rows.
     """
     task = get_task("iris")
-    budget = Budget(max_evaluations=2_000_000, max_seconds=10.0)
+    budget = Budget(max_evaluations=2_000_000, max_seconds=120.0)  # time is not the point here
     ours = [run_one(task, LBFGSSolver(), budget, seed=s, strict=True) for s in range(5)]
     theirs = [fit_sklearn_mlp(task, seed=s) for s in range(5)]
     assert all(r.success for r in ours)
