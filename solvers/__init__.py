@@ -14,7 +14,10 @@ from solvers.base import Cost, Monitor, Solver
 from solvers.cmaes import CMAESSolver
 from solvers.elm import ELMSolver
 from solvers.ga import GASolver
+from solvers.lbfgs import LBFGSSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
+from solvers.openai_es import OpenAIESSolver
+from solvers.reinforce import ReinforceSolver
 from solvers.sgd import SGDSolver
 from solvers.zorb import ZORBSolver
 from tasks._validation import unknown_name
@@ -24,11 +27,14 @@ SOLVERS: dict[str, type[Solver]] = {
     for cls in (
         SGDSolver,
         AdamSolver,
+        LBFGSSolver,
         NumpyBackpropSolver,
         ZORBSolver,
         ELMSolver,
         GASolver,
         CMAESSolver,
+        OpenAIESSolver,
+        ReinforceSolver,
     )
 }
 

@@ -87,6 +87,11 @@ class Solver(ABC):
             (``solvers/space.py``). Every solver declares one, next to its defaults; the
             conformance suite fails a solver without it. Fields it does not name keep their
             defaults in every trial.
+        needs_differentiable: whether the solver needs a differentiable training loss over
+            labelled data (gradients, least squares). Solvers that only rank a population by its
+            losses (``Task.scored_losses``) set it to ``False`` and so also run control tasks;
+            the default ``unsupported_reason`` refuses other tasks with a "not applicable"
+            reason.
     """
 
     name: ClassVar[str]
@@ -97,6 +102,7 @@ class Solver(ABC):
     search_space: ClassVar[SearchSpace]
     stochastic: ClassVar[bool] = False
     single_start: ClassVar[bool] = True
+    needs_differentiable: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -151,7 +157,12 @@ class Solver(ABC):
 
     def unsupported_reason(self, task: Task) -> str | None:
         """Why this solver cannot run ``task``, or ``None`` when it can."""
-        del task
+        if self.needs_differentiable and not task.differentiable:
+            return (
+                f"not applicable: {type(self).__name__} needs a differentiable training loss "
+                f"over labelled data, and task {task.name!r} is a {task.kind} task scored by "
+                "episodic return"
+            )
         return None
 
     def initial_cost(self, task: Task) -> Cost:

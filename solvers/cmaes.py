@@ -60,8 +60,9 @@ class CMAESSolver(Solver):
     Iteration: one ask/tell generation of ``population_size`` samples (doubled after each IPOP
     restart).
     Evaluations: ``n_train`` forward passes to score ``x0`` before the first report, then
-    ``population_size * n_train`` per generation (times ``2**k`` after ``k`` restarts). No backward
-    passes.
+    ``population_size * n_train`` per generation (times ``2**k`` after ``k`` restarts), as
+    ``Task.scored_losses`` charges them (on a control task: the environment steps taken). No
+    backward passes.
 
     Attributes:
         sigma0: initial step size (standard deviation of every coordinate), in (0, inf).
@@ -92,6 +93,7 @@ class CMAESSolver(Solver):
         "population_size": IntLogUniform(6, 200),
     }
     stochastic: ClassVar[bool] = True
+    needs_differentiable: ClassVar[bool] = False
 
     sigma0: float = 0.5
     population_size: int | None = None
@@ -127,10 +129,10 @@ class CMAESSolver(Solver):
     def run(
         self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator
     ) -> str | None:
-        n_train = task.n_train
         best_params = x0.copy()
-        best_loss = float(np.nan_to_num(task.losses(x0[None, :])[0], nan=np.inf))
-        if monitor.report(best_params, evaluations=n_train):
+        first, spent = task.scored_losses(x0[None, :])
+        best_loss = float(np.nan_to_num(first[0], nan=np.inf))
+        if monitor.report(best_params, evaluations=spent):
             return None
         population_size = self.first_population_size(task)
         why: dict[str, Any] = {}
@@ -145,7 +147,7 @@ class CMAESSolver(Solver):
             )
             while not es.stop():
                 samples = es.ask()
-                losses = task.losses(np.asarray(samples))
+                losses, spent = task.scored_losses(np.asarray(samples))
                 # pycma ranks by value; a NaN loss (an overflowing network) ranks last.
                 losses = np.nan_to_num(losses, nan=np.inf)
                 es.tell(samples, losses.tolist())
@@ -153,7 +155,7 @@ class CMAESSolver(Solver):
                 if losses[best] < best_loss:
                     best_loss = float(losses[best])
                     best_params = np.array(samples[best], dtype=np.float64)
-                if monitor.report(best_params, evaluations=len(samples) * n_train):
+                if monitor.report(best_params, evaluations=spent):
                     return None
             why = dict(es.stop())
         # pycma's stop conditions fired and no restart is left: the solver has finished, and

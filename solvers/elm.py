@@ -53,7 +53,9 @@ class ELMSolver(Solver):
         check_interval(self.rcond, "rcond", type(self).__name__, low=0.0, high=1.0, closed="left")
 
     def unsupported_reason(self, task: Task) -> str | None:
-        return closed_form_unsupported_reason(type(self).__name__, task)
+        return super().unsupported_reason(task) or closed_form_unsupported_reason(
+            type(self).__name__, task
+        )
 
     def iteration_cost(self, task: Task) -> Cost:
         return Cost(forward=task.n_train)

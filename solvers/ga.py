@@ -87,7 +87,8 @@ class GASolver(Solver):
 
     Iteration: one generation (selection, crossover, mutation, scoring the new population).
     Evaluations: ``population_size * n_train`` forward passes for the initial population, then
-    what PyGAD actually scored each generation times ``n_train``: elites (and offspring identical
+    what PyGAD actually scored each generation times ``n_train`` (``Task.scored_losses``; on a
+    control task, the environment steps taken): elites (and offspring identical
     to a parent) keep their cached fitness, so usually ``(population_size - keep_elitism) *
     n_train``. No backward passes.
 
@@ -139,6 +140,7 @@ class GASolver(Solver):
     # A population method: x0 is member 0 of the initial population (so runs stay paired with the
     # single-start solvers), but the first report is the best of that population, not x0 itself.
     single_start: ClassVar[bool] = False
+    needs_differentiable: ClassVar[bool] = False
 
     population_size: int = 50
     num_parents: int | None = None
@@ -275,13 +277,15 @@ class _Tracker:
         self.monitor = monitor
         self.best_params: FlatParams | None = None
         self.best_loss = np.inf
-        self.reported = 0  # solutions scored and already charged in a report
+        self.spent = 0  # evaluations charged by the task for every batch scored so far
+        self.reported = 0  # of those, already charged in a report
         self.started = False
 
     def fitness(self, ga: Any, solutions: FloatArray, indices: Any) -> FloatArray:
         """PyGAD's batched fitness: ``-loss`` of each row of ``solutions``."""
         del ga, indices
-        losses = self.task.losses(solutions)
+        losses, spent = self.task.scored_losses(solutions)
+        self.spent += spent
         # PyGAD rejects NaN fitness; a NaN loss is as bad as it gets, and never "best".
         losses = np.where(np.isnan(losses), np.inf, losses)
         best = int(np.argmin(losses))
@@ -292,9 +296,8 @@ class _Tracker:
             # The first call scores the initial population: the starting point, reported before
             # any generation.
             self.started = True
-            self.reported = len(solutions)
-            evaluations = len(solutions) * self.task.n_train
-            if self.monitor.report(self.best_params, evaluations=evaluations):
+            self.reported = self.spent
+            if self.monitor.report(self.best_params, evaluations=self.spent):
                 raise _StopBeforeFirstGeneration
         # Fitness is maximised: -loss keeps the loss's scale, where 1/loss would distort
         # selection pressure.
@@ -302,10 +305,9 @@ class _Tracker:
 
     def on_generation(self, ga: Any) -> str | None:
         """Report the generation PyGAD just finished; ``"stop"`` ends ``ga.run()``."""
-        # PyGAD counts the solutions it actually scored (cache hits are free).
-        scored = int(ga.num_fitness_evaluations)
-        spent, self.reported = scored - self.reported, scored
+        # Only the solutions PyGAD actually scored were charged (cache hits are free).
+        spent, self.reported = self.spent - self.reported, self.spent
         assert self.best_params is not None  # the initial population has been scored
-        if self.monitor.report(self.best_params, evaluations=spent * self.task.n_train):
+        if self.monitor.report(self.best_params, evaluations=spent):
             return "stop"
         return None

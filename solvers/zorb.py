@@ -497,7 +497,9 @@ class ZORBSolver(Solver):
         check_interval(self.sweeps, "sweeps", owner, kind=int, low=1)
 
     def unsupported_reason(self, task: Task) -> str | None:
-        return closed_form_unsupported_reason(type(self).__name__, task)
+        return super().unsupported_reason(task) or closed_form_unsupported_reason(
+            type(self).__name__, task
+        )
 
     def iteration_cost(self, task: Task) -> Cost:
         k, n = len(task.model.shapes), task.n_train

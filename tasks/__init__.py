@@ -13,6 +13,7 @@ from typing import Any
 
 from tasks._validation import check_sizes, unknown_name
 from tasks.base import MODEL_OPTIONS, Target, Task, with_options
+from tasks.control import make_acrobot, make_cartpole
 from tasks.functions import make_abs, make_exp, make_poly, make_sin2d, make_sinc, make_step
 from tasks.logic import make_and, make_nand, make_nor, make_or, make_xnor, make_xor
 from tasks.lotka_volterra import make_lotka
@@ -61,6 +62,8 @@ TASKS: dict[str, TaskFactory] = {
     "zorb_spirals": make_zorb_spirals,
     "zorb_sinc": make_zorb_sinc,
     "zorb_digits": make_zorb_digits,
+    "cartpole": make_cartpole,
+    "acrobot": make_acrobot,
 }
 
 

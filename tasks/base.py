@@ -11,7 +11,7 @@ import dataclasses
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -47,20 +47,26 @@ class Target:
         max_mse: the training MSE must be at or below this.
         min_accuracy: the training accuracy must be at or above this.
         max_loss: the training loss (the task's loss) must be at or below this.
+        min_return: the mean return over a control task's evaluation episodes must be at or
+            above this (``tasks/control.py``).
     """
 
     max_mse: float | None = None
     min_accuracy: float | None = None
     max_loss: float | None = None
+    min_return: float | None = None
 
     def __post_init__(self) -> None:
-        if self.max_mse is None and self.min_accuracy is None and self.max_loss is None:
+        if (self.max_mse is None and self.min_accuracy is None and self.max_loss is None
+                and self.min_return is None):
             raise InvalidParameterError(
-                "Target needs at least one of max_mse, min_accuracy, max_loss."
+                "Target needs at least one of max_mse, min_accuracy, max_loss, min_return."
             )
 
     def is_met(self, metrics: Mapping[str, float]) -> bool:
         if self.max_mse is not None and not metrics["mse"] <= self.max_mse:
+            return False
+        if self.min_return is not None and not metrics.get("return", -np.inf) >= self.min_return:
             return False
         if self.min_accuracy is not None and not metrics.get("accuracy", -1.0) >= self.min_accuracy:
             return False
@@ -74,6 +80,8 @@ class Target:
             parts.append(f"train MSE <= {self.max_mse:g}")
         if self.max_loss is not None:
             parts.append(f"train loss <= {self.max_loss:g}")
+        if self.min_return is not None:
+            parts.append(f"mean evaluation return >= {self.min_return:g}")
         return " and ".join(parts)
 
 
@@ -158,11 +166,19 @@ class Task:
             dynamics rollout error); never called inside the timed loop.
         dynamics: set by a task whose network learns a vector field (:class:`Dynamics`); the
             report draws its phase portrait.
+
+    Class attributes:
+        differentiable: whether the training loss is a differentiable function of the parameters
+            over labelled data (what gradient and closed-form solvers need). Control tasks
+            (``tasks/control.py``) are scored by episodic return and set it to ``False``; solvers
+            that need it report such a task as unsupported ("not applicable").
     """
+
+    differentiable: ClassVar[bool] = True
 
     name: str
     family: str
-    kind: Literal["classification", "regression"]
+    kind: Literal["classification", "regression", "control"]
     x_train: FloatArray
     y_train: FloatArray
     x_test: FloatArray
@@ -231,6 +247,15 @@ class Task:
             z = forward(self.model, population, x, logits=True)
             return cross_entropy_from_logits(z, y, self.model.output_activation)
         return mse(forward(self.model, population, x), y)
+
+    def scored_losses(self, population: FloatArray) -> tuple[FloatArray, int]:
+        """Training losses of a population and the evaluations they cost.
+
+        Population solvers charge what this returns, so a task whose cost per member varies (a
+        control task charges the environment steps actually taken) is accounted exactly. Here
+        every member costs one forward pass per training example.
+        """
+        return self.losses(population), len(population) * self.n_train
 
     def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
         """Loss, MSE and (for classification) accuracy of one parameter vector on a split."""

@@ -237,6 +237,34 @@ def forward(
     return out[0] if single else out
 
 
+def forward_each(
+    spec: ModelSpec, params: FloatArray, x: FloatArray, *, logits: bool = False
+) -> FloatArray:
+    """Evaluate each member of a population on *its own* inputs, in one vectorized call.
+
+    Where :func:`forward` shows one batch to every member, a control rollout gives each policy the
+    observations of its own episodes. The same batched products do it: member ``p``'s block is
+    ``(N, n_in) @ (n_in, fan_out)``.
+
+    Args:
+        spec: the network's shape.
+        params: ``(P, n_params)``.
+        x: ``(P, N, n_in)``, member ``p`` reading ``x[p]``.
+        logits: return the output layer's pre-activation instead of its activation.
+
+    Returns:
+        ``(P, N, n_out)``.
+    """
+    widest = max(spec.layer_sizes[1:])
+    chunk = max(1, _CHUNK_FLOATS // (x.shape[1] * widest))
+    if params.shape[0] <= chunk:
+        return _forward_block(spec, params, x, logits)
+    return np.concatenate(
+        [_forward_block(spec, params[i : i + chunk], x[i : i + chunk], logits)
+         for i in range(0, params.shape[0], chunk)]
+    )
+
+
 def _forward_block(spec: ModelSpec, pop: FloatArray, x: FloatArray, logits: bool) -> FloatArray:
     h: FloatArray = x
     layers = spec.unpack(pop)

@@ -159,9 +159,15 @@ def test_first_report_precedes_the_first_update(name: str) -> None:
 def test_evaluation_time_is_not_charged_to_the_solver(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Make the harness's evaluation slow: solver seconds must not grow with it."""
+    """Make the harness's evaluation slow: solver seconds must not grow with it.
+
+    The solver's own time comes from a first run at normal speed (it also pays any one-off
+    start-up cost), so a solver whose iteration is heavy (an L-BFGS step is up to 45 loss
+    evaluations) is compared with itself, not with a fixed allowance.
+    """
     task, solver = get_task("xor", hidden=4), get_solver(name)
     _runnable(solver, task)
+    baseline = run_one(task, solver, Budget(max_iterations=10), seed=0, strict=True)
     original = Task.evaluate
     delay = 0.02
 
@@ -173,7 +179,7 @@ def test_evaluation_time_is_not_charged_to_the_solver(
     record = run_one(task, solver, Budget(max_iterations=10), seed=0, strict=True)
     reports = record.iterations + 1
     assert record.eval_seconds >= reports * delay * 0.9
-    assert record.solver_seconds < reports * delay * 0.5
+    assert record.solver_seconds < 2 * baseline.solver_seconds + reports * delay * 0.5
 
 
 @pytest.mark.parametrize("name", SOLVER_NAMES)

@@ -269,6 +269,22 @@ def _blobs(task: Task) -> FlatParams:
     return task.model.pack([(w1, np.zeros(2)), (np.array([[10.0], [0.0]]), np.zeros(1))])
 
 
+def _linear_switch(direction: FloatArray, low_action: int, high_action: int) -> Callable[
+        [Task], FlatParams]:
+    """A greedy policy that takes ``high_action`` when ``direction . obs > 0``, else
+    ``low_action``: one near-linear tanh unit, amplified into the two actions' logits."""
+
+    def build(task: Task) -> FlatParams:
+        spec = task.model
+        n_in, width, n_out = spec.layer_sizes
+        w1, w2 = np.zeros((n_in, width)), np.zeros((width, n_out))
+        w1[:, 0] = 0.01 * direction
+        w2[0, high_action], w2[0, low_action] = 100.0, -100.0
+        return spec.pack([(w1, np.zeros(width)), (w2, np.zeros(n_out))])
+
+    return build
+
+
 #: Known-good builders by registry key. Tasks not listed are skipped with the reason below.
 KNOWN_GOOD: dict[str, Callable[[Task], FlatParams]] = {
     **{gate: _gate for gate in GATES},
@@ -289,6 +305,10 @@ KNOWN_GOOD: dict[str, Callable[[Task], FlatParams]] = {
     "zorb_iris": _closed_form(_principal),
     "zorb_sinc": _closed_form(_ridges(np.array([[1.0]]))),
     "zorb_digits": _closed_form(_principal),
+    # Push the cart towards where the pole falls: angle plus half its angular velocity.
+    "cartpole": _linear_switch(np.array([0.0, 0.0, 1.0, 0.5]), 0, 1),
+    # Pump energy: torque in the direction the second joint already turns.
+    "acrobot": _linear_switch(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]), 0, 2),
 }
 
 NO_BUILDER_REASON: dict[str, str] = {

@@ -1,0 +1,537 @@
+"""Control tasks: a policy network scored by episodic return (CartPole-v1, Acrobot-v1).
+
+The classic neuroevolution result, that a GA or an evolution strategy matches policy-gradient RL
+(Such et al. 2017, https://arxiv.org/abs/1712.06567; Salimans et al. 2017,
+https://arxiv.org/abs/1703.03864), lives on control problems, where the objective has no
+gradient. These tasks bring that comparison into the benchmark without a special case anywhere
+else:
+
+* **Capability, not name.** A :class:`ControlTask` is a :class:`~tasks.base.Task` with
+  ``differentiable = False``. Population solvers rank networks by ``Task.scored_losses`` and run
+  unchanged; solvers that need a differentiable loss over labelled data report the task as
+  unsupported ("not applicable"); policy-gradient solvers use :func:`rollout` directly.
+* **One batch for a whole population.** :func:`rollout` steps all ``P`` policies x ``K`` episodes
+  in lockstep through one batched NumPy environment, choosing every action with one call of the
+  shared population forward (:func:`tasks.mlp.forward_each`). Finished episodes are dropped from
+  the batch, so a step costs what is still running.
+* **Cost unit.** One environment step of one policy is one evaluation: one forward pass of one
+  example, as everywhere else. ``scored_losses`` charges the steps actually taken, so a policy
+  that falls after 9 steps costs 9 evaluations, not 500.
+* **Episodes.** Every episode starts from the state gymnasium's ``env.reset(seed=s)`` gives for its
+  seed ``s``. Three disjoint seed sets, drawn from ``data_seed``: *training* episodes (the loss
+  solvers see: minus the mean return over them), *evaluation* episodes (what the harness scores
+  each report on, untimed, and the target is checked on: ``evaluate(params, "train")``), and
+  *test* episodes (the final held-out score: ``evaluate(params, "test")``).
+* **Policy.** The network maps an observation to one logit per action. Evaluation is greedy
+  (``argmax``), so a policy is a deterministic function of its parameters; a stochastic policy
+  samples from the softmax of the logits (what REINFORCE trains).
+
+Why not gymnasium's own vector environments: ``CartPoleVectorEnv`` draws every sub-environment's
+start from one shared generator (so no episode starts where ``reset(seed=s)`` would), resets
+finished episodes automatically, and cannot drop them from the batch; Acrobot has none. The
+batched steppers below implement gymnasium 1.4's equations with the same floating-point
+operations in the same order, and ``tests/tasks/test_control.py`` checks them step for step
+against gymnasium's single environments (same seeds, same states, rewards and terminations).
+
+Data fields: ``x_train``/``x_test`` hold the first observation of each training/test episode (what
+the episodes are, as data), ``y_*`` zero placeholders of the network's output width: there are no
+labels, and ``differentiable = False`` keeps solvers that would fit them away.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tasks._validation import check_interval, check_options
+from tasks.base import Metrics, Split, Target, Task
+from tasks.errors import InvalidParameterError
+from tasks.mlp import FlatParams, FloatArray, ModelSpec, forward_each
+
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+#: ``(new states, rewards, terminated)`` of one batched step.
+StepResult = tuple[FloatArray, FloatArray, BoolArray]
+
+#: Seed offsets of the three episode sets inside a data seed's block: disjoint by construction.
+_SEED_BLOCK, _EVAL_OFFSET, _TEST_OFFSET, MAX_EPISODES = 100_000, 30_000, 60_000, 30_000
+
+
+class Environment(ABC):
+    """A classic-control environment stepped for a whole batch of episodes at once.
+
+    States are float64 rows ``(B, state_dim)``; observations are what gymnasium returns (float32),
+    widened to float64 for the network.
+    """
+
+    gym_id: ClassVar[str]
+    state_dim: ClassVar[int]
+    obs_dim: ClassVar[int]
+    n_actions: ClassVar[int]
+    max_steps: ClassVar[int]  # gymnasium's TimeLimit for the registered id
+    reward_threshold: ClassVar[float]  # gymnasium's registered reward threshold
+
+    @abstractmethod
+    def initial_state(self, seed: int) -> FloatArray:
+        """The state gymnasium's ``reset(seed=seed)`` starts from."""
+
+    def initial_states(self, seeds: Sequence[int]) -> FloatArray:
+        """Starting states ``(len(seeds), state_dim)``, one per seed, as gymnasium draws them."""
+        return np.array([self.initial_state(s) for s in seeds], dtype=np.float64).reshape(
+            len(seeds), self.state_dim
+        )
+
+    @abstractmethod
+    def observe(self, states: FloatArray) -> FloatArray:
+        """Observations ``(B, obs_dim)`` of states ``(B, state_dim)``."""
+
+    @abstractmethod
+    def step(self, states: FloatArray, actions: IntArray) -> StepResult:
+        """Advance every episode one step: ``(new states, rewards, terminated)``."""
+
+
+def _seeded_generator(seed: int) -> np.random.Generator:
+    """gymnasium's ``np_random`` for a seed (what ``Env.reset(seed=...)`` installs)."""
+    from gymnasium.utils import seeding
+
+    generator, _ = seeding.np_random(seed)
+    return generator
+
+
+class CartPole(Environment):
+    """CartPole-v1 (Barto, Sutton & Anderson 1983): push a cart left or right to balance a pole.
+
+    Reward +1 for every step, the failing one included; the episode ends when the pole leans more
+    than 12 degrees or the cart leaves [-2.4, 2.4], or after 500 steps. Explicit Euler, tau 0.02 s.
+    """
+
+    gym_id = "CartPole-v1"
+    state_dim = obs_dim = 4
+    n_actions = 2
+    max_steps = 500
+    reward_threshold = 475.0
+
+    gravity, masscart, masspole, length, force_mag, tau = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
+    total_mass = masspole + masscart
+    polemass_length = masspole * length
+    theta_threshold = 12 * 2 * math.pi / 360
+    x_threshold = 2.4
+
+    def initial_state(self, seed: int) -> FloatArray:
+        return _seeded_generator(seed).uniform(low=-0.05, high=0.05, size=(4,))
+
+    def observe(self, states: FloatArray) -> FloatArray:
+        return states.astype(np.float32).astype(np.float64)
+
+    def step(self, states: FloatArray, actions: IntArray) -> StepResult:
+        x, x_dot, theta, theta_dot = states.T
+        force = np.where(actions == 1, self.force_mag, -self.force_mag)
+        costheta, sintheta = np.cos(theta), np.sin(theta)
+        temp = (force + self.polemass_length * np.square(theta_dot) * sintheta) / self.total_mass
+        thetaacc = (self.gravity * sintheta - costheta * temp) / (
+            self.length * (4.0 / 3.0 - self.masspole * np.square(costheta) / self.total_mass)
+        )
+        xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
+        new = np.empty_like(states)
+        new[:, 0] = x + self.tau * x_dot
+        new[:, 1] = x_dot + self.tau * xacc
+        new[:, 2] = theta + self.tau * theta_dot
+        new[:, 3] = theta_dot + self.tau * thetaacc
+        terminated = (
+            (new[:, 0] < -self.x_threshold)
+            | (new[:, 0] > self.x_threshold)
+            | (new[:, 2] < -self.theta_threshold)
+            | (new[:, 2] > self.theta_threshold)
+        )
+        return new, np.ones(len(states)), terminated
+
+
+class Acrobot(Environment):
+    """Acrobot-v1 (Sutton 1996; Sutton & Barto's book dynamics): swing a two-link arm up.
+
+    Torque -1, 0 or +1 on the middle joint; reward -1 per step until the tip rises one link length
+    above the pivot (reward 0, episode over), at most 500 steps. Fourth-order Runge-Kutta over
+    dt = 0.2 s, angles wrapped to [-pi, pi], velocities clipped to 4 pi and 9 pi.
+    """
+
+    gym_id = "Acrobot-v1"
+    state_dim = 4
+    obs_dim = 6
+    n_actions = 3
+    max_steps = 500
+    reward_threshold = -100.0
+
+    dt = 0.2
+    link_length_1 = link_mass_1 = link_mass_2 = link_moi = 1.0
+    link_com_pos_1 = link_com_pos_2 = 0.5
+    max_vel_1, max_vel_2 = 4 * math.pi, 9 * math.pi
+    torques = np.array([-1.0, 0.0, 1.0])
+
+    def initial_state(self, seed: int) -> FloatArray:
+        # gymnasium keeps the first state in float32.
+        state = _seeded_generator(seed).uniform(low=-0.1, high=0.1, size=(4,)).astype(np.float32)
+        return state.astype(np.float64)
+
+    def observe(self, states: FloatArray) -> FloatArray:
+        t1, t2 = states[:, 0], states[:, 1]
+        obs = np.stack([np.cos(t1), np.sin(t1), np.cos(t2), np.sin(t2), states[:, 2],
+                        states[:, 3]], axis=1)
+        return obs.astype(np.float32).astype(np.float64)
+
+    def _derivatives(self, s: FloatArray) -> FloatArray:
+        """gymnasium's ``_dsdt`` for rows ``[theta1, theta2, dtheta1, dtheta2, torque]``."""
+        m1, m2 = self.link_mass_1, self.link_mass_2
+        l1, lc1, lc2 = self.link_length_1, self.link_com_pos_1, self.link_com_pos_2
+        i1 = i2 = self.link_moi
+        g = 9.8
+        a, theta1, theta2, dtheta1, dtheta2 = s[:, 4], s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+        d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * np.cos(theta2)) + i1 + i2
+        d2 = m2 * (lc2**2 + l1 * lc2 * np.cos(theta2)) + i2
+        phi2 = m2 * lc2 * g * np.cos(theta1 + theta2 - math.pi / 2.0)
+        phi1 = (
+            -m2 * l1 * lc2 * _square(dtheta2) * np.sin(theta2)
+            - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * np.sin(theta2)
+            + (m1 * lc1 + m2 * l1) * g * np.cos(theta1 - math.pi / 2)
+            + phi2
+        )
+        ddtheta2 = (
+            a + d2 / d1 * phi1 - m2 * l1 * lc2 * _square(dtheta1) * np.sin(theta2) - phi2
+        ) / (m2 * lc2**2 + i2 - _square(d2) / d1)
+        ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
+        return np.stack([dtheta1, dtheta2, ddtheta1, ddtheta2, np.zeros_like(a)], axis=1)
+
+    def step(self, states: FloatArray, actions: IntArray) -> StepResult:
+        y0 = np.column_stack([states, self.torques[actions]])
+        dt = self.dt
+        dt2 = dt / 2.0
+        k1 = self._derivatives(y0)
+        k2 = self._derivatives(y0 + dt2 * k1)
+        k3 = self._derivatives(y0 + dt2 * k2)
+        k4 = self._derivatives(y0 + dt * k3)
+        new = (y0 + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4))[:, :4]
+        for i in (0, 1):
+            new[:, i] = _wrap(new[:, i], -math.pi, math.pi)
+        new[:, 2] = np.minimum(np.maximum(new[:, 2], -self.max_vel_1), self.max_vel_1)
+        new[:, 3] = np.minimum(np.maximum(new[:, 3], -self.max_vel_2), self.max_vel_2)
+        terminated = -np.cos(new[:, 0]) - np.cos(new[:, 1] + new[:, 0]) > 1.0
+        return new, np.where(terminated, 0.0, -1.0), terminated
+
+
+def _square(x: FloatArray) -> FloatArray:
+    """``x ** 2`` as gymnasium computes it on NumPy scalars: through the C library's ``pow``.
+
+    NumPy's array ``x ** 2`` is ``x * x``, which differs from ``pow(x, 2)`` in the last bit for
+    about one value in a thousand; ``float_power`` goes through ``pow`` and agrees. Over a
+    chaotic 500-step Acrobot episode one bit is enough to change when the episode ends.
+    """
+    return np.float_power(x, 2.0)
+
+
+def _wrap(x: FloatArray, low: float, high: float) -> FloatArray:
+    """gymnasium's ``wrap``: add or subtract the period until ``x`` is in [low, high]."""
+    diff = high - low
+    x = x.copy()
+    while np.any(above := x > high):
+        x[above] = x[above] - diff
+    while np.any(below := x < low):
+        x[below] = x[below] + diff
+    return x
+
+
+ENVIRONMENTS: dict[str, Environment] = {env.gym_id: env for env in (CartPole(), Acrobot())}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step of a recorded rollout: which episodes were running and what they did."""
+
+    rows: IntArray  # flat episode index ``p * K + k`` of each running episode
+    observations: FloatArray
+    actions: IntArray
+    rewards: FloatArray
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What :func:`rollout` returns.
+
+    Attributes:
+        returns: ``(P, K)`` undiscounted returns.
+        lengths: ``(P, K)`` steps each episode lasted.
+        transitions: per step, the running episodes' observations, actions and rewards (only
+            with ``record=True``).
+    """
+
+    returns: FloatArray
+    lengths: IntArray
+    transitions: list[Transition] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        """Environment steps taken, all policies and episodes: the evaluations charged."""
+        return int(self.lengths.sum())
+
+
+def rollout(
+    env: Environment,
+    spec: ModelSpec,
+    population: FloatArray,
+    initial_states: FloatArray,
+    *,
+    rng: np.random.Generator | None = None,
+    record: bool = False,
+) -> Rollout:
+    """Run every policy of ``population`` on every episode, all in lockstep.
+
+    Args:
+        env: the batched environment.
+        spec: the policy network (``obs_dim`` inputs, one logit per action).
+        population: ``(P, n_params)`` policies.
+        initial_states: ``(K, state_dim)`` starting states, shared by every policy.
+        rng: ``None`` for greedy actions (argmax of the logits); a generator to sample each
+            action from the softmax of the logits (a stochastic policy).
+        record: keep every step's observations, actions and rewards (for policy gradients).
+    """
+    pop_size, episodes = population.shape[0], initial_states.shape[0]
+    states = np.tile(initial_states, (pop_size, 1))
+    running = np.arange(pop_size * episodes)
+    returns = np.zeros(pop_size * episodes)
+    lengths = np.zeros(pop_size * episodes, dtype=np.int64)
+    transitions: list[Transition] = []
+    for _ in range(env.max_steps):
+        if running.size == 0:
+            break
+        obs = env.observe(states)
+        logits = forward_each(spec, population[running // episodes], obs[:, None, :],
+                              logits=True)[:, 0, :]
+        actions = _choose(logits, rng)
+        states, rewards, terminated = env.step(states, actions)
+        returns[running] += rewards
+        lengths[running] += 1
+        if record:
+            transitions.append(Transition(running, obs, actions, rewards))
+        if terminated.any():
+            keep = ~terminated
+            states, running = states[keep], running[keep]
+    return Rollout(returns.reshape(pop_size, episodes), lengths.reshape(pop_size, episodes),
+                   transitions)
+
+
+def _choose(logits: FloatArray, rng: np.random.Generator | None) -> IntArray:
+    if rng is None:
+        return np.argmax(logits, axis=1)
+    return sample_actions(softmax(logits), rng)
+
+
+def softmax(logits: FloatArray) -> FloatArray:
+    """Row-wise softmax, stable."""
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def sample_actions(probabilities: FloatArray, rng: np.random.Generator) -> IntArray:
+    """One categorical draw per row (inverse CDF of one uniform each)."""
+    cdf = np.cumsum(probabilities, axis=1)
+    u = rng.random(len(probabilities))[:, None] * cdf[:, -1:]
+    return np.minimum((cdf <= u).sum(axis=1), probabilities.shape[1] - 1)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ControlTask(Task):
+    """A policy-search task: minimise minus the mean return over fixed training episodes.
+
+    Attributes (on top of :class:`~tasks.base.Task`'s):
+        environment: the batched environment.
+        train_states, eval_states, test_states: starting states of the training, evaluation and
+            test episodes (disjoint seed sets).
+    """
+
+    differentiable: ClassVar[bool] = False
+
+    environment: Environment
+    train_states: FloatArray
+    eval_states: FloatArray
+    test_states: FloatArray
+
+    def __post_init__(self) -> None:
+        owner = f"task {self.name!r}"
+        check_options(self.loss, "loss", owner, ("negative_return",))
+        check_options(self.kind, "kind", owner, ("control",))
+        env = self.environment
+        n_in, n_out = self.model.layer_sizes[0], self.model.layer_sizes[-1]
+        if (n_in, n_out) != (env.obs_dim, env.n_actions):
+            raise InvalidParameterError(
+                f"Task {self.name!r}: the policy network {self.model.describe()} must map "
+                f"{env.obs_dim} observations to {env.n_actions} action logits."
+            )
+
+    @property
+    def n_train(self) -> int:
+        """Most evaluations (environment steps) scoring one policy on the training episodes."""
+        return len(self.train_states) * self.environment.max_steps
+
+    def _states(self, which: str) -> FloatArray:
+        return {"train": self.train_states, "eval": self.eval_states,
+                "test": self.test_states}[which]
+
+    def returns(self, population: FloatArray, episodes: str = "train") -> Rollout:
+        """Greedy rollouts of a population on one episode set (``train``, ``eval``, ``test``)."""
+        return rollout(self.environment, self.model, population, self._states(episodes))
+
+    def losses(self, population: FloatArray, split: Split = "train") -> FloatArray:
+        """Minus the mean return of each policy over the training (or test) episodes."""
+        return -self.returns(population, split).returns.mean(axis=1)
+
+    def scored_losses(self, population: FloatArray) -> tuple[FloatArray, int]:
+        """Training losses and the environment steps they took."""
+        result = self.returns(population, "train")
+        return -result.returns.mean(axis=1), result.steps
+
+    def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
+        """Mean return of one policy on the evaluation episodes (``train``, the target's) or the
+        held-out test episodes (``test``), greedy, in one batch.
+
+        ``mse`` is NaN: a return has no squared error (kept so every trace row has the field).
+        """
+        if split == "val":
+            raise InvalidParameterError(f"Task {self.name!r} has no validation split.")
+        result = self.returns(params[None, :], "eval" if split == "train" else "test")
+        mean = float(result.returns.mean())
+        return {
+            "return": mean,
+            "loss": -mean,
+            "mse": math.nan,
+            "min_return": float(result.returns.min()),
+            "mean_length": float(result.lengths.mean()),
+        }
+
+
+def make_control_task(
+    name: str,
+    env: Environment,
+    *,
+    hidden: int,
+    train_episodes: int,
+    eval_episodes: int,
+    test_episodes: int,
+    data_seed: int,
+    target: float | None,
+    options: Mapping[str, Any],
+) -> ControlTask:
+    """Build a control task: episode sets, a one-hidden-layer tanh policy, a return target.
+
+    Args:
+        name: the registry key.
+        env: the batched environment.
+        hidden: tanh units of the default policy network.
+        train_episodes, eval_episodes, test_episodes: sizes of the three disjoint episode sets.
+        data_seed: selects the block of episode seeds (``100000 * data_seed`` onwards).
+        target: the mean evaluation return to reach, ``None`` for gymnasium's threshold.
+        options: the knob values, recorded with every run.
+
+    Raises:
+        InvalidParameterError: a knob is out of range; the message names it.
+    """
+    owner = f"task {name!r}"
+    for knob, value, low in (("train_episodes", train_episodes, 1),
+                             ("eval_episodes", eval_episodes, 1),
+                             ("test_episodes", test_episodes, 1)):
+        check_interval(value, knob, owner, kind=int, low=low, high=MAX_EPISODES - 1)
+    check_interval(data_seed, "data_seed", owner, kind=int, low=0, high=20_000)
+    threshold = env.reward_threshold if target is None else target
+    check_interval(threshold, "target", owner)
+    base = _SEED_BLOCK * data_seed
+    train = env.initial_states(range(base, base + train_episodes))
+    evaluation = env.initial_states(range(base + _EVAL_OFFSET, base + _EVAL_OFFSET + eval_episodes))
+    test = env.initial_states(range(base + _TEST_OFFSET, base + _TEST_OFFSET + test_episodes))
+    model = ModelSpec.build(env.obs_dim, (hidden,), env.n_actions, hidden_activation="tanh",
+                            output_activation="identity", init="glorot")
+    x_train, x_test = env.observe(train), env.observe(test)
+    return ControlTask(
+        name=name,
+        family="control",
+        kind="control",
+        x_train=x_train,
+        y_train=np.zeros((len(x_train), env.n_actions)),
+        x_test=x_test,
+        y_test=np.zeros((len(x_test), env.n_actions)),
+        model=model,
+        loss="negative_return",
+        target=Target(min_return=threshold),
+        options=dict(options),
+        description=(
+            f"gymnasium {env.gym_id}, greedy policy {model.describe()}; loss: minus the mean "
+            f"return over {train_episodes} fixed training episodes; target: mean return >= "
+            f"{threshold:g} over {eval_episodes} evaluation episodes (gymnasium's reward "
+            f"threshold is {env.reward_threshold:g}); one evaluation = one environment step."
+        ),
+        environment=env,
+        train_states=train,
+        eval_states=evaluation,
+        test_states=test,
+    )
+
+
+def make_cartpole(
+    *,
+    train_episodes: int = 10,
+    eval_episodes: int = 100,
+    test_episodes: int = 100,
+    data_seed: int = 0,
+    target: float | None = None,
+) -> ControlTask:
+    """CartPole-v1: balance a pole for 500 steps (4-16 tanh-2 greedy policy).
+
+    Args:
+        train_episodes: fixed episodes in the training loss, in [1, 29999]. Default 10, as in
+            the batch of 50 policies x 10 episodes the issue sizes the stepper for.
+        eval_episodes: episodes the target is checked on, in [1, 29999]. Default 100: gymnasium
+            calls CartPole-v1 solved at a mean of 475 over 100 consecutive episodes.
+        test_episodes: held-out episodes for the final score, in [1, 29999].
+        data_seed: which block of episode seeds, in [0, 20000].
+        target: mean evaluation return to reach; ``None`` means gymnasium's threshold, 475.
+    """
+    return make_control_task(
+        "cartpole", ENVIRONMENTS["CartPole-v1"], hidden=16, train_episodes=train_episodes,
+        eval_episodes=eval_episodes, test_episodes=test_episodes, data_seed=data_seed,
+        target=target, options=_options(locals()),
+    )
+
+
+def make_acrobot(
+    *,
+    train_episodes: int = 10,
+    eval_episodes: int = 100,
+    test_episodes: int = 100,
+    data_seed: int = 0,
+    target: float | None = None,
+) -> ControlTask:
+    """Acrobot-v1: swing the arm's tip above the bar fast (6-32 tanh-3 greedy policy).
+
+    Args:
+        train_episodes: fixed episodes in the training loss, in [1, 29999].
+        eval_episodes: episodes the target is checked on, in [1, 29999]. Default 100.
+        test_episodes: held-out episodes for the final score, in [1, 29999].
+        data_seed: which block of episode seeds, in [0, 20000].
+        target: mean evaluation return to reach; ``None`` means gymnasium's threshold, -100.
+    """
+    return make_control_task(
+        "acrobot", ENVIRONMENTS["Acrobot-v1"], hidden=32, train_episodes=train_episodes,
+        eval_episodes=eval_episodes, test_episodes=test_episodes, data_seed=data_seed,
+        target=target, options=_options(locals()),
+    )
+
+
+def _options(knobs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in knobs.items() if k in (
+        "train_episodes", "eval_episodes", "test_episodes", "data_seed", "target")}
+
+
+__all__ = ["ENVIRONMENTS", "Acrobot", "CartPole", "ControlTask", "Environment", "Rollout",
+           "make_acrobot", "make_cartpole", "rollout"]
