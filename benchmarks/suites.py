@@ -246,7 +246,7 @@ DEFAULT = Suite(
 TUNING = Suite(
     name="tuning",
     description=(
-        "The tuning study behind the default suite's tuned arm: for every task and solver, 16 "
+        "The tuning study behind the default suite's tuned arm: for every task and solver, 8 "
         "Sobol points of the solver's search space, each run on 3 tuning seeds (disjoint from "
         "the evaluation seeds) with the task's budget, stopping at the target; the objective is "
         "ERT in evaluations, misses counted. Writes tuned.json."
@@ -254,7 +254,7 @@ TUNING = Suite(
     tasks=_DEFAULT_TASKS,
     seeds=TUNING_SEEDS,
     arms=("trial",),
-    trials=16,
+    trials=8,
     sobol_seed=2026,
 )
 
