@@ -198,9 +198,10 @@ SMOKE = Suite(
 #: target at a small fraction of it (ratios in the comment of each line: budget / that solver's
 #: median evaluations to target), while a torch solver's run to the full budget (the
 #: fixed-budget view) stays within about 10,000 iterations: at about 250 us per harnessed torch
-#: step on a 2-core machine, the main command (both arms, 10 seeds) fits in 15 minutes. Slower methods that do not get there
-#: are reported as ended by the budget, with the ratio of the budget to the strongest solver's
-#: cost (a lower bound on how much more they need), never as the method's verdict.
+#: step on a 2-core machine, the main command (both arms, 10 seeds) fits in 15 minutes. Slower
+#: methods that do not get there are reported as ended by the budget, with the ratio of the
+#: budget to the strongest solver's cost (a lower bound on how much more they need), never as
+#: the method's verdict.
 DEFAULT_BUDGETS: dict[str, int] = {
     "xor": 20_000,          # Adam 806: 25x
     "parity": 150_000,      # SGD 23.7k, Adam 47k: 3-6x (the hardest task here)
