@@ -23,6 +23,7 @@ from solvers.zorb import (
     ZORBNetwork,
     ZORBSolver,
     augment,
+    output_gap,
     relaxed_affine,
     relaxed_forward,
     relaxed_inverse,
@@ -36,21 +37,6 @@ from tasks.errors import InvalidParameterError
 from tasks.mlp import FloatArray, ModelSpec, forward
 
 U = np.finfo(np.float64).eps / 2.0
-
-
-def output_gap(spec: ModelSpec) -> float:
-    """Largest difference between ZORB's own output and the shared network's, per output.
-
-    See :meth:`ZORBNetwork.to_flat` for where each bound comes from.
-    """
-    act, k = spec.output_activation, spec.layer_sizes[-1]
-    if act == "sigmoid":
-        return EPSILON / (1.0 - 2.0 * EPSILON)
-    if act == "tanh":
-        return EPSILON / (1.0 - EPSILON)
-    if act == "softmax":
-        return EPSILON * (k - 1) / (1.0 - k * EPSILON)
-    return 0.0
 
 
 @pytest.fixture(autouse=True)
