@@ -146,13 +146,30 @@ class Task:
     def data(self, split: Split) -> tuple[FloatArray, FloatArray]:
         return (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
 
-    def losses(self, population: FloatArray, split: Split = "train") -> FloatArray:
-        """Training loss of every member of a population ``(P, n_params)`` -> ``(P,)``."""
+    def losses(
+        self, population: FloatArray, split: Split = "train", *, dtype: str = "float64"
+    ) -> FloatArray:
+        """Training loss of every member of a population ``(P, n_params)`` -> ``(P,)``.
+
+        ``dtype="float32"`` runs the forward in single precision (about twice the arithmetic
+        rate; see ``benchmarks/bench_hotpaths.py``) and returns the losses as float64. For a
+        population method's fitness only: the harness's target check stays in float64.
+        """
         x, y = self.data(split)
+        if dtype == "float32":
+            population = population.astype(np.float32)
+            x, y = x.astype(np.float32), y.astype(np.float32)
+        elif dtype != "float64":
+            raise InvalidParameterError(
+                f"The 'dtype' parameter of Task.losses must be 'float64' or 'float32'. Got "
+                f"{dtype!r} instead."
+            )
         if self.loss == "cross_entropy":
             z = forward(self.model, population, x, logits=True)
-            return cross_entropy_from_logits(z, y, self.model.output_activation)
-        return mse(forward(self.model, population, x), y)
+            out = cross_entropy_from_logits(z, y, self.model.output_activation)
+        else:
+            out = mse(forward(self.model, population, x), y)
+        return out.astype(np.float64, copy=False)
 
     def predict(self, params: FlatParams, x: FloatArray | None = None) -> FloatArray:
         """Network output for one parameter vector (training inputs by default)."""
