@@ -48,6 +48,7 @@ from tasks.mlp import FlatParams, FloatArray
 IntArray = NDArray[np.intp]
 
 OPERATOR_SETS: tuple[str, ...] = ("vectorized", "pygad")
+FITNESS_DTYPES: tuple[str, ...] = ("float64", "float32")
 #: PyGAD's built-in single-objective operators, by the names PyGAD uses. ``none`` is PyGAD's
 #: ``crossover_type=None``. Adaptive mutation is left out: it needs a pair of rates and evaluates
 #: offspring an extra time.
@@ -264,6 +265,10 @@ class GASolver(Solver):
             [0, population_size - 1]. With 0 the GA is fully generational.
         operators: ``vectorized`` (NumPy operators from ``solvers/_ga_operators.py``) or
             ``pygad`` (PyGAD's built-in Python operators, much slower per generation).
+        dtype: precision of the fitness forward, ``float64`` or ``float32`` (about twice the
+            arithmetic rate on large networks; the genes, the operators and the harness's target
+            check stay float64). Left out of :meth:`config` at its default, so the cell keys of
+            runs recorded before the option existed still match.
     """
 
     name: ClassVar[str] = "ga"
@@ -292,6 +297,13 @@ class GASolver(Solver):
     mutation_scale: float = 1.0
     keep_elitism: int = 2
     operators: str = "vectorized"
+    dtype: str = "float64"
+
+    def config(self) -> dict[str, Any]:
+        config = super().config()
+        if config["dtype"] == "float64":
+            del config["dtype"]
+        return config
 
     def validate(self) -> None:
         owner = type(self).__name__
@@ -314,6 +326,7 @@ class GASolver(Solver):
             high=self.population_size - 1,
         )
         check_options(self.operators, "operators", owner, OPERATOR_SETS)
+        check_options(self.dtype, "dtype", owner, FITNESS_DTYPES)
         vectorized = self.operators == "vectorized"
         other = "pygad" if vectorized else "vectorized"
         for field, value, here, there in (
@@ -347,7 +360,7 @@ class GASolver(Solver):
 
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         population = np.vstack([x0[None, :], task.model.init_params(rng, self.population_size - 1)])
-        tracker = _Tracker(task, monitor)
+        tracker = _Tracker(task, monitor, self.dtype)
         ga = self.engine(
             num_generations=UNBOUNDED_GENERATIONS,
             num_parents_mating=self.mating_pool_size,
@@ -411,9 +424,10 @@ class _Tracker:
     of one generation may be lost by the next.
     """
 
-    def __init__(self, task: Task, monitor: Monitor) -> None:
+    def __init__(self, task: Task, monitor: Monitor, dtype: str = "float64") -> None:
         self.task = task
         self.monitor = monitor
+        self.dtype = dtype
         self.best_params: FlatParams | None = None
         self.best_loss = np.inf
         self.reported = 0  # solutions scored and already charged in a report
@@ -422,7 +436,7 @@ class _Tracker:
     def fitness(self, ga: Any, solutions: FloatArray, indices: Any) -> FloatArray:
         """PyGAD's batched fitness: ``-loss`` of each row of ``solutions``."""
         del ga, indices
-        losses = self.task.losses(solutions)
+        losses = self.task.losses(solutions, dtype=self.dtype)
         # PyGAD rejects NaN fitness; a NaN loss is as bad as it gets, and never "best".
         losses = np.where(np.isnan(losses), np.inf, losses)
         best = int(np.argmin(losses))

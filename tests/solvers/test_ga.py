@@ -14,6 +14,7 @@ import pytest
 import solvers.ga as ga_module
 from benchmarks.budget import Budget
 from benchmarks.harness import initial_params, run_one
+from benchmarks.suites import DEFAULT, TaskEntry
 from solvers import _ga_operators as ops
 from solvers.ga import GASolver
 from tasks import get_task
@@ -472,3 +473,30 @@ def test_batched_fitness_ga_reuses_cached_fitness_by_exact_equality() -> None:
     pool = np.array([[9.0, 9.0], [-0.0, 1.0], [0.0, 1.0], [2.0, np.nan]])
     rows, cols = ga_module._first_matches(population, pool)
     assert rows.tolist() == [0, 3] and cols.tolist() == [1, 1]
+
+
+# --- float32 fitness -----------------------------------------------------------------------------
+
+#: Evaluations per run of the float32 check: enough for the GA to solve the easier default tasks.
+FLOAT32_BUDGET = 200_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", DEFAULT.tasks, ids=lambda e: e.name)
+def test_float32_fitness_gives_the_same_success_decisions_on_the_default_suite(
+    entry: TaskEntry,
+) -> None:
+    """``dtype="float32"`` changes the fitness's last bits, not whether a run reaches its target.
+
+    On every default-suite task, seeds 0-2, under an evaluation budget only (a seconds cap would
+    make the outcome depend on the machine's load); the target itself is checked in float64.
+    """
+    task = get_task(entry.name, **entry.options)
+    evaluations = min(FLOAT32_BUDGET, entry.budget.max_evaluations or FLOAT32_BUDGET)
+    budget = Budget(max_evaluations=evaluations)
+    for seed in range(3):
+        outcomes = [
+            run_one(task, GASolver(dtype=dtype), budget, seed, strict=True).success
+            for dtype in ("float64", "float32")
+        ]
+        assert outcomes[0] == outcomes[1], f"seed {seed}: float64/float32 success {outcomes}"
