@@ -5,7 +5,10 @@ smoke test (see the root ``conftest.py``).
 
 1. **Population forward** (``Task.losses``): the call every population method (GA, CMA-ES)
    makes once per generation, at population sizes 1-1000 and networks of 9, ~1k and ~10k
-   parameters. ``extra_info`` gives single-example evaluations per second.
+   parameters. ``extra_info`` gives single-example evaluations per second. A second group runs
+   the forward (float64, and float32 through ``Task.losses(dtype="float32")``) alternately with
+   single-thread 1024x1024 matmuls of both precisions and records the forward's share of the
+   matmul's arithmetic rate (``share_of_matmul64``; goal >= 0.6 at P >= 100).
 2. **Harness overhead**: K SGD or Adam steps through ``run_one`` against a bare hand-written
    torch loop doing the same K steps on the same flat parameters, data and optimizer settings
    (and ending on bit-identical weights, which the benchmark checks). The loops alternate round
