@@ -436,7 +436,10 @@ class _Tracker:
     def fitness(self, ga: Any, solutions: FloatArray, indices: Any) -> FloatArray:
         """PyGAD's batched fitness: ``-loss`` of each row of ``solutions``."""
         del ga, indices
-        losses = self.task.losses(solutions, dtype=self.dtype)
+        if self.dtype == "float64":
+            losses = self.task.losses(solutions)
+        else:
+            losses = self.task.losses(solutions, dtype=self.dtype)
         # PyGAD rejects NaN fitness; a NaN loss is as bad as it gets, and never "best".
         losses = np.where(np.isnan(losses), np.inf, losses)
         best = int(np.argmin(losses))
