@@ -267,8 +267,7 @@ class GASolver(Solver):
             ``pygad`` (PyGAD's built-in Python operators, much slower per generation).
         dtype: precision of the fitness forward, ``float64`` or ``float32`` (about twice the
             arithmetic rate on large networks; the genes, the operators and the harness's target
-            check stay float64). Left out of :meth:`config` at its default, so the cell keys of
-            runs recorded before the option existed still match.
+            check stay float64).
     """
 
     name: ClassVar[str] = "ga"
@@ -298,12 +297,6 @@ class GASolver(Solver):
     keep_elitism: int = 2
     operators: str = "vectorized"
     dtype: str = "float64"
-
-    def config(self) -> dict[str, Any]:
-        config = super().config()
-        if config["dtype"] == "float64":
-            del config["dtype"]
-        return config
 
     def validate(self) -> None:
         owner = type(self).__name__
