@@ -289,14 +289,15 @@ class _Worker:
             if pid == 0:  # the worker: never return into the parent's code
                 try:
                     ours.close()
-                    for conn in inherited:  # other workers' sockets: theirs to close, not ours
+                    for conn in inherited:  # other workers' sockets: the parent's, not ours
                         with contextlib.suppress(OSError):
-                            os.close(conn.fileno())
+                            conn.close()
                     os.setpgid(0, 0)  # as process_group=0 below: Ctrl-C reaches the parent only
                     os.environ.update(thread_env(threads))
                     _serve(Connection(theirs.detach()), parent, preload)
+                    os._exit(0)
                 finally:
-                    os._exit(1)
+                    os._exit(1)  # an exception escaped: never unwind into the parent's frames
             self.process = _ForkedProcess(pid)
             theirs.close()
             self.conn = Connection(ours.detach())
