@@ -5,7 +5,10 @@ smoke test (see the root ``conftest.py``).
 
 1. **Population forward** (``Task.losses``): the call every population method (GA, CMA-ES)
    makes once per generation, at population sizes 1-1000 and networks of 9, ~1k and ~10k
-   parameters. ``extra_info`` gives single-example evaluations per second.
+   parameters. ``extra_info`` gives single-example evaluations per second. A second group runs
+   the forward (float64, and float32 through ``Task.losses(dtype="float32")``) alternately with
+   single-thread 1024x1024 matmuls of both precisions and records the forward's share of the
+   matmul's arithmetic rate (``share_of_matmul64``; goal >= 0.6 at P >= 100).
 2. **Harness overhead**: K SGD or Adam steps through ``run_one`` against a bare hand-written
    torch loop doing the same K steps on the same flat parameters, data and optimizer settings
    (and ending on bit-identical weights, which the benchmark checks). The loops alternate round
@@ -104,6 +107,90 @@ def test_population_forward(benchmark: BenchmarkFixture, network: str, populatio
             evaluations_per_second=evaluations / median,
             networks_per_second=population / median,
         )
+
+
+#: The reference for the forward's arithmetic rate: one square matrix product of this size.
+MATMUL_SIZE = 1024
+#: Networks and populations of the share-of-matmul benchmark (the issue's goal: P >= 100).
+SHARE_NETWORKS: tuple[str, ...] = ("1k params", "10k params")
+SHARE_POPULATIONS: tuple[int, ...] = (100, 1000)
+SHARE_REPEATS = 5
+
+
+def forward_flops(task: Task, population: int) -> float:
+    """Multiply-adds of the dense layers, counted as 2 FLOPs: what a matmul rate compares with."""
+    weights = sum(fi * fo for fi, fo in task.model.shapes)
+    return 2.0 * population * task.n_train * weights
+
+
+def matmul_seconds(dtype: type[np.floating[Any]]) -> float:
+    """Fastest of a few single-thread ``MATMUL_SIZE`` square products (BLAS's best case)."""
+    rng = np.random.default_rng(SEED)
+    a = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE)).astype(dtype)
+    b = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE)).astype(dtype)
+    out = np.empty_like(a)
+    best = np.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("population", SHARE_POPULATIONS, ids=lambda p: f"P{p}")
+@pytest.mark.parametrize("network", SHARE_NETWORKS)
+def test_population_forward_share_of_matmul(
+    benchmark: BenchmarkFixture, network: str, population: int, dtype: str
+) -> None:
+    """The batched forward's arithmetic rate beside a 1024x1024 matmul's, measured in one run.
+
+    Rounds of the forward alternate with matmuls of both precisions, so all see the same load;
+    ``extra_info`` has each rate (GFLOP/s, fastest round: the least disturbed) and
+    ``share_of_matmul64`` = forward rate / float64 matmul rate (goal: >= 0.6 at P >= 100), and
+    ``share_of_matmul32`` likewise for the float32 forward (``Task.losses(dtype="float32")``).
+    """
+    name, options = NETWORKS[network]
+    task = get_task(name, **options)
+    if not benchmark.enabled:
+        population = min(population, SMOKE_POPULATION)
+    pop = task.model.init_params(np.random.default_rng(SEED), size=population)
+    forward_s: list[float] = []
+    matmul64_s: list[float] = []
+    matmul32_s: list[float] = []
+
+    def forward_round() -> None:
+        start = time.perf_counter()
+        task.losses(pop, dtype=dtype)
+        forward_s.append(time.perf_counter() - start)
+
+    def matmuls() -> None:
+        matmul64_s.append(matmul_seconds(np.float64))
+        matmul32_s.append(matmul_seconds(np.float32))
+
+    benchmark.group = f"population forward vs matmul: {network}, {dtype}"
+    benchmark.pedantic(forward_round, setup=matmuls, rounds=SHARE_REPEATS if benchmark.enabled
+                       else 1)
+    flops = forward_flops(task, population)
+    matmul_flops = 2.0 * MATMUL_SIZE**3
+    forward_rate = flops / min(forward_s) / 1e9
+    rate64 = matmul_flops / min(matmul64_s) / 1e9
+    rate32 = matmul_flops / min(matmul32_s) / 1e9
+    benchmark.extra_info.update(
+        population=population,
+        num_params=task.num_params,
+        n_train=task.n_train,
+        dtype=dtype,
+        threads=1,
+        forward_gflops=forward_rate,
+        matmul64_gflops=rate64,
+        matmul32_gflops=rate32,
+        share_of_matmul64=forward_rate / rate64,
+        share_of_matmul32=forward_rate / rate32,
+        evaluations_per_second=population * task.n_train / min(forward_s),
+        target_share_met=forward_rate / rate64 >= 0.6,
+    )
 
 
 # -- 2. harness overhead ----------------------------------------------------------------------

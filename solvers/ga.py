@@ -10,7 +10,10 @@ adapter pins what a benchmark needs (see ``shared/STYLE.md`` §3.10):
 * selection, crossover and mutation are vectorized NumPy callables (``solvers/_ga_operators.py``)
   unless ``operators="pygad"`` asks for PyGAD's built-ins of the same names;
 * the best-so-far is tracked here, inside the fitness wrapper, and reported every generation;
-  the harness decides when to stop (``on_generation`` returns ``"stop"``).
+  the harness decides when to stop (``on_generation`` returns ``"stop"``);
+* the engine is :class:`BatchedFitnessGA`, a ``pygad.GA`` subclass whose fitness bookkeeping is
+  array code (PyGAD's ``tuple`` cache keys and per-value checks cost more than the GA itself at
+  P = 50); it runs the same generations as stock ``pygad.GA``, bit for bit.
 
 References: Holland, *Adaptation in Natural and Artificial Systems*, 1975; Gad, "PyGAD: An
 Intuitive Genetic Algorithm Python Library", 2021, https://arxiv.org/abs/2106.06158;
@@ -25,6 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pygad
+from numpy.typing import NDArray
 
 from solvers._ga_operators import (
     CROSSOVERS,
@@ -41,7 +45,10 @@ from tasks.base import Task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import FlatParams, FloatArray
 
+IntArray = NDArray[np.intp]
+
 OPERATOR_SETS: tuple[str, ...] = ("vectorized", "pygad")
+FITNESS_DTYPES: tuple[str, ...] = ("float64", "float32")
 #: PyGAD's built-in single-objective operators, by the names PyGAD uses. ``none`` is PyGAD's
 #: ``crossover_type=None``. Adaptive mutation is left out: it needs a pair of rates and evaluates
 #: offspring an extra time.
@@ -70,6 +77,152 @@ class _StopBeforeFirstGeneration(Exception):  # noqa: N818 - a control-flow sign
     (``on_generation`` is not called for generation 0, PyGAD issue #257), so an exception is the
     only way to stop there without evaluating a generation the budget did not allow.
     """
+
+
+
+def _row_fingerprints(rows: FloatArray) -> NDArray[np.uint64]:
+    """One integer per row that equal rows (by ``==``, gene by gene) always share.
+
+    ``+ 0.0`` maps -0.0 to 0.0 (the two compare equal); the bits are then summed as unsigned
+    integers, which wrap and are exact in any order, so no BLAS kernel or alignment can make two
+    equal rows disagree. Rows holding NaN may share a fingerprint, but never pass the exact check.
+    """
+    canonical = np.ascontiguousarray(rows, dtype=np.float64) + 0.0
+    return canonical.view(np.uint64).sum(axis=1, dtype=np.uint64)
+
+
+def _first_matches(population: FloatArray, pool: FloatArray) -> tuple[IntArray, IntArray]:
+    """Rows of ``population`` equal to a row of ``pool``, and the first such pool row of each.
+
+    The same answer as PyGAD's ``tuple(row) in {tuple(p): first index}`` lookup: exact
+    gene-by-gene equality, the first matching pool row wins. Fingerprints pick the candidate pairs;
+    each candidate is then compared exactly, so the fingerprint only has to be necessary.
+
+    Returns:
+        ``(rows, cols)``: ascending population rows, and for each the first equal pool row.
+    """
+    if pool.shape[0] == 0:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    same = _row_fingerprints(population)[:, None] == _row_fingerprints(pool)[None, :]
+    rows, cols = np.nonzero(same)  # row-major: pool rows ascend within each population row
+    if rows.size:
+        equal = np.all(population[rows] == pool[cols], axis=1)
+        rows, cols = rows[equal], cols[equal]
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = rows[1:] != rows[:-1]
+        rows, cols = rows[first], cols[first]
+    return rows, cols
+
+
+class BatchedFitnessGA(pygad.GA):
+    """``pygad.GA`` with array-level fitness bookkeeping; the same generations, bit for bit.
+
+    PyGAD documents ``cal_pop_fitness()`` and ``best_solution()`` as methods of ``pygad.GA``;
+    this subclass overrides both and keeps everything else (the loop, callbacks, operators,
+    stop criteria, ``operators="pygad"``). Stock PyGAD builds a ``tuple`` cache key of every member,
+    every pool row and every elite and validates each fitness value in Python, twice per
+    generation: at P = 50 that was most of a generation once fitness and operators are arrays
+    (PyGAD issues #79 and #341 ask for the same). Here:
+
+    * ``cal_pop_fitness``: the members PyGAD would take from its cache (an elite of the previous
+      generation, or with ``keep_parents != 0`` a copy of a mating-pool row) reuse the cached value
+      by index, found by :func:`_first_matches` with PyGAD's exact-equality, first-match rules;
+      the others are scored in one call of the batched fitness, in population order, and counted
+      in ``num_fitness_evaluations`` as PyGAD counts them. NaN is rejected as PyGAD rejects it.
+    * ``best_solution``: the best member is ``argmax`` of the fitness array it is given (PyGAD
+      passes ``last_generation_fitness``), with no per-value validation loop.
+
+    Any setting this fast path does not cover (saved solution histories, parallel fitness,
+    unbatched or multi-objective fitness, calls outside ``run()``) goes to PyGAD's own methods.
+    ``tests/solvers/test_ga.py`` checks generation by generation against stock ``pygad.GA``.
+    """
+
+    def _fast_path(self) -> bool:
+        return (
+            bool(getattr(self, "_fitness_run_active", False))
+            and self.valid_parameters
+            and not self.save_solutions
+            and not self.save_best_solutions
+            and self.parallel_processing is None
+            and self.fitness_batch_size is not None
+            and self.fitness_batch_size >= len(self.population)
+            and isinstance(self.population, np.ndarray)
+            and self.population.dtype == np.float64
+        )
+
+    def cal_pop_fitness(self) -> FloatArray:
+        if not self._fast_path():
+            return super().cal_pop_fitness()
+        population = self.population
+        size = len(population)
+        fitness = np.empty(size)
+        unresolved = np.ones(size, dtype=bool)
+        # PyGAD looks a member up among the previous generation's elites first, then (with
+        # keep_parents != 0) among the mating pool's rows: one pool, elites first, and the first
+        # match wins, so its cached value is the one PyGAD would take.
+        pools, origins = [], []
+        if self.keep_elitism > 0 and self.last_generation_elitism is not None:
+            pools.append(self.last_generation_elitism)
+            origins.append(self.last_generation_elitism_indices)
+        if self.keep_parents != 0 and self.last_generation_parents is not None:
+            pools.append(self.last_generation_parents)
+            origins.append(self.last_generation_parents_indices)
+        if pools:
+            pool = np.concatenate([np.asarray(p, dtype=np.float64) for p in pools])
+            rows, cols = _first_matches(population, pool)
+            previous = np.concatenate([np.asarray(o, dtype=np.intp) for o in origins])
+            fitness[rows] = self.previous_generation_fitness[previous[cols]]
+            unresolved[rows] = False
+        cached = ~unresolved
+        if np.isnan(fitness[cached]).any():
+            raise ValueError("cached fitness contains an invalid fitness value. NaN is not "
+                             "supported.")
+        missing = np.flatnonzero(unresolved)
+        if missing.size:
+            values = self.fitness_func(self, population[missing, :], missing.tolist())
+            self.num_fitness_evaluations += int(missing.size)
+            values = np.asarray(values)
+            if values.dtype.kind not in "fiu":  # PyGAD's per-value checks name the bad value
+                values = self._validate_population_fitness(list(values), "fitness_func")
+            if values.shape != (missing.size,):
+                raise ValueError(f"BatchedFitnessGA expects one number per solution from the "
+                                 f"batched fitness_func: {missing.size} values, got shape "
+                                 f"{values.shape}.")
+            if np.isnan(values).any():
+                raise ValueError("fitness_func contains an invalid fitness value. NaN is not "
+                                 "supported.")
+            fitness[missing] = values
+        return fitness
+
+    def best_solution(self, pop_fitness: Any = None) -> tuple[FloatArray, Any, int]:
+        if (
+            not isinstance(pop_fitness, np.ndarray)
+            or pop_fitness.ndim != 1
+            or pop_fitness.dtype.kind != "f"
+            or len(pop_fitness) != len(self.population)
+            or np.isnan(pop_fitness).any()
+        ):
+            return super().best_solution(pop_fitness)
+        index = int(np.argmax(pop_fitness))
+        return self.population[index, :].copy(), pop_fitness[index], index
+
+    def steady_state_selection(self, fitness: Any, num_parents: int) -> tuple[FloatArray, Any]:
+        """The ``num_parents`` fittest members, best first: PyGAD's elitism and ``sss``.
+
+        PyGAD sorts single-objective fitness with ``sorted(range(P), key=...)`` and reverses the
+        result (ties: the later member first); a stable ascending argsort, reversed, is the same
+        order without a Python key call per member.
+        """
+        if (
+            not isinstance(fitness, np.ndarray)
+            or fitness.ndim != 1
+            or fitness.dtype.kind != "f"
+            or np.isnan(fitness).any()
+            or self.population.dtype != np.float64
+        ):
+            return super().steady_state_selection(fitness, num_parents)
+        indices = np.argsort(fitness, kind="stable")[::-1][:num_parents].astype(np.int64)
+        return self.population[indices, :].copy(), indices
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +267,9 @@ class GASolver(Solver):
             [0, population_size - 1]. With 0 the GA is fully generational.
         operators: ``vectorized`` (NumPy operators from ``solvers/_ga_operators.py``) or
             ``pygad`` (PyGAD's built-in Python operators, much slower per generation).
+        dtype: precision of the fitness forward, ``float64`` or ``float32`` (about twice the
+            arithmetic rate on large networks; the genes, the operators and the harness's target
+            check stay float64).
     """
 
     name: ClassVar[str] = "ga"
@@ -137,6 +293,9 @@ class GASolver(Solver):
         "population_size": IntLogUniform(16, 256),
     }
     stochastic: ClassVar[bool] = True
+    #: The ``pygad.GA`` class that runs the generations; a class attribute, not a hyperparameter
+    #: (it changes speed, never results). Tests swap in stock ``pygad.GA`` to compare.
+    engine: ClassVar[type[pygad.GA]] = BatchedFitnessGA
     # A population method: x0 is member 0 of the initial population (so runs stay paired with the
     # single-start solvers), but the first report is the best of that population, not x0 itself.
     single_start: ClassVar[bool] = False
@@ -153,6 +312,7 @@ class GASolver(Solver):
     mutation_scale: float = 1.0
     keep_elitism: int = 1
     operators: str = "vectorized"
+    dtype: str = "float64"
 
     def validate(self) -> None:
         owner = type(self).__name__
@@ -175,6 +335,7 @@ class GASolver(Solver):
             high=self.population_size - 1,
         )
         check_options(self.operators, "operators", owner, OPERATOR_SETS)
+        check_options(self.dtype, "dtype", owner, FITNESS_DTYPES)
         vectorized = self.operators == "vectorized"
         other = "pygad" if vectorized else "vectorized"
         for field, value, here, there in (
@@ -208,8 +369,8 @@ class GASolver(Solver):
 
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         population = np.vstack([x0[None, :], task.model.init_params(rng, self.population_size - 1)])
-        tracker = _Tracker(task, monitor)
-        ga = pygad.GA(
+        tracker = _Tracker(task, monitor, self.dtype)
+        ga = self.engine(
             num_generations=UNBOUNDED_GENERATIONS,
             num_parents_mating=self.mating_pool_size,
             fitness_func=tracker.fitness,
@@ -272,9 +433,10 @@ class _Tracker:
     of one generation may be lost by the next.
     """
 
-    def __init__(self, task: Task, monitor: Monitor) -> None:
+    def __init__(self, task: Task, monitor: Monitor, dtype: str = "float64") -> None:
         self.task = task
         self.monitor = monitor
+        self.dtype = dtype
         self.best_params: FlatParams | None = None
         self.best_loss = np.inf
         self.spent = 0  # evaluations charged by the task for every batch scored so far
@@ -284,7 +446,11 @@ class _Tracker:
     def fitness(self, ga: Any, solutions: FloatArray, indices: Any) -> FloatArray:
         """PyGAD's batched fitness: ``-loss`` of each row of ``solutions``."""
         del ga, indices
-        losses, spent = self.task.scored_losses(solutions)
+        if self.dtype == "float64":
+            losses, spent = self.task.scored_losses(solutions)
+        else:  # single-precision fitness (supervised tasks); the same charge per member
+            losses = self.task.losses(solutions, dtype=self.dtype)
+            spent = len(solutions) * self.task.n_train
         self.spent += spent
         # PyGAD rejects NaN fitness; a NaN loss is as bad as it gets, and never "best".
         losses = np.where(np.isnan(losses), np.inf, losses)

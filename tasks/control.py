@@ -40,9 +40,10 @@ labels, and ``differentiable = False`` keeps solvers that would fit them away.
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -384,9 +385,21 @@ class ControlTask(Task):
         """Greedy rollouts of a population on one episode set (``train``, ``eval``, ``test``)."""
         return rollout(self.environment, self.model, population, self._states(episodes))
 
-    def losses(self, population: FloatArray, split: Split = "train") -> FloatArray:
-        """Minus the mean return of each policy over the training (or test) episodes."""
+    def losses(
+        self, population: FloatArray, split: Split = "train", *, dtype: str = "float64"
+    ) -> FloatArray:
+        """Minus the mean return of each policy over the training (or test) episodes.
+
+        ``dtype`` is accepted for the common signature and ignored: episodes always step in
+        float64, as gymnasium's own environments do.
+        """
+        del dtype
         return -self.returns(population, split).returns.mean(axis=1)
+
+    def evaluator(self, split: Split = "train") -> Callable[[FlatParams], Metrics]:
+        """The harness's per-report evaluation: :meth:`evaluate` itself (episodes in one batch;
+        the supervised :class:`~tasks.base.Evaluator`'s set-up does not apply)."""
+        return functools.partial(self.evaluate, split=split)
 
     def scored_losses(self, population: FloatArray) -> tuple[FloatArray, int]:
         """Training losses and the environment steps they took."""

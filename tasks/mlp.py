@@ -273,11 +273,11 @@ def _forward_block(spec: ModelSpec, pop: FloatArray, x: FloatArray, logits: bool
         # (N, fi) @ (P, fi, fo) broadcasts to (P, N, fo); later layers are (P, N, fi) @ (P, fi, fo).
         z = np.matmul(h, w)
         z += b[:, None, :]
-        h = z if (i == last and logits) else _activate_inplace(act, z)
+        h = z if (i == last and logits) else activate_inplace(act, z)
     return h
 
 
-def _activate_inplace(name: str, z: FloatArray) -> FloatArray:
+def activate_inplace(name: str, z: FloatArray) -> FloatArray:
     """``activate`` writing into ``z`` (a fresh temporary) to save an allocation per layer."""
     if name == "sigmoid":
         return expit(z, out=z)

@@ -52,6 +52,9 @@ from tasks.errors import BenchmarkError, InvalidParameterError, RunTimeoutError
 EXECUTORS = ("serial", "process", "dask")
 """The executor kinds, as the command line spells them."""
 
+#: How a :class:`WorkerPool` starts its workers (see there).
+WORKER_STARTS = ("auto", "fork", "spawn")
+
 #: Environment variables that size the thread pools of OpenMP, MKL, OpenBLAS, Apple Accelerate
 #: and numexpr. Set before a worker imports numpy or torch, they keep idle BLAS threads from
 #: being created at all; ``run_one`` additionally pins torch and BLAS at run time.
@@ -198,13 +201,22 @@ def worker_main(argv: Sequence[str] | None = None) -> None:
     """Entry point of a worker process: ``python -c '...worker_main()' FD PARENT_PID``."""
     args = list(sys.argv[1:] if argv is None else argv)
     fd, parent = int(args[0]), int(args[1])
-    # The parent decides what Ctrl-C means; the worker is in its own process group anyway.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _watch_parent(parent)
     conn = Connection(fd)
     try:
         sys.path[:] = conn.recv()  # as multiprocessing's spawn does
-        for item in conn.recv():
+        preload = conn.recv()
+    except (EOFError, OSError):
+        return
+    _serve(conn, parent, preload)
+
+
+def _serve(conn: Connection, parent: int, preload: Sequence[str]) -> None:
+    """A worker's life: preload, say ready, run calls until told to stop or the parent goes."""
+    # The parent decides what Ctrl-C means; the worker is in its own process group anyway.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(parent)
+    try:
+        for item in preload:
             run_preload(item)
     except Exception:  # noqa: BLE001 - reported to the parent, which fails the queued calls
         with contextlib.suppress(OSError):
@@ -251,30 +263,98 @@ class _Call:
     kwargs: dict[str, Any]
 
 
-class _Worker:
-    """One worker process and the parent's end of its socket."""
+def _single_threaded() -> bool:
+    """Whether the calling thread is this process's only Python thread."""
+    return threading.active_count() == 1
 
-    def __init__(self, threads: int, preload: Sequence[str]) -> None:
+
+class _ForkedProcess:
+    """The part of ``subprocess.Popen`` the pool uses, for a child made with ``os.fork``."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: its status is lost
+                self.returncode = -1
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = math.inf if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
+            time.sleep(0.005)
+        return code
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+class _Worker:
+    """One worker process and the parent's end of its socket.
+
+    Started one of two ways. ``fork``: a copy of this process, which has already imported numpy,
+    torch, the tasks and the solvers, so the worker is ready after its warm-up alone (about 30x
+    faster than a fresh interpreter importing torch; see ``benchmarks/bench_engine.py``). Only
+    taken from a single-threaded parent (see ``WorkerPool``), where no lock can be held by a thread
+    that does not exist in the child. ``spawn``: a fresh interpreter (``subprocess``), which works
+    anywhere, including inside daemonic Dask worker processes and multi-threaded parents.
+    """
+
+    def __init__(
+        self, threads: int, preload: Sequence[str], *, fork: bool = False,
+        inherited: Sequence[Connection] = (),
+    ) -> None:
         ours, theirs = socket.socketpair()
-        env = {**os.environ, **thread_env(threads)}
-        # The worker must import this package before it can hear its sys.path from us.
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p
-        )
-        self.process = subprocess.Popen(
-            [sys.executable, "-c",
-             "from benchmarks.engine.executors import worker_main; worker_main()",
-             str(theirs.fileno()), str(os.getpid())],
-            pass_fds=(theirs.fileno(),),
-            env=env,
-            # Its own process group: a Ctrl-C at the terminal reaches only the parent, which
-            # then stops the workers itself after keeping what finished.
-            process_group=0,
-        )
-        theirs.close()
-        self.conn = Connection(ours.detach())
-        self.conn.send(list(sys.path))
-        self.conn.send(list(preload))
+        self.process: subprocess.Popen[bytes] | _ForkedProcess
+        if fork:
+            parent = os.getpid()
+            pid = os.fork()
+            if pid == 0:  # the worker: never return into the parent's code
+                try:
+                    ours.close()
+                    for conn in inherited:  # other workers' sockets: the parent's, not ours
+                        with contextlib.suppress(OSError):
+                            conn.close()
+                    os.setpgid(0, 0)  # as process_group=0 below: Ctrl-C reaches the parent only
+                    os.environ.update(thread_env(threads))
+                    _serve(Connection(theirs.detach()), parent, preload)
+                    os._exit(0)
+                finally:
+                    os._exit(1)  # an exception escaped: never unwind into the parent's frames
+            self.process = _ForkedProcess(pid)
+            theirs.close()
+            self.conn = Connection(ours.detach())
+        else:
+            env = {**os.environ, **thread_env(threads)}
+            # The worker must import this package before it can hear its sys.path from us.
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p
+            )
+            self.process = subprocess.Popen(
+                [sys.executable, "-c",
+                 "from benchmarks.engine.executors import worker_main; worker_main()",
+                 str(theirs.fileno()), str(os.getpid())],
+                pass_fds=(theirs.fileno(),),
+                env=env,
+                # Its own process group: a Ctrl-C at the terminal reaches only the parent, which
+                # then stops the workers itself after keeping what finished.
+                process_group=0,
+            )
+            theirs.close()
+            self.conn = Connection(ours.detach())
+            self.conn.send(list(sys.path))
+            self.conn.send(list(preload))
         self.ready = False
         self.call: _Call | None = None
         self.deadline = math.inf
@@ -307,8 +387,18 @@ class WorkerPool(cf.Executor):
     its future with :class:`WorkerError` (carrying the worker's traceback); a call still running
     after ``time_limit`` seconds has its worker killed and fails with ``RunTimeoutError``; a
     worker that dies fails its call with :class:`WorkerLostError`. In every case the worker is
-    replaced and the other calls go on. Workers start on demand (at most ``max_workers``) and
-    import ``preload`` before taking work, so start-up never counts against a time limit.
+    replaced and the other calls go on. Workers import ``preload`` before taking work, so start-up
+    never counts against a time limit.
+
+    Start-up: a fresh interpreter spends seconds importing torch and the solvers, which a short
+    suite never repays. So where it is safe, the first ``max_workers`` workers are forked from
+    this process as the pool is created (they inherit its imports, and only run ``preload``);
+    replacements for workers that were killed or died start as fresh interpreters, on demand.
+    Before forking, this process runs ``preload`` itself, so the children inherit it done.
+    Forking is safe only while the calling thread is the process's only Python thread (no other
+    thread can then hold a lock the child would inherit locked), so ``start="auto"`` forks only
+    then, and never on platforms without ``os.fork``; Dask's worker processes, which run threads,
+    always get fresh interpreters.
 
     Args:
         max_workers: the most worker processes alive at once.
@@ -316,6 +406,9 @@ class WorkerPool(cf.Executor):
         threads: native threads per worker (OpenMP/MKL/OpenBLAS environment variables).
         preload: ``module`` or ``module:function`` entries each worker imports (and calls)
             before it is ready (see :func:`run_preload`).
+        start: ``auto`` (fork the first workers when safe, see above), ``fork`` (the same,
+            even with other threads running: for callers that know they are quiet), or
+            ``spawn`` (fresh interpreters only).
     """
 
     def __init__(
@@ -325,8 +418,10 @@ class WorkerPool(cf.Executor):
         time_limit: float | None = None,
         threads: int = 1,
         preload: Sequence[str] = (),
+        start: str = "auto",
     ) -> None:
         check_interval(max_workers, "max_workers", "WorkerPool", kind=int, low=1)
+        check_options(start, "start", "WorkerPool", WORKER_STARTS)
         if time_limit is not None:
             check_interval(time_limit, "time_limit", "WorkerPool", low=0.0, closed="neither")
         check_interval(threads, "threads", "WorkerPool", kind=int, low=1)
@@ -339,6 +434,24 @@ class WorkerPool(cf.Executor):
         self._broken: str | None = None
         self._start_failures = 0
         self._workers: list[_Worker] = []
+        forking = hasattr(os, "fork") and (
+            start == "fork" or (start == "auto" and _single_threaded())
+        )
+        if forking:
+            try:
+                # Once here rather than once per child: torch's first optimizer step alone
+                # takes seconds of lazy set-up, and each child would pay it again.
+                for item in self.preload:
+                    run_preload(item)
+            except Exception:  # noqa: BLE001 - fresh workers will run it and report the error
+                forking = False
+            else:  # a preload that started a thread makes forking unsafe again
+                forking = start == "fork" or _single_threaded()
+        if forking:
+            for _ in range(max_workers):
+                inherited = [w.conn for w in self._workers]
+                self._workers.append(_Worker(threads, self.preload, fork=True,
+                                             inherited=inherited))
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)  # a full wake-up buffer already means "wake up"

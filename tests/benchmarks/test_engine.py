@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -26,6 +27,7 @@ from benchmarks.engine.executors import (
     WorkerError,
     WorkerLostError,
     WorkerPool,
+    _ForkedProcess,
     open_engine,
     thread_env,
 )
@@ -34,10 +36,11 @@ from tasks.errors import InvalidParameterError, RunTimeoutError
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerPool]:
-    """Two workers with a 1 s limit per call, shared by the tests of this module."""
-    with WorkerPool(2, time_limit=1.0) as workers:
+@pytest.fixture(scope="module", params=["fork", "spawn"])
+def pool(request: pytest.FixtureRequest) -> Iterator[WorkerPool]:
+    """Two workers with a 1 s limit per call, shared by the tests of this module; forked from
+    this process, or fresh interpreters (replacements are always fresh)."""
+    with WorkerPool(2, time_limit=1.0, start=request.param) as workers:
         yield workers
 
 
@@ -193,3 +196,59 @@ def test_process_engine_starts_no_more_workers_than_runs() -> None:
 def test_executor_config_rejects_bad_settings(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidParameterError, match=message):
         ExecutorConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_forked_workers_inherit_this_process_and_its_preload() -> None:
+    """``start="fork"``: the workers are children of this process, ready without re-importing."""
+    started = time.monotonic()
+    with WorkerPool(2, start="fork", preload=("json",)) as workers:
+        parents = {workers.submit(os.getppid).result(timeout=60) for _ in range(4)}
+        assert parents == {os.getpid()}
+        assert set(workers.pids()) <= set(_children())
+    assert time.monotonic() - started < 30
+
+
+def _children() -> list[int]:
+    path = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_a_pool_started_with_other_threads_running_uses_fresh_interpreters() -> None:
+    """Forking next to another thread could copy a lock that thread holds: ``auto`` refuses."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with WorkerPool(1, start="auto") as workers:
+            assert workers.submit(operator.add, 1, 1).result(timeout=120) == 2
+            assert not any(isinstance(w.process, _ForkedProcess) for w in workers._workers)
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_the_pool_starts_inside_a_daemonic_process(tmp_path: Path) -> None:
+    """Dask runs its workers as daemonic processes, and a time limit there needs a child per run
+    (``call_in_sandbox``). ``multiprocessing`` refuses children in daemonic processes, and so
+    does every pool built on it: this is the test ``pebble.ProcessPool`` fails (issue 11)."""
+    script = textwrap.dedent(
+        """
+        import multiprocessing, os, sys
+        def inner(queue):
+            from benchmarks.engine.executors import WorkerPool
+            with WorkerPool(1, time_limit=60) as pool:
+                queue.put(pool.submit(os.getppid).result(timeout=120) == os.getpid())
+        if __name__ == "__main__":
+            ctx = multiprocessing.get_context("spawn")
+            queue = ctx.Queue()
+            child = ctx.Process(target=inner, args=(queue,), daemon=True)
+            child.start()
+            print(queue.get(timeout=240), flush=True)
+            child.join(60)
+        """
+    )
+    path = tmp_path / "daemonic.py"
+    path.write_text(script)
+    done = subprocess.run([sys.executable, str(path)], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert done.stdout.strip() == "True", done.stderr

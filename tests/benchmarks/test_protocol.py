@@ -39,15 +39,28 @@ from tasks.base import Task
 
 
 def _slowed(task: Task, delay: float) -> Task:
-    """The same task whose every evaluation sleeps ``delay`` seconds first (a slow harness)."""
-    original = task.evaluate
+    """The same task whose every evaluation sleeps ``delay`` seconds first (a slow harness).
+
+    Both ways the harness evaluates are slowed: the per-report evaluator and ``evaluate``.
+    """
+    original, make = task.evaluate, task.evaluator
 
     def evaluate(params: Any, split: Any = "train") -> Any:
         time.sleep(delay)
         return original(params, split)
 
+    def evaluator(split: Any = "train") -> Any:
+        inner = make(split)
+
+        def call(params: Any) -> Any:
+            time.sleep(delay)
+            return inner(params)
+
+        return call
+
     slowed = dataclasses.replace(task)
     object.__setattr__(slowed, "evaluate", evaluate)
+    object.__setattr__(slowed, "evaluator", evaluator)
     return slowed
 
 

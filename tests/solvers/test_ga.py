@@ -14,6 +14,7 @@ import pytest
 import solvers.ga as ga_module
 from benchmarks.budget import Budget
 from benchmarks.harness import initial_params, run_one
+from benchmarks.suites import DEFAULT, TaskEntry
 from solvers import _ga_operators as ops
 from solvers.ga import GASolver
 from tasks import get_task
@@ -398,3 +399,105 @@ def test_solves_easy_tasks_reliably(task_name: str, options: dict[str, Any], min
         run_one(task, GASolver(), EASY_BUDGET, seed=seed, strict=True).success for seed in SEEDS
     )
     assert solved >= minimum, f"{solved}/{len(SEEDS)} seeds solved"
+
+
+# --- the fast fitness bookkeeping: same generations as stock PyGAD, bit for bit ---------------
+
+
+class _GenerationLog:
+    """Every generation's population, fitness and evaluation count, copied as PyGAD ends it."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[np.ndarray, np.ndarray, int, np.ndarray]] = []
+
+    def wrap(self, engine: type[pygad.GA]) -> type[pygad.GA]:
+        log = self
+
+        class Logged(engine):
+            def run(self) -> None:
+                callback: Any = self.__dict__["on_generation"]
+
+                def on_generation(ga: Any) -> Any:
+                    best, _, _ = ga.best_solution(pop_fitness=ga.last_generation_fitness)
+                    log.rows.append((ga.population.copy(), ga.last_generation_fitness.copy(),
+                                     int(ga.num_fitness_evaluations), best))
+                    return callback(ga)
+
+                self.on_generation = on_generation
+                super().run()
+
+        return Logged
+
+
+BIT_FOR_BIT = [
+    pytest.param("xor", {}, {}, id="defaults-xor"),
+    pytest.param("xor", {"hidden": (30, 30)}, {}, id="defaults-1051-weights"),
+    # Low mutation: many offspring are copies of a pool row, which PyGAD takes from its cache.
+    pytest.param("xor", {}, {"mutation_probability": 0.02, "crossover_probability": 0.3},
+                 id="cache-hits"),
+    pytest.param("xor", {}, {"keep_elitism": 0, "parent_selection": "sss"}, id="no-elitism"),
+    pytest.param("parity", {"num_bits": 3}, {"operators": "pygad"}, id="pygad-operators"),
+    pytest.param("xor", {}, {"operators": "pygad", "parent_selection": "rank",
+                             "crossover": "scattered", "keep_elitism": 0}, id="pygad-no-elitism"),
+]
+
+
+@pytest.mark.parametrize(("task_name", "task_options", "options"), BIT_FOR_BIT)
+def test_batched_fitness_ga_runs_the_same_generations_as_stock_pygad(
+    monkeypatch: pytest.MonkeyPatch, task_name: str, task_options: dict[str, Any],
+    options: dict[str, Any],
+) -> None:
+    """``BatchedFitnessGA`` changes speed only: populations, fitness, evaluation counts, best
+    members and reports equal stock ``pygad.GA``'s, bit for bit, from the same seed."""
+    task = get_task(task_name, **task_options)
+    solver = GASolver(**options)
+    runs = []
+    for engine in (pygad.GA, ga_module.BatchedFitnessGA):
+        log = _GenerationLog()
+        monkeypatch.setattr(GASolver, "engine", log.wrap(engine))
+        monitor = run_recorded(solver, task, reports=60, seed=3)
+        runs.append((log, monitor))
+    (stock, stock_monitor), (fast, fast_monitor) = runs
+    assert len(stock.rows) == len(fast.rows) == 59
+    for generation, (a, b) in enumerate(zip(stock.rows, fast.rows, strict=True)):
+        for name, x, y in zip(("population", "fitness", "evaluations", "best"), a, b, strict=True):
+            same = np.asarray(x).tobytes() == np.asarray(y).tobytes()
+            assert same, f"{name} differs at generation {generation}"
+    assert stock_monitor.evaluations == fast_monitor.evaluations
+    for x, y in zip(stock_monitor.params, fast_monitor.params, strict=True):
+        assert x.tobytes() == y.tobytes()
+
+
+def test_batched_fitness_ga_reuses_cached_fitness_by_exact_equality() -> None:
+    """-0.0 equals 0.0 (PyGAD's tuple keys agree); NaN equals nothing; the first match wins."""
+    population = np.array([[0.0, 1.0], [2.0, np.nan], [5.0, 6.0], [-0.0, 1.0]])
+    pool = np.array([[9.0, 9.0], [-0.0, 1.0], [0.0, 1.0], [2.0, np.nan]])
+    rows, cols = ga_module._first_matches(population, pool)
+    assert rows.tolist() == [0, 3] and cols.tolist() == [1, 1]
+
+
+# --- float32 fitness -----------------------------------------------------------------------------
+
+#: Evaluations per run of the float32 check: enough for the GA to solve the easier default tasks.
+FLOAT32_BUDGET = 200_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", DEFAULT.tasks, ids=lambda e: e.name)
+def test_float32_fitness_gives_the_same_success_decisions_on_the_default_suite(
+    entry: TaskEntry,
+) -> None:
+    """``dtype="float32"`` changes the fitness's last bits, not whether a run reaches its target.
+
+    On every default-suite task, seeds 0-2, under an evaluation budget only (a seconds cap would
+    make the outcome depend on the machine's load); the target itself is checked in float64.
+    """
+    task = get_task(entry.name, **entry.options)
+    evaluations = min(FLOAT32_BUDGET, entry.budget.max_evaluations or FLOAT32_BUDGET)
+    budget = Budget(max_evaluations=evaluations)
+    for seed in range(3):
+        outcomes = [
+            run_one(task, GASolver(dtype=dtype), budget, seed, strict=True).success
+            for dtype in ("float64", "float32")
+        ]
+        assert outcomes[0] == outcomes[1], f"seed {seed}: float64/float32 success {outcomes}"

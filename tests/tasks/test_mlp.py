@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tasks import get_task
+from tasks import TASKS, get_task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import ModelSpec, forward
 
@@ -116,3 +116,30 @@ def test_chunked_population_forward_equals_member_by_member(rng: np.random.Gener
     batched = forward(spec, pop, x, logits=True)
     for i in range(7):
         np.testing.assert_allclose(batched[i], forward(spec, pop[i], x, logits=True), rtol=1e-13)
+
+
+# --- Task.evaluator: the harness's per-iteration evaluation, identical to Task.evaluate -------
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_evaluator_gives_the_metrics_of_evaluate_bit_for_bit(name: str) -> None:
+    """Every registered task, both splits, ordinary, huge and non-finite parameters."""
+    from benchmarks.harness import initial_params
+
+    task = get_task(name)
+    rng = np.random.default_rng(0)
+    cases = [initial_params(task, seed) for seed in range(3)]
+    cases += [10.0 * rng.standard_normal(task.num_params), np.full(task.num_params, 1e200)]
+    nan = cases[0].copy()
+    nan[0] = np.nan
+    inf = cases[1].copy()
+    inf[-1] = np.inf
+    cases += [nan, inf]
+    for split in ("train", "test"):
+        evaluator = task.evaluator(split)
+        for params in cases:
+            with np.errstate(all="ignore"):
+                expected, got = task.evaluate(params, split), evaluator(params)
+            assert list(got) == list(expected)
+            for key in expected:
+                assert np.float64(got[key]).tobytes() == np.float64(expected[key]).tobytes(), key
