@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks.budget import Budget
 from solvers import get_solver_class
+from solvers.base import REFERENCE
 from solvers.space import configuration, sobol_points
 from tasks import task_knobs
 from tasks._validation import unknown_name
@@ -134,7 +135,9 @@ class Suite:
                 base = dict(self.solver_options.get(solver, {}))
                 for arm in self.arms:
                     if arm == "trial":
-                        yield from self._trial_cells(entry, options, solver, base)
+                        # A reference line (scikit-learn's MLP) is shown, never tuned.
+                        if get_solver_class(solver).paradigm != REFERENCE:
+                            yield from self._trial_cells(entry, options, solver, base)
                         continue
                     if arm == "tuned":
                         if solver not in chosen:

@@ -32,6 +32,7 @@ import numpy as np
 from benchmarks.records import RunRecord
 from benchmarks.suites import PER_SEED, resolve_options
 from solvers import SOLVERS
+from solvers.base import REFERENCE
 from tasks import get_task
 from tasks.base import Task
 from tasks.errors import BenchmarkError
@@ -74,6 +75,13 @@ def censored(record: RunRecord) -> bool:
 def base_solver(label: str) -> str:
     """``adam [tuned]`` -> ``adam``: the solver behind a label."""
     return label.split(" [", 1)[0]
+
+
+def is_reference(label: str) -> bool:
+    """Whether a label's solver is a reference line (``paradigm == "reference"``, e.g.
+    ``sklearn-mlp``): shown next to the others, left out of comparisons and the verdict."""
+    cls = SOLVERS.get(base_solver(label))
+    return cls is not None and cls.paradigm == REFERENCE
 
 
 def ran(record: RunRecord) -> bool:
