@@ -54,11 +54,21 @@ class TracePoint:
     test_accuracy: float | None = None
 
     def __getitem__(self, name: str) -> Any:
+        if name in _DERIVED:
+            value = self.get(name)
+            if value is None:
+                raise KeyError(name)
+            return value
         if name not in _TRACE_FIELDS:
             raise KeyError(name)
         return getattr(self, name)
 
     def get(self, name: str, default: Any = None) -> Any:
+        if name in _DERIVED:
+            # Read-only views: a control task's mean return is minus its loss
+            # (``tasks/control.py``); meaningful only for such tasks, never stored.
+            loss = getattr(self, _DERIVED[name])
+            return default if loss is None else -loss
         return getattr(self, name) if name in _TRACE_FIELDS else default
 
     @classmethod
@@ -72,6 +82,9 @@ class TracePoint:
 
 
 _TRACE_FIELDS = frozenset(f.name for f in fields(TracePoint))
+#: Derived trace columns (name -> the stored loss it negates): the mean return of a control task
+#: on its evaluation episodes (``return``) and on its test episodes (``test_return``).
+_DERIVED = {"return": "loss", "test_return": "test_loss"}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.openai_es import OpenAIESSolver
 from solvers.reinforce import ReinforceSolver
 from solvers.sgd import SGDSolver
+from solvers.sklearn_mlp import SklearnMLPSolver
 from solvers.zorb import ZORBSolver
 from tasks._validation import unknown_name
 
@@ -35,6 +36,7 @@ SOLVERS: dict[str, type[Solver]] = {
         CMAESSolver,
         OpenAIESSolver,
         ReinforceSolver,
+        SklearnMLPSolver,
     )
 }
 

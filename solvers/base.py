@@ -59,6 +59,8 @@ class Cost:
 
 #: The three families the verdict compares.
 PARADIGMS: tuple[str, ...] = ("gradients", "evolution", "closed form")
+#: The paradigm of a reference line (a library a user knows), never compared in the verdict.
+REFERENCE = "reference"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +84,10 @@ class Solver(ABC):
         single_start: whether the solver starts from the harness's initial vector ``x0`` (paired
             seeds: every such solver starts from the same weights for a given seed).
         paradigm: ``gradients``, ``evolution`` or ``closed form``: the family the verdict
-            compares the solver in (a policy gradient counts as gradients).
+            compares the solver in (a policy gradient counts as gradients); or ``reference``
+            (:data:`REFERENCE`) for a library shown next to the others as a reference line
+            (``sklearn-mlp``), which the verdict, the paired comparisons and the tuning study
+            leave out.
         search_space: the hyperparameters a tuning study may vary, and their ranges
             (``solvers/space.py``). Every solver declares one, next to its defaults; the
             conformance suite fails a solver without it. Fields it does not name keep their

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from solvers import SOLVERS
-from solvers.base import PARADIGMS, Solver
+from solvers.base import PARADIGMS, REFERENCE, Solver
 from solvers.space import Uniform
 
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))
 def test_every_solver_declares_a_paradigm_and_a_search_space(name: str) -> None:
     cls = SOLVERS[name]
-    assert cls.paradigm in PARADIGMS
+    assert cls.paradigm in (*PARADIGMS, REFERENCE)
     assert cls.search_space, f"{name} declares no search space"
     fields = {f for f in cls().config()}
     assert set(cls.search_space) <= fields, "a searched hyperparameter must be a field"
@@ -35,3 +35,7 @@ def test_a_solver_without_a_search_space_fails_conformance() -> None:
     assert not hasattr(Bare, "search_space") or not Bare.search_space
     Bare.search_space = {"x": Uniform(0.0, 1.0)}
     assert Bare.search_space
+
+
+def test_reference_is_not_a_compared_paradigm() -> None:
+    assert REFERENCE not in PARADIGMS

@@ -23,7 +23,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ import numpy as np
 from benchmarks.records import RunRecord
 from benchmarks.suites import PER_SEED, resolve_options
 from solvers import SOLVERS
+from solvers.base import REFERENCE
 from tasks import get_task
 from tasks.base import Task
 from tasks.errors import BenchmarkError
@@ -74,6 +75,13 @@ def censored(record: RunRecord) -> bool:
 def base_solver(label: str) -> str:
     """``adam [tuned]`` -> ``adam``: the solver behind a label."""
     return label.split(" [", 1)[0]
+
+
+def is_reference(label: str) -> bool:
+    """Whether a label's solver is a reference line (``paradigm == "reference"``, e.g.
+    ``sklearn-mlp``): shown next to the others, left out of comparisons and the verdict."""
+    cls = SOLVERS.get(base_solver(label))
+    return cls is not None and cls.paradigm == REFERENCE
 
 
 def ran(record: RunRecord) -> bool:
@@ -251,6 +259,8 @@ class TaskGroup:
     def kind(self) -> str:
         if self.task_obj is not None:
             return self.task_obj.kind
+        if "return" in self.first.final_train:
+            return "control"
         return "classification" if "accuracy" in self.first.final_train else "regression"
 
     @property
@@ -538,13 +548,59 @@ def bootstrap_seed(*parts: str) -> int:
 def quality_metric(group: TaskGroup) -> tuple[str, str, bool]:
     """The held-out quality the fixed-budget view shows: (trace field, title, higher is better).
 
-    Test accuracy for classification with a split, test MSE for regression with a split, and the
-    training loss of the target otherwise (logic gates and parity have no held-out data).
+    Test accuracy for classification with a split, test MSE for regression with a split, the
+    mean return on the test episodes for control tasks (``test_return``: minus the trace's
+    ``test_loss``), and the training loss of the target otherwise (logic gates and parity have
+    no held-out data).
     """
     split = group.task_obj.has_split if group.task_obj is not None else True
+    if group.kind == "control":
+        # The loss of a control task is minus its mean return: show the return itself.
+        if split:
+            return "test_return", "test mean return", True
+        return "return", "mean return", True
     if split and group.kind == "classification":
         return "test_accuracy", "test accuracy", True
     if split:
         return "test_mse", "test MSE", False
     metric = group.target_metric
     return metric, f"training {'MSE' if metric == 'mse' else metric}", False
+
+
+#: A final-state column: (heading, value of a record, the value a diverged run counts as).
+Column = tuple[str, Callable[[RunRecord], float], float]
+#: What a run with a non-finite return counts as in a return column (a sentinel, printed).
+WORST_RETURN = -1e300
+
+
+def control_columns(group: TaskGroup, split: bool) -> list[Column] | None:
+    """The final-state table's metric columns for a control task, ``None`` for other tasks.
+
+    A control task's ``mse`` is NaN and its loss is minus its mean return, so the table shows
+    the mean return on the evaluation episodes (the target's) and on the held-out test episodes.
+    """
+    if group.kind != "control":
+        return None
+    columns: list[Column] = [
+        ("mean return, evaluation episodes",
+         lambda r: r.final_train.get("return", math.nan), WORST_RETURN),
+    ]
+    if split:
+        columns.append(("mean return, test episodes",
+                        lambda r: r.final_test.get("return", math.nan), WORST_RETURN))
+    return columns
+
+
+def data_sentence(group: TaskGroup, n_train: int) -> str:
+    """What the task's ``n_train`` is, in the per-task header: training examples, or for a control
+    task the environment steps of its training episodes (and that evaluations are steps)."""
+    task = group.task_obj
+    if group.kind != "control":
+        return f"{n_train} training examples"
+    episodes = len(getattr(task, "train_states", ())) if task is not None else 0
+    env = getattr(task, "environment", None)
+    steps = getattr(env, "max_steps", None)
+    shape = (f"{episodes} training episodes of at most {steps} environment steps"
+             if episodes and steps else f"at most {n_train} environment steps per training loss")
+    return (f"{shape}; one evaluation is one environment step of one policy, so every "
+            "evaluation count for this task is in environment steps")

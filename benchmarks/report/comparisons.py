@@ -32,6 +32,7 @@ from benchmarks.report.analysis import (
     bootstrap_seed,
     censored,
     cost_to_target,
+    is_reference,
 )
 from benchmarks.report.stats import (
     CostGivenSuccess,
@@ -133,8 +134,13 @@ def win_shares(
 
 
 def arm_labels(groups: Sequence[TaskGroup]) -> tuple[list[str], str]:
-    """The labels compared across solvers: the tuned arm where it exists, else the defaults."""
-    labels = list(dict.fromkeys(lab for g in groups for lab in g.runs))
+    """The labels compared across solvers: the tuned arm where it exists, else the defaults.
+
+    A reference line (a solver whose ``paradigm`` is ``reference``, e.g. ``sklearn-mlp``) is
+    shown in the tables but never compared.
+    """
+    labels = [lab for lab in dict.fromkeys(lab for g in groups for lab in g.runs)
+              if not is_reference(lab)]
     tuned = [lab for lab in labels if lab.endswith(" [tuned]")]
     if tuned:
         return tuned, "tuned"

@@ -42,7 +42,9 @@ from benchmarks.report.analysis import (
     TaskGroup,
     bootstrap_seed,
     censored,
+    control_columns,
     cost_to_target,
+    data_sentence,
     ert_cost,
     group_records,
     paired_blocks,
@@ -415,8 +417,9 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
             "",
         ]
     lines += [
-        f"Network `{first.model}` ({first.num_params} parameters); {first.n_train} training "
-        "examples" + ("" if split else ", no train/test split (test = train)") + "; target: "
+        f"Network `{first.model}` ({first.num_params} parameters); "
+        f"{data_sentence(group, first.n_train)}"
+        + ("" if split else ", no train/test split (test = train)") + "; target: "
         f"{first.target}; budget per run: {_describe_budgets(runs_all)}; options: {options}; "
         f"seeds: {_seeds(runs_all)}.",
         "",
@@ -429,6 +432,7 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         tried = group.attempted(label)
         if not tried:
             reason = next((r.error for r in runs if r.error), "not supported")
+            reason = reason.removeprefix("not applicable: ")
             lines.append(f"| {_cell(label)} | 0 | not applicable: {_cell(reason)} | | | |")
             continue
         attempted_labels.append(label)
@@ -494,7 +498,10 @@ def _extra_getter(key: str) -> Callable[[RunRecord], float]:
 def _final_table(group: TaskGroup, labels: Sequence[str], split: bool) -> list[str]:
     classification = group.kind == "classification"
     columns: list[tuple[str, Callable[[RunRecord], float], float]] = []
-    if classification:
+    control = control_columns(group, split)
+    if control is not None:
+        columns += control
+    elif classification:
         columns.append(("train accuracy", lambda r: r.final_train.get("accuracy", math.nan), 0.0))
         if split:
             columns.append(("test accuracy", lambda r: r.final_test.get("accuracy", math.nan), 0.0))

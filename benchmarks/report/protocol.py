@@ -219,7 +219,8 @@ def fixed_budget_table(group: TaskGroup, labels: Sequence[str]) -> list[str]:
     head = ["solver", f"{title} at budget, median [IQR]"]
     if has_val:
         head.append(f"{title} at the best-validation checkpoint, median [IQR]")
-    head.append("evaluations spent, median")
+    head.append(("environment steps" if group.kind == "control" else "evaluations")
+                + " spent, median")
     lines = [
         f"Fixed budget: {title} when the budget ran out"
         + (" and at the checkpoint with the lowest validation loss" if has_val else "")
@@ -253,3 +254,60 @@ def _quantiles(values: Sequence[float]) -> str:
     return f"{_fmt(med)} [{_fmt(q1)}–{_fmt(q3)}]{extra}"
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# Control tasks: published reference points
+# --------------------------------------------------------------------------------------------
+
+#: Published results on the control tasks, quoted next to ours: (task, who, what, source).
+CONTROL_REFERENCES: tuple[tuple[str, str, str, str], ...] = (
+    ("cartpole", "PPO, tuned", "solves CartPole-v1 in about 1e5 environment steps (its tuned "
+     "training budget)", "RL Baselines3 Zoo, `hyperparams/ppo.yml`"),
+    ("cartpole", "OpenAI-ES (OpenES), population 100 × 20 rollouts, 100 generations, MLP 64×2",
+     "reaches a return of 500", "gymnax-blines, `agents/*/es.yaml`"),
+    ("acrobot", "PPO, tuned", "trained for 1e6 environment steps", "RL Baselines3 Zoo, "
+     "`hyperparams/ppo.yml`"),
+    ("acrobot", "OpenAI-ES (OpenES), population 100 × 20 rollouts, 100 generations, MLP 64×2",
+     "reaches a return of about −80", "gymnax-blines, `agents/*/es.yaml`"),
+)
+
+
+def control_reference_lines(records: Sequence[RunRecord]) -> list[str]:
+    """Ours next to the published reference points, per control task: success k/n and the
+    median environment steps and solver seconds to the target over successful runs."""
+    runs: dict[str, dict[str, list[RunRecord]]] = {}
+    for r in records:
+        if r.family == "control" and r.stop_reason != "unsupported":
+            runs.setdefault(r.task, {}).setdefault(r.solver, []).append(r)
+    out = [
+        "On a control task one evaluation is one environment step of one policy, so the costs "
+        "below are environment steps. Published reference points are quoted with their "
+        "sources; they use other networks, other budgets and their own evaluation protocols "
+        "(gymnax-blines' ES a 64×2 network and 20 rollouts per policy), so they place our "
+        "numbers, they are not a head-to-head comparison. Solvers that need a differentiable "
+        "loss are not applicable to these tasks and are left out here (the per-task sections "
+        "list them as such).",
+        "",
+    ]
+    if not runs:
+        return [*out, "No control runs recorded."]
+    for task in sorted(runs):
+        target = next(iter(runs[task].values()))[0].target
+        out += [f"**{task}** (target: {target})", "",
+                "| solver | success | environment steps to target, median | solver seconds to "
+                "target, median |", "|---|---:|---:|---:|"]
+        for solver, rs in runs[task].items():
+            hits = [r for r in rs if r.success and r.evaluations_to_target is not None]
+            steps = (f"{np.median([r.evaluations_to_target for r in hits]):,.0f}"
+                     if hits else "—")
+            secs = (f"{np.median([r.seconds_to_target or 0.0 for r in hits]):.3g}"
+                    if hits else "—")
+            out.append(f"| `{solver}` | {len(hits)}/{len(rs)} | {steps} | {secs} |")
+        out.append("")
+        refs = [ref for ref in CONTROL_REFERENCES if ref[0] == task]
+        if refs:
+            out += ["Published:", ""]
+            out += [f"- {who}: {what} ({source})." for _, who, what, source in refs]
+            out.append("")
+    return out

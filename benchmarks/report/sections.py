@@ -17,6 +17,8 @@ from pathlib import Path
 
 from benchmarks.records import RunRecord
 from benchmarks.report.benchmark_table import latest_benchmark_markdown
+from benchmarks.report.protocol import control_reference_lines
+from benchmarks.studies.sklearn_lbfgs import markdown_section as sklearn_lbfgs_section
 from benchmarks.studies.writeup import markdown_section as writeup_section
 from benchmarks.studies.zorb_claim import markdown_section as zorb_claim_section
 from benchmarks.suites import WRITEUP_SUITES
@@ -60,6 +62,14 @@ def _writeup(inputs: SectionInputs) -> list[str]:
     return writeup_section(inputs.records)
 
 
+def _sklearn_lbfgs(inputs: SectionInputs) -> list[str]:
+    return sklearn_lbfgs_section(inputs.records)
+
+
+def _control_references(inputs: SectionInputs) -> list[str]:
+    return control_reference_lines(inputs.records)
+
+
 def _benchmark_table(inputs: SectionInputs) -> list[str]:
     return latest_benchmark_markdown(inputs.root)
 
@@ -71,6 +81,10 @@ REPORT_SECTIONS: tuple[ReportSection, ...] = (
     ReportSection(title="The write-up, reproduced",
                   record_files=tuple(s.name for s in WRITEUP_SUITES), lines=_writeup),
     ReportSection(title="ZORB claim", record_files=("zorb", "zorb_claim"), lines=_zorb_claim),
+    ReportSection(title="L-BFGS against scikit-learn's L-BFGS", record_files=("lbfgs-sklearn",),
+                  lines=_sklearn_lbfgs),
+    ReportSection(title="Control tasks: published reference points", record_files=("control",),
+                  lines=_control_references),
     ReportSection(title="Performance (pytest-benchmark)", record_files=(), lines=_benchmark_table),
 )
 

@@ -351,9 +351,10 @@ def test_a_failing_section_is_reported_not_dropped(tmp_path: Path) -> None:
     assert files.failed_sections == ("Broken study: KeyError: 'final_train'",)
 
 
-def test_default_sections_are_the_writeup_the_zorb_claim_and_the_benchmark_table() -> None:
+def test_default_sections_are_the_studies_then_the_benchmark_table() -> None:
     assert [s.title for s in REPORT_SECTIONS] == [
-        "The write-up, reproduced", "ZORB claim", "Performance (pytest-benchmark)"]
+        "The write-up, reproduced", "ZORB claim", "L-BFGS against scikit-learn's L-BFGS",
+        "Control tasks: published reference points", "Performance (pytest-benchmark)"]
 
 
 @pytest.mark.slow
