@@ -24,10 +24,13 @@ from benchmarks.report.analysis import AXIS_TITLES, TRACE_FIELD, CostAxis, TaskG
 from benchmarks.report.figures.common import (
     TOP,
     Palette,
+    coinciding,
     drawable,
     left_labels_only,
     legend_below,
     linestyle,
+    marker,
+    markevery,
     median_run,
     metric_name,
     nothing_to_draw,
@@ -85,6 +88,7 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         clipped = False
         shown: list[float] = []  # quartile values on screen, to fit the y axis
         starts: list[float] = []  # starting values, to cap the axis above
+        medians: dict[str, np.ndarray] = {}  # evaluation-axis medians, to name coinciding lines
         for ax, axis in zip(axes, axes_list, strict=True):
             xs = [
                 v
@@ -109,6 +113,11 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                     # curve into the top of the panel: such values run along the bottom edge.
                     clipped = clipped or bool(np.any(q25 < floor))
                     q25, q50, q75 = (np.maximum(q, floor) for q in (q25, q50, q75))
+                if axis == "evaluations":
+                    medians[lab] = q50
+                # Markers at a per-label offset and a line above the target's: two solvers with
+                # the same curve (sgd and numpy-backprop, elm and zorb) or a curve on the target
+                # line stay visible.
                 ax.plot(
                     grid,
                     q50,
@@ -116,12 +125,16 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                     lw=2,
                     drawstyle="steps-post",
                     ls=linestyle(lab, colours),
+                    marker=marker(lab, colours),
+                    markevery=markevery(lab, colours, CURVE_POINTS),
+                    ms=5,
+                    zorder=3,
                 )
                 ax.fill_between(grid, q25, q75, color=colours[lab], alpha=0.2, step="post", lw=0)
                 shown += [v for v in (*q25, *q75) if 0 < v < TOP]
                 starts += [v for v in m[:, 0] if 0 < v < TOP]
             if group.target_value is not None and math.isfinite(group.target_value):
-                ax.axhline(group.target_value, color="black", ls=":", lw=1.2)
+                ax.axhline(group.target_value, color="black", ls=":", lw=1.2, zorder=2)
             ax.set_xscale("log")
             ax.set_xlim(lo, grid[-1])
             ax.set_xlabel(AXIS_TITLES[axis])
@@ -148,9 +161,17 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         name = metric_name(metric)
         ax0.set_ylabel(f"training {name} (log)")
         handles: list[Any] = [
-            Line2D([], [], color=colours[lab], lw=2, ls=linestyle(lab, colours)) for lab in labels
+            Line2D(
+                [], [], color=colours[lab], lw=2, ls=linestyle(lab, colours),
+                marker=marker(lab, colours), ms=5,
+            )
+            for lab in labels
         ]
-        names = [short(lab, 40) for lab in labels]
+        twins = coinciding(medians)
+        names = [
+            short(lab, 40) + (f" (same curve as {short(twins[lab], 24)})" if lab in twins else "")
+            for lab in labels
+        ]
         if group.target_value is not None:
             handles.append(Line2D([], [], color="black", ls=":", lw=1.2))
             names.append(f"target: {name} {group.target_value:.3g}")
