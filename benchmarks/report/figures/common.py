@@ -102,6 +102,11 @@ def legend_below(fig: Figure, handles: list[Any], labels: list[str]) -> None:
         )
 
 
+def twin_name(label: str) -> str:
+    """A label without its hyperparameters (``sgd (learning_rate=0.1)`` -> ``sgd``), for notes."""
+    return label.split(" (", 1)[0]
+
+
 def short(label: str, width: int = 28) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
@@ -141,15 +146,16 @@ def markevery(label: str, colours: Palette, points: int) -> tuple[int, int]:
     return (k * step // max(len(labels), 1) + step // 3) % step, step
 
 
-def coinciding(curves: dict[str, np.ndarray]) -> dict[str, str]:
-    """Labels whose curve equals an earlier label's (to 1e-9): one line would hide the other,
-    so the legend names the twin (``{hidden: visible}``)."""
+def coinciding(curves: dict[str, np.ndarray], rtol: float = 1e-9) -> dict[str, str]:
+    """Labels whose curve equals an earlier label's (to ``rtol``): one line would hide the
+    other, so the legend names the twin (``{hidden: visible}``). With ``rtol`` of a few percent
+    it finds curves that merely look the same on a log axis."""
     out: dict[str, str] = {}
     labels = list(curves)
     for i, a in enumerate(labels):
         for b in labels[:i]:
             ca, cb = curves[a], curves[b]
-            if ca.shape == cb.shape and np.allclose(ca, cb, rtol=1e-9, atol=1e-12, equal_nan=True):
+            if ca.shape == cb.shape and np.allclose(ca, cb, rtol=rtol, atol=1e-12, equal_nan=True):
                 out[a] = b
                 break
     return out

@@ -99,10 +99,12 @@ def tradeoff_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
             e, lo, hi, rate, lo_rate, hi_rate = points[lab]
             x = e if math.isfinite(e) else spread[lab]
             y = rate + offsets[k]  # a small offset: equal rates must not hide each other
-            x_lo = x - lo if math.isfinite(e) else 0.0
-            x_hi = (min(hi, never) - x) if math.isfinite(e) and math.isfinite(hi) else 0.0
+            # Clamped at 0: an interval end can sit a rounding error inside its estimate.
+            x_lo = max(x - lo, 0.0) if math.isfinite(e) else 0.0
+            x_hi = max(min(hi, never) - x, 0.0) if math.isfinite(e) and math.isfinite(hi) else 0.0
+            y_err = [[max(rate - lo_rate, 0.0)], [max(hi_rate - rate, 0.0)]]
             ax.errorbar(
-                x, y, xerr=[[x_lo], [x_hi]], yerr=[[rate - lo_rate], [hi_rate - rate]],
+                x, y, xerr=[[x_lo], [x_hi]], yerr=y_err,
                 color=colours[lab], lw=1.2, capsize=2, zorder=2,
                 ls="none", elinewidth=1.2,
             )

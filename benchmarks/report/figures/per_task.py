@@ -42,6 +42,7 @@ from benchmarks.report.figures.common import (
     stored,
     suptitle,
     theme,
+    twin_name,
 )
 from benchmarks.report.stats import step_interpolate
 from tasks.mlp import forward
@@ -115,9 +116,8 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                     q25, q50, q75 = (np.maximum(q, floor) for q in (q25, q50, q75))
                 if axis == "evaluations":
                     medians[lab] = q50
-                # Markers at a per-label offset and a line above the target's: two solvers with
-                # the same curve (sgd and numpy-backprop, elm and zorb) or a curve on the target
-                # line stay visible.
+                # Markers at a per-label offset: two solvers with the same curve (sgd and
+                # numpy-backprop, elm and zorb) both stay visible.
                 ax.plot(
                     grid,
                     q50,
@@ -134,7 +134,9 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                 shown += [v for v in (*q25, *q75) if 0 < v < TOP]
                 starts += [v for v in m[:, 0] if 0 < v < TOP]
             if group.target_value is not None and math.isfinite(group.target_value):
-                ax.axhline(group.target_value, color="black", ls=":", lw=1.2, zorder=2)
+                # Above the curves: a curve that ends on the target must not hide it (dotted, so
+                # the curve shows between the dots).
+                ax.axhline(group.target_value, color="black", ls=":", lw=1.2, zorder=4)
             ax.set_xscale("log")
             ax.set_xlim(lo, grid[-1])
             ax.set_xlabel(AXIS_TITLES[axis])
@@ -168,10 +170,16 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
             for lab in labels
         ]
         twins = coinciding(medians)
-        names = [
-            short(lab, 40) + (f" (same curve as {short(twins[lab], 24)})" if lab in twins else "")
-            for lab in labels
-        ]
+        # Curves a few percent apart look the same on a log axis (zorb and elm both stuck at
+        # the constant output on XOR): the legend says which one lies under which.
+        near = _overlapping(medians)
+
+        def note(lab: str) -> str:
+            if lab in twins:
+                return f" (same curve as {twin_name(twins[lab])})"
+            return f" (overlaps {twin_name(near[lab])})" if lab in near else ""
+
+        names = [short(lab, 40) + note(lab) for lab in labels]
         if group.target_value is not None:
             handles.append(Line2D([], [], color="black", ls=":", lw=1.2))
             names.append(f"target: {name} {group.target_value:.3g}")
@@ -184,6 +192,24 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         legend_below(fig, handles, names)
         fig.subplots_adjust(bottom=0.25)
         return save(fig, path)
+
+
+def _overlapping(curves: dict[str, np.ndarray], tolerance: float = 0.03) -> dict[str, str]:
+    """Labels whose curve lies within ``tolerance`` (relative) of an earlier label's wherever
+    both are drawn, over at least a third of the axis: on a log axis the two look like one line.
+    """
+    out: dict[str, str] = {}
+    labels = list(curves)
+    for i, a in enumerate(labels):
+        for b in labels[:i]:
+            ca, cb = curves[a], curves[b]
+            both = np.isfinite(ca) & np.isfinite(cb) & (ca > 0) & (cb > 0) & (ca < TOP) & (cb < TOP)
+            if both.sum() < ca.size / 3:
+                continue
+            if np.all(np.abs(np.log(ca[both] / cb[both])) < tolerance):
+                out[a] = b
+                break
+    return out
 
 
 def is_2d_classification(group: TaskGroup) -> bool:
