@@ -617,6 +617,14 @@ def _scaling_section(
         "panel is the success rate.",
         "",
     ]
+    present_all = [lab for lab in labels if any(m.attempted(lab) for _, _, ms, _ in series
+                                                for m in ms)]
+    lines += figs.make(
+        "scaling-summary",
+        lambda p: fig.scaling_summary_figure(series, present_all, figs.colours, p),
+        "Scaling at a glance: ERT in evaluations against each knob the records vary, one panel "
+        "per task and knob",
+    )
     for task, knob, members, fixed in series:
         title = f"{task}: {knob}" + (f" ({fixed})" if fixed else "")
         present = [lab for lab in labels if any(m.attempted(lab) for m in members)]

@@ -46,7 +46,7 @@ from benchmarks.report.figures.per_task import (
     phase_portrait_figure,
     surface_figure,
 )
-from benchmarks.report.figures.scaling import scaling_figure
+from benchmarks.report.figures.scaling import scaling_figure, scaling_summary_figure
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +169,7 @@ __all__ = [
     "performance_profile_figure",
     "runtime_ecdf_figure",
     "scaling_figure",
+    "scaling_summary_figure",
     "success_heatmap",
     "win_matrix_figure",
 ]
