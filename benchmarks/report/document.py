@@ -350,10 +350,15 @@ def _provenance_flags(
             what.append("commit " + ", ".join(sorted(c[:10] or "unknown" for c in their_commits)))
         if cpu_differs:
             what.append("CPU " + ", ".join(sorted(c or "unknown" for c in their_cpus)))
+        mine = ([f"these records' commit {', '.join(sorted(c[:10] for c in commits))}"]
+                if commit_differs else [])
+        mine += [f"CPU {', '.join(sorted(cpus))}"] if cpu_differs else []
+        why = (["other code"] if commit_differs else []) + (
+            ["another machine"] if cpu_differs else [])
         lines.append(
             f"- **Not measured with these records:** [{title}](#{github_slug(title, {})}) comes "
-            f"from {' and '.join(what)}; compare its numbers with the rest of the report with "
-            "care (other code or another machine)."
+            f"from {' and '.join(what)}, not {' and '.join(mine)}: its numbers were measured "
+            f"with {' and on '.join(why)} than the rest of this report."
         )
     return lines
 

@@ -41,6 +41,7 @@ from benchmarks.report.figures.common import (
     short,
     suptitle,
     theme,
+    twin_name,
 )
 from benchmarks.report.stats import ecdf, ert, ert_bootstrap, wilson_interval
 
@@ -131,7 +132,7 @@ def tradeoff_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
         ]
         same = coinciding({lab: np.array([points[lab][0], points[lab][3]])
                            for lab in labels if lab not in missing})
-        names = [short(lab, 34) + (f" (= {short(same[lab], 20)})" if lab in same else "")
+        names = [short(lab, 34) + (f" (= {twin_name(same[lab])})" if lab in same else "")
                  for lab in labels]
         ax.set_title(f"{group.name}: reliability against cost (top left is best)")
         ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
@@ -241,8 +242,8 @@ def task_ecdf_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | N
                    marker=marker(lab, colours), ms=5)
             for lab in labels
         ]
-        names = [short(lab, 34) + (" (never reached)" if lab in never else
-                                   f" (same curve as {short(twins[lab], 20)})"
+        names = [short(lab, 28) + (" (never reached)" if lab in never else
+                                   f" (same curve as {twin_name(twins[lab])})"
                                    if lab in twins else "") for lab in labels]
         suptitle(fig, f"{group.name}: runtime ECDF, share of runs that reached the target "
                       "within a cost (right end = success rate)", y=1.0)
