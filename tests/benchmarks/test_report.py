@@ -444,14 +444,17 @@ def test_a_task_that_no_longer_builds_is_said_not_dropped(tmp_path: Path) -> Non
     assert "bogus_knob" in text
 
 
+_EVERY_TASK = ["tradeoff", "final-metric", "task-ecdf"]
+
+
 @pytest.mark.parametrize(
     ("task_name", "expected"),
     [
-        ("xor", ["convergence", "boundary"]),
-        ("sine", ["convergence", "function"]),
-        ("sin2d", ["convergence", "surface"]),
-        ("lotka", ["convergence", "phase"]),
-        ("iris", ["convergence"]),
+        ("xor", [*_EVERY_TASK, "convergence", "boundary"]),
+        ("sine", [*_EVERY_TASK, "convergence", "function"]),
+        ("sin2d", [*_EVERY_TASK, "convergence", "surface"]),
+        ("lotka", [*_EVERY_TASK, "convergence", "phase"]),
+        ("iris", [*_EVERY_TASK, "convergence"]),
     ],
 )
 def test_figure_registry_picks_figures_from_what_the_task_declares(
@@ -566,3 +569,25 @@ def test_html_renders_in_chromium_with_every_image_and_contents_link(
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
             image.load()
             assert image.width > 100 and image.height > 100
+
+
+def test_a_solvers_arms_share_a_hue_and_differ_in_line_style() -> None:
+    """``adam`` and ``adam [tuned]`` get one colour and marker, tuned solid and defaults dashed;
+    without any tuned arm every line is solid; two solvers never share a colour."""
+    from benchmarks.report.figures.common import linestyle, marker, palette
+
+    colours = palette(["sgd", "sgd [tuned]", "adam", "adam [tuned]"])
+    assert colours["adam"] == colours["adam [tuned]"] != colours["sgd"]
+    assert marker("adam", colours) == marker("adam [tuned]", colours) != marker("sgd", colours)
+    assert (linestyle("adam [tuned]", colours), linestyle("adam", colours)) == ("-", "--")
+    single = palette(["sgd", "adam"])
+    assert linestyle("sgd", single) == linestyle("adam", single) == "-"
+
+
+def test_coinciding_names_the_earlier_twin_only_for_equal_curves() -> None:
+    from benchmarks.report.figures.common import coinciding
+
+    a = np.array([1.0, 0.5, 0.1])
+    curves = {"sgd": a, "numpy-backprop": a.copy(), "adam": a * 1.01}
+    assert coinciding(curves) == {"numpy-backprop": "sgd"}
+    assert coinciding(curves, rtol=0.02) == {"numpy-backprop": "sgd", "adam": "sgd"}
