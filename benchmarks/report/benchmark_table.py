@@ -70,6 +70,18 @@ def latest_benchmark_markdown(root: Path, *, level: int = 3) -> list[str]:
     return benchmark_markdown(path, root=root, level=level)
 
 
+def benchmark_provenance(path: Path) -> tuple[str, str] | None:
+    """``(commit, cpu)`` of a saved run (commit as recorded, ``""`` when unknown), or ``None``
+    when the file is not a readable run; the report compares them with its records'."""
+    run = _load(path)
+    if run is None:
+        return None
+    commit = str((run.get("commit_info") or {}).get("id") or "")
+    machine = run.get("machine_info") or {}
+    cpu = (machine.get("cpu") or {}).get("brand_raw") or machine.get("processor") or ""
+    return commit, str(cpu)
+
+
 def benchmark_markdown(path: Path, *, root: Path | None = None, level: int = 3) -> list[str]:
     """Markdown lines for one saved pytest-benchmark JSON file (see the module docstring).
 

@@ -53,6 +53,7 @@ from benchmarks.report.analysis import (
     solver_order,
     varying_knobs,
 )
+from benchmarks.report.benchmark_table import benchmark_provenance, latest_benchmark_file
 from benchmarks.report.comparisons import (
     ALPHA,
     arm_labels,
@@ -307,8 +308,72 @@ def _tuned_document(md_path: Path, records: Sequence[RunRecord]) -> dict[str, An
     return {}
 
 
-def _facts(records: Sequence[RunRecord]) -> list[str]:
-    """How long the suite took, on what, from which commit: facts a reader needs first."""
+def _same_commit(a: str, b: str) -> bool:
+    """Two git revisions name the same commit (``-dirty`` ignored; a short sha matches)."""
+    a, b = a.removesuffix("-dirty"), b.removesuffix("-dirty")
+    return bool(a) and bool(b) and (a.startswith(b) or b.startswith(a))
+
+
+def _provenance_flags(
+    records: Sequence[RunRecord], md_path: Path, root: Path, sections: Sequence[ReportSection]
+) -> list[str]:
+    """Lines flagging a study or benchmark section measured at another commit or on another
+    machine than these records: its numbers are then not directly comparable with theirs."""
+    commits = {str(r.environment.get("git_revision", "")) for r in records}
+    cpus = {str(r.environment.get("cpu", "")) for r in records}
+    others: list[tuple[str, set[str], set[str]]] = []
+    titles = {tuple(s.record_files): s.title for s in sections}
+    for files, title in titles.items():
+        paths = [md_path.parent / "raw" / f"{name}.jsonl" for name in files]
+        present = [path for path in paths if path.exists()]
+        if not present:
+            continue
+        own = {r.key for r in records}
+        study = [r for r in read_records(present).records if r.key not in own]
+        if study:
+            others.append((
+                title,
+                {str(r.environment.get("git_revision", "")) for r in study},
+                {str(r.environment.get("cpu", "")) for r in study},
+            ))
+    bench = latest_benchmark_file(root)
+    prov = benchmark_provenance(bench) if bench is not None else None
+    if prov is not None and any(not s.record_files for s in sections):
+        title = next(s.title for s in sections if not s.record_files)
+        others.append((title, {prov[0]}, {prov[1]}))
+    lines = []
+    for title, their_commits, their_cpus in others:
+        commit_differs = not all(any(_same_commit(c, o) for o in commits) for c in their_commits)
+        cpu_differs = not their_cpus <= cpus
+        if not (commit_differs or cpu_differs):
+            continue
+        what = []
+        if commit_differs:
+            what.append("commit " + ", ".join(sorted(c[:10] or "unknown" for c in their_commits)))
+        if cpu_differs:
+            what.append("CPU " + ", ".join(sorted(c or "unknown" for c in their_cpus)))
+        mine = ([f"these records' commit {', '.join(sorted(c[:10] for c in commits))}"]
+                if commit_differs else [])
+        mine += [f"CPU {', '.join(sorted(cpus))}"] if cpu_differs else []
+        why = (["other code"] if commit_differs else []) + (
+            ["another machine"] if cpu_differs else [])
+        lines.append(
+            f"- **Not measured with these records:** [{title}](#{github_slug(title, {})}) comes "
+            f"from {' and '.join(what)}, not {' and '.join(mine)}: its numbers were measured "
+            f"with {' and on '.join(why)} than the rest of this report."
+        )
+    return lines
+
+
+def _facts(
+    records: Sequence[RunRecord],
+    md_path: Path | None = None,
+    root: Path = ROOT,
+    sections: Sequence[ReportSection] = (),
+) -> list[str]:
+    """How long the suite took, on what, from which commit: facts a reader needs first; and
+    which appended study or benchmark section was measured elsewhere (``md_path``'s ``raw/``
+    folder, saved pytest-benchmark runs under ``root``)."""
     stamps = sorted(r.timestamp for r in records if r.timestamp)
     span = ""
     if len(stamps) >= 2:
@@ -329,6 +394,7 @@ def _facts(records: Sequence[RunRecord]) -> list[str]:
         f"{total / 60:.1f} min ({len(records)} runs; executor: {_count_text(executors)}).",
         f"- **Machine:** {_count_text(cpus)}, {_count_text(cores)} cores; commit "
         f"{_count_text(commits)}.",
+        *(_provenance_flags(records, md_path, root, sections) if md_path is not None else []),
         "",
     ]
 
@@ -563,6 +629,14 @@ def _scaling_section(
         "panel is the success rate.",
         "",
     ]
+    present_all = [lab for lab in labels if any(m.attempted(lab) for _, _, ms, _ in series
+                                                for m in ms)]
+    lines += figs.make(
+        "scaling-summary",
+        lambda p: fig.scaling_summary_figure(series, present_all, figs.colours, p),
+        "Scaling at a glance: ERT in evaluations against each knob the records vary, one panel "
+        "per task and knob",
+    )
     for task, knob, members, fixed in series:
         title = f"{task}: {knob}" + (f" ({fixed})" if fixed else "")
         present = [lab for lab in labels if any(m.attempted(lab) for m in members)]
@@ -857,7 +931,7 @@ def build_markdown(
     body = [
         *verdict_section(groups),
         *protocol_section(records, tuned_doc),
-        *_facts(records),
+        *_facts(records, md_path, root, sections),
         *_how_to_read(N_BOOT),
         "## Summary across tasks",
         "",
@@ -926,7 +1000,11 @@ def build_report(
         records, title, md_path, root=root, sections=sections, superseded=superseded
     )
     md_path.write_text(text, encoding="utf-8")
-    html_path = write_html(text, md_path.parent, title, md_path.with_suffix(".html"))
+    # The registered study and benchmark sections are long appendices: folded in the HTML.
+    html_path = write_html(
+        text, md_path.parent, title, md_path.with_suffix(".html"),
+        folded=[section.title for section in sections],
+    )
     return ReportFiles(
         md_path, html_path, tuple(figs.made), tuple(figs.failed), tuple(failed_sections)
     )

@@ -4,7 +4,9 @@ The Markdown report is the single source. ``markdown-it-py`` renders it (CommonM
 pipe tables; raw HTML in the Markdown is escaped, never passed through); this module adds what a
 single offline file needs: every local image embedded as a base64 data URI (an image alone in
 its paragraph becomes a captioned figure), and heading ids that follow GitHub's rule, so the
-report's ``#anchor`` contents links work in both renderings.
+report's ``#anchor`` contents links work in both renderings. For navigation it adds a link
+back to the contents after each section heading, a fixed "↑ contents" corner link, and folds
+the long appendix sections (``folded``) into ``<details>``; all CSS, no script.
 """
 
 from __future__ import annotations
@@ -38,7 +40,25 @@ figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
 figcaption { color: #59636e; font-size: 90%; }
 a { color: #0969da; text-decoration: none; }
 a:hover { text-decoration: underline; }
+html { scroll-padding-top: 1em; }
+#contents + ul { columns: 2 22em; column-gap: 2.5em; }
+#contents + ul > li { break-inside: avoid; }
+a.back { font-size: 55%; font-weight: normal; margin-left: .8em; color: #59636e;
+         vertical-align: middle; white-space: nowrap; }
+#to-top { position: fixed; right: 1.2em; bottom: 1.2em; background: #fff; padding: .35em .7em;
+          border: 1px solid #d0d7de; border-radius: 6px; font-size: 90%;
+          box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+details.fold { margin: 1.6em 0; border: 1px solid #d0d7de; border-radius: 6px;
+               padding: 0 1em; }
+details.fold > summary { cursor: pointer; list-style-position: outside; margin-left: 1em; }
+details.fold > summary > h2 { display: inline-block; border: none; margin: .6em 0;
+                              vertical-align: middle; }
+details.fold > summary .hint { color: #59636e; font-size: 85%; margin-left: .6em; }
+details.fold[open] > summary .hint { display: none; }
 """
+
+#: The id of the report's contents heading, the target of every "back to contents" link.
+CONTENTS_ID = "contents"
 
 
 def github_slug(text: str, used: dict[str, int]) -> str:
@@ -103,19 +123,70 @@ def markdown_to_html(markdown: str, base: Path) -> str:
     return str(parser.renderer.render(tokens, parser.options, {}))
 
 
-def render_html(markdown: str, base: Path, title: str) -> str:
-    """A complete, self-contained HTML document for the Markdown report."""
-    body = markdown_to_html(markdown, base)
+_HEADING = re.compile(r'<h([23]) id="([^"]*)">(.*?)</h\1>', re.S)
+
+
+def _navigable(body: str, folded: Sequence[str]) -> str:
+    """Add a way back to the contents after every ``##``/``###`` heading and fold the ``##``
+    sections titled in ``folded`` into closed ``<details>`` (their heading stays visible as the
+    summary, so a contents link to it still lands on it). CSS only, no script."""
+    has_contents = f'id="{CONTENTS_ID}"' in body
+    wanted = set(folded)
+
+    def back(match: re.Match[str]) -> str:
+        level, slug, inner = match.groups()
+        if slug == CONTENTS_ID or not has_contents:
+            return match.group(0)
+        link = f'<a class="back" href="#{CONTENTS_ID}" title="back to the contents">↑ contents</a>'
+        return f'<h{level} id="{slug}">{inner}{link}</h{level}>'
+
+    out: list[str] = []
+    pos = 0
+    starts = [m for m in _HEADING.finditer(body) if m.group(1) == "2"]
+    for k, match in enumerate(starts):
+        plain = html.unescape(re.sub(r"<[^>]+>", "", match.group(3))).strip()
+        if plain not in wanted:
+            continue
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(body)
+        out.append(_HEADING.sub(back, body[pos : match.start()]))
+        section = _HEADING.sub(back, body[match.end() : end])
+        out.append(
+            f'<details class="fold"><summary>{back(match)}'
+            '<span class="hint">(folded: click to open)</span></summary>\n'
+            f"{section}</details>\n"
+        )
+        pos = end
+    out.append(_HEADING.sub(back, body[pos:]))
+    return "".join(out)
+
+
+def render_html(markdown: str, base: Path, title: str, folded: Sequence[str] = ()) -> str:
+    """A complete, self-contained HTML document for the Markdown report.
+
+    Args:
+        markdown: the report.
+        base: the folder its image paths are relative to.
+        title: the document's title.
+        folded: titles of ``##`` sections to fold into closed ``<details>`` (long appendices).
+    """
+    body = _navigable(markdown_to_html(markdown, base), folded)
+    top = (
+        f'<a id="to-top" href="#{CONTENTS_ID}">↑ contents</a>\n'
+        if f'id="{CONTENTS_ID}"' in body
+        else ""
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"{body}\n</body>\n</html>\n"
+        f"{body}\n{top}</body>\n</html>\n"
     )
 
 
-def write_html(markdown: str, base: Path, title: str, path: Path) -> Path:
+def write_html(
+    markdown: str, base: Path, title: str, path: Path, folded: Sequence[str] = ()
+) -> Path:
     """Write :func:`render_html` to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(markdown, base, title), encoding="utf-8")
+    path.write_text(render_html(markdown, base, title, folded), encoding="utf-8")
     return path

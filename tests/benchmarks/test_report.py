@@ -445,14 +445,17 @@ def test_a_task_that_no_longer_builds_is_said_not_dropped(tmp_path: Path) -> Non
     assert "bogus_knob" in text
 
 
+_EVERY_TASK = ["tradeoff", "final-metric", "task-ecdf"]
+
+
 @pytest.mark.parametrize(
     ("task_name", "expected"),
     [
-        ("xor", ["convergence", "boundary"]),
-        ("sine", ["convergence", "function"]),
-        ("sin2d", ["convergence", "surface"]),
-        ("lotka", ["convergence", "phase"]),
-        ("iris", ["convergence"]),
+        ("xor", [*_EVERY_TASK, "convergence", "boundary"]),
+        ("sine", [*_EVERY_TASK, "convergence", "function"]),
+        ("sin2d", [*_EVERY_TASK, "convergence", "surface"]),
+        ("lotka", [*_EVERY_TASK, "convergence", "phase"]),
+        ("iris", [*_EVERY_TASK, "convergence"]),
     ],
 )
 def test_figure_registry_picks_figures_from_what_the_task_declares(
@@ -461,3 +464,131 @@ def test_figure_registry_picks_figures_from_what_the_task_declares(
     assert len({f.name for f in TASK_FIGURES}) == len(TASK_FIGURES)
     group = TaskGroup(name=task_name, task=task_name, options={}, task_obj=get_task(task_name))
     assert [f.name for f in TASK_FIGURES if f.applies_to(group)] == expected
+
+
+def test_html_links_every_heading_back_to_the_contents_and_folds_appendices(
+    tmp_path: Path,
+) -> None:
+    """Each ``##``/``###`` heading gets a link back to the contents; a section named in
+    ``folded`` becomes a closed ``<details>`` whose summary is its heading, up to the next
+    ``##``."""
+    from benchmarks.report.html import render_html
+
+    md = "\n".join([
+        "# Title", "", "## Contents", "", "- [A](#a)", "- [Long](#long)", "",
+        "## A", "", "text a", "", "### A.1", "", "## Long", "", "long text", "",
+        "### Long.1", "", "## After", "", "after text", "",
+    ])
+    page = render_html(md, tmp_path, "t", folded=["Long"])
+    assert page.count('class="back" href="#contents"') == 5  # A, A.1, Long, Long.1, After
+    assert '<h2 id="contents">Contents</h2>' in page  # no link back to itself
+    fold = page[page.index('<details class="fold">'):page.index("</details>")]
+    assert '<summary><h2 id="long">Long' in fold and "long text" in fold and "Long.1" in fold
+    assert "after text" not in fold and "text a" not in fold
+    assert '<a id="to-top" href="#contents">' in page
+    assert "<script" not in page
+
+
+def test_facts_flag_a_benchmark_run_from_another_commit_and_machine(tmp_path: Path) -> None:
+    """A saved pytest-benchmark run from another commit or CPU than the records is named in the
+    facts, with a link to its section; one from the same commit and CPU is not."""
+    import json
+
+    from benchmarks.report.document import _facts
+
+    records = [r for r in synthetic_records() if r.task == "xor"][:2]
+    commit = str(records[0].environment.get("git_revision", "")).removesuffix("-dirty")
+    cpu = str(records[0].environment.get("cpu", ""))
+    section = ReportSection(title="Performance (pytest-benchmark)", record_files=(),
+                            lines=lambda inputs: [])
+    storage = tmp_path / "results" / "benchmarks" / "m"
+    storage.mkdir(parents=True)
+
+    def facts(run_commit: str, run_cpu: str) -> str:
+        (storage / "0001.json").write_text(json.dumps({
+            "benchmarks": [], "datetime": "2026-01-01",
+            "commit_info": {"id": run_commit}, "machine_info": {"cpu": {"brand_raw": run_cpu}},
+        }))
+        return "\n".join(_facts(records, tmp_path / "report.md", tmp_path, [section]))
+
+    flagged = facts("0123456789abcdef", "Other CPU")
+    assert "Not measured with these records" in flagged
+    assert "commit 0123456789" in flagged and "CPU Other CPU" in flagged
+    assert "(#performance-pytest-benchmark)" in flagged
+    assert "Not measured with these records" not in facts(commit, cpu)
+
+
+@pytest.mark.slow
+def test_html_renders_in_chromium_with_every_image_and_contents_link(
+    built: tuple[ReportFiles, str, str], tmp_path: Path
+) -> None:
+    """Headless Chromium renders the report; in the DOM it built, every image decodes and every
+    ``#anchor`` link (the contents, the links back to it) lands on an element."""
+    import base64
+    import io
+    import shutil
+    import subprocess
+    from html.parser import HTMLParser
+
+    from PIL import Image
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    files, _, _ = built
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         files.html.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: set[str] = set()
+            self.links: list[str] = []
+            self.images: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if a.get("id"):
+                self.ids.add(str(a["id"]))
+            if tag == "a" and str(a.get("href") or "").startswith("#"):
+                self.links.append(str(a["href"])[1:])
+            if tag == "img":
+                self.images.append(str(a.get("src") or ""))
+
+    page = Page()
+    page.feed(dom)
+    assert "contents" in page.ids and len(page.links) > 20
+    assert [link for link in page.links if link not in page.ids] == []
+    assert page.images
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
+            image.load()
+            assert image.width > 100 and image.height > 100
+
+
+def test_a_solvers_arms_share_a_hue_and_differ_in_line_style() -> None:
+    """``adam`` and ``adam [tuned]`` get one colour and marker, tuned solid and defaults dashed;
+    without any tuned arm every line is solid; two solvers never share a colour."""
+    from benchmarks.report.figures.common import linestyle, marker, palette
+
+    colours = palette(["sgd", "sgd [tuned]", "adam", "adam [tuned]"])
+    assert colours["adam"] == colours["adam [tuned]"] != colours["sgd"]
+    assert marker("adam", colours) == marker("adam [tuned]", colours) != marker("sgd", colours)
+    assert (linestyle("adam [tuned]", colours), linestyle("adam", colours)) == ("-", "--")
+    single = palette(["sgd", "adam"])
+    assert linestyle("sgd", single) == linestyle("adam", single) == "-"
+
+
+def test_coinciding_names_the_earlier_twin_only_for_equal_curves() -> None:
+    from benchmarks.report.figures.common import coinciding
+
+    a = np.array([1.0, 0.5, 0.1])
+    curves = {"sgd": a, "numpy-backprop": a.copy(), "adam": a * 1.01}
+    assert coinciding(curves) == {"numpy-backprop": "sgd"}
+    assert coinciding(curves, rtol=0.02) == {"numpy-backprop": "sgd", "adam": "sgd"}

@@ -4,9 +4,10 @@
 - :mod:`~benchmarks.report.figures.cross_task`: the reader comparing solvers over all tasks
   (success heatmap, runtime ECDFs, performance profiles, paired wins); each is drawn by the
   report section that explains it.
-- :mod:`~benchmarks.report.figures.per_task`: the reader of one task's section (convergence,
-  decision boundary, learned function or surface, phase portrait); drawn through
-  :data:`TASK_FIGURES` below.
+- :mod:`~benchmarks.report.figures.outcomes` and :mod:`~benchmarks.report.figures.per_task`:
+  the reader of one task's section (reliability-against-cost map, final metric by solver,
+  the task's runtime ECDF; convergence, decision boundary, learned function or surface, phase
+  portrait); drawn through :data:`TASK_FIGURES` below.
 - :mod:`~benchmarks.report.figures.scaling`: cost against a task's knob.
 
 To add a per-task figure: write ``draw(group, colours, path) -> Path | None`` in a module of
@@ -29,6 +30,11 @@ from benchmarks.report.figures.cross_task import (
     win_matrix_figure,
 )
 from benchmarks.report.figures.fixed_budget import continued_past_target, quality_curves_figure
+from benchmarks.report.figures.outcomes import (
+    final_metric_figure,
+    task_ecdf_figure,
+    tradeoff_figure,
+)
 from benchmarks.report.figures.per_task import (
     convergence_figure,
     decision_boundary_figure,
@@ -40,7 +46,7 @@ from benchmarks.report.figures.per_task import (
     phase_portrait_figure,
     surface_figure,
 )
-from benchmarks.report.figures.scaling import scaling_figure
+from benchmarks.report.figures.scaling import scaling_figure, scaling_summary_figure
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,8 +81,41 @@ def _convergence_caption(group: TaskGroup) -> str:
     )
 
 
+def _final_split(group: TaskGroup) -> str:
+    task = group.task_obj
+    return "test" if task is None or task.has_split else "training"
+
+
 #: Per-task figures, in the order a task's section shows them.
 TASK_FIGURES: tuple[TaskFigure, ...] = (
+    TaskFigure(
+        name="tradeoff",
+        applies_to=_always,
+        draw=tradeoff_figure,
+        caption=lambda g: (
+            f"{g.name}: success rate against expected running time in evaluations, one point "
+            "per solver and arm with 95% intervals (top left: reliable and cheap; hollow: "
+            "defaults arm)"
+        ),
+    ),
+    TaskFigure(
+        name="final-metric",
+        applies_to=_always,
+        draw=final_metric_figure,
+        caption=lambda g: (
+            f"{g.name}: final {_final_split(g)} metric of every run, by solver and arm "
+            "(dots: runs; box: quartiles)"
+        ),
+    ),
+    TaskFigure(
+        name="task-ecdf",
+        applies_to=_always,
+        draw=task_ecdf_figure,
+        caption=lambda g: (
+            f"{g.name}: share of runs that reached the target within a cost (runtime ECDF of "
+            "this task alone; the right end is the success rate)"
+        ),
+    ),
     TaskFigure(
         name="convergence",
         applies_to=_always,
@@ -130,6 +169,7 @@ __all__ = [
     "performance_profile_figure",
     "runtime_ecdf_figure",
     "scaling_figure",
+    "scaling_summary_figure",
     "success_heatmap",
     "win_matrix_figure",
 ]

@@ -25,7 +25,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from PIL import Image
 
-from benchmarks.report.analysis import TaskGroup
+from benchmarks.report.analysis import TaskGroup, base_solver
 
 DPI = 110
 #: Stand-in for an infinite loss (a diverged run) in quantiles; far above any axis shown.
@@ -47,19 +47,21 @@ def theme(style: str = "whitegrid") -> Iterator[None]:
 
 
 def palette(labels: Sequence[str]) -> Palette:
-    """One colour per solver label (seaborn's "deep": ten well-separated hues).
+    """One colour per solver (seaborn's "deep": ten well-separated hues), shared by its arms.
 
-    Colour is never the only cue: line plots also vary the line style (:func:`linestyle`) and
-    markers, for readers who do not tell the hues apart. Pale members are darkened, as thin lines
-    in them vanish on a white background.
+    ``adam`` (defaults) and ``adam [tuned]`` get the same hue, so a solver's two arms read as
+    one family in every figure; :func:`linestyle` tells them apart (tuned solid, defaults
+    dashed) and :func:`marker` tells solvers apart beyond colour, for readers who do not tell
+    the hues apart. Pale members are darkened, as thin lines in them vanish on white.
     """
-    colours = sns.color_palette("deep" if len(labels) <= 10 else "husl", len(labels))
-    out: Palette = {}
-    for label, (r, g, b) in zip(labels, colours, strict=True):
+    solvers = list(dict.fromkeys(base_solver(label) for label in labels))
+    colours = sns.color_palette("deep" if len(solvers) <= 10 else "husl", len(solvers))
+    hue: dict[str, tuple[float, float, float]] = {}
+    for name, (r, g, b) in zip(solvers, colours, strict=True):
         if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.65:
             r, g, b = 0.75 * r, 0.75 * g, 0.75 * b
-        out[label] = (r, g, b)
-    return out
+        hue[name] = (r, g, b)
+    return {label: hue[base_solver(label)] for label in labels}
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -100,6 +102,11 @@ def legend_below(fig: Figure, handles: list[Any], labels: list[str]) -> None:
         )
 
 
+def twin_name(label: str) -> str:
+    """A label without its hyperparameters (``sgd (learning_rate=0.1)`` -> ``sgd``), for notes."""
+    return label.split(" (", 1)[0]
+
+
 def short(label: str, width: int = 28) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
@@ -109,14 +116,49 @@ def wrap(label: str, width: int = 26) -> str:
     return textwrap.fill(label, width=width, break_long_words=False, break_on_hyphens=False)
 
 
-_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">")
+
+
+def _has_arms(colours: Palette) -> bool:
+    return any(base_solver(label) != label for label in colours)
 
 
 def linestyle(label: str, colours: Palette) -> str:
-    """A line style per solver on top of its colour: two solvers with identical costs (the same
-    algorithm in two libraries) would otherwise draw one line over the other."""
+    """The arm's line style: tuned solid, defaults dashed (solid for all when no label of the
+    report has a tuned arm), as in :mod:`~benchmarks.report.figures.fixed_budget`."""
+    return "--" if base_solver(label) == label and _has_arms(colours) else "-"
+
+
+def marker(label: str, colours: Palette) -> str:
+    """One marker per solver (shared by its arms): two solvers whose curves coincide (the same
+    algorithm in two libraries) stay visible as two marker series on one line."""
+    solvers = list(dict.fromkeys(base_solver(lab) for lab in colours))
+    name = base_solver(label)
+    return _MARKERS[(solvers.index(name) if name in solvers else 0) % len(_MARKERS)]
+
+
+def markevery(label: str, colours: Palette, points: int) -> tuple[int, int]:
+    """Where a label's markers go along a curve of ``points`` points: every label starts at a
+    different offset, so the markers of coinciding curves never sit on each other."""
     labels = list(colours)
-    return _LINESTYLES[(labels.index(label) if label in labels else 0) % len(_LINESTYLES)]
+    k = labels.index(label) if label in labels else 0
+    step = max(points // 8, 1)
+    return (k * step // max(len(labels), 1) + step // 3) % step, step
+
+
+def coinciding(curves: dict[str, np.ndarray], rtol: float = 1e-9) -> dict[str, str]:
+    """Labels whose curve equals an earlier label's (to ``rtol``): one line would hide the
+    other, so the legend names the twin (``{hidden: visible}``). With ``rtol`` of a few percent
+    it finds curves that merely look the same on a log axis."""
+    out: dict[str, str] = {}
+    labels = list(curves)
+    for i, a in enumerate(labels):
+        for b in labels[:i]:
+            ca, cb = curves[a], curves[b]
+            if ca.shape == cb.shape and np.allclose(ca, cb, rtol=rtol, atol=1e-12, equal_nan=True):
+                out[a] = b
+                break
+    return out
 
 
 def metric_name(metric: str) -> str:

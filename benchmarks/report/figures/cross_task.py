@@ -23,13 +23,17 @@ from benchmarks.report.analysis import (
 )
 from benchmarks.report.figures.common import (
     Palette,
+    coinciding,
     legend_below,
     linestyle,
+    marker,
+    markevery,
     positive_range,
     save,
     short,
     suptitle,
     theme,
+    twin_name,
     wrap,
 )
 from benchmarks.report.stats import performance_profile, runtime_ecdf
@@ -101,6 +105,7 @@ def runtime_ecdf_figure(
     with theme():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
         handles: list[Any] = []
+        ecdfs: dict[str, np.ndarray] = {}  # evaluation-axis curves, to name coinciding ones
         for ax, axis in zip(axes, axes_list, strict=True):
             runtimes = {lab: runtime_problems(groups, lab, axis) for lab in labels}
             spends = [spent(r, axis) for g in groups for lab in labels for r in g.attempted(lab)]
@@ -114,8 +119,12 @@ def runtime_ecdf_figure(
             for lab in labels:
                 y = runtime_ecdf(runtimes[lab], grid)
                 (line,) = ax.step(
-                    grid, y, where="post", color=colours[lab], lw=2, ls=linestyle(lab, colours)
+                    grid, y, where="post", color=colours[lab], lw=2, ls=linestyle(lab, colours),
+                    marker=marker(lab, colours), ms=5,
+                    markevery=markevery(lab, colours, CURVE_GRID),
                 )
+                if axis == "evaluations":
+                    ecdfs[lab] = y
                 missed = [spent(r, axis) for g in groups for r in g.attempted(lab) if not r.success]
                 if missed:
                     x = max(float(np.median(missed)), lo)
@@ -136,7 +145,12 @@ def runtime_ecdf_figure(
             "(x: median cost of missed runs)",
             y=1.0,
         )
-        legend_below(fig, [h for h, _ in handles], [t for _, t in handles])
+        twins = coinciding(ecdfs)
+        names = [
+            t + (f" (same curve as {twin_name(twins[lab])})" if lab in twins else "")
+            for (_, t), lab in zip(handles, ecdfs, strict=True)
+        ]
+        legend_below(fig, [h for h, _ in handles], names)
         fig.subplots_adjust(bottom=0.25)
         return save(fig, path)
 
@@ -162,7 +176,9 @@ def performance_profile_figure(blocks: dict[str, Blocks], colours: Palette, path
             rho = performance_profile(costs, taus)
             for s, lab in enumerate(blk.labels):
                 (line,) = ax.step(
-                    taus, rho[s], where="post", color=colours[lab], lw=2, ls=linestyle(lab, colours)
+                    taus, rho[s], where="post", color=colours[lab], lw=2,
+                    ls=linestyle(lab, colours), marker=marker(lab, colours), ms=5,
+                    markevery=markevery(lab, colours, CURVE_GRID),
                 )
                 if len(handles) < len(blk.labels):
                     handles.append((line, short(lab, 40)))

@@ -24,10 +24,13 @@ from benchmarks.report.analysis import AXIS_TITLES, TRACE_FIELD, CostAxis, TaskG
 from benchmarks.report.figures.common import (
     TOP,
     Palette,
+    coinciding,
     drawable,
     left_labels_only,
     legend_below,
     linestyle,
+    marker,
+    markevery,
     median_run,
     metric_name,
     nothing_to_draw,
@@ -39,6 +42,7 @@ from benchmarks.report.figures.common import (
     stored,
     suptitle,
     theme,
+    twin_name,
 )
 from benchmarks.report.stats import step_interpolate
 from tasks.mlp import forward
@@ -85,6 +89,7 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         clipped = False
         shown: list[float] = []  # quartile values on screen, to fit the y axis
         starts: list[float] = []  # starting values, to cap the axis above
+        medians: dict[str, np.ndarray] = {}  # evaluation-axis medians, to name coinciding lines
         for ax, axis in zip(axes, axes_list, strict=True):
             xs = [
                 v
@@ -109,6 +114,10 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                     # curve into the top of the panel: such values run along the bottom edge.
                     clipped = clipped or bool(np.any(q25 < floor))
                     q25, q50, q75 = (np.maximum(q, floor) for q in (q25, q50, q75))
+                if axis == "evaluations":
+                    medians[lab] = q50
+                # Markers at a per-label offset: two solvers with the same curve (sgd and
+                # numpy-backprop, elm and zorb) both stay visible.
                 ax.plot(
                     grid,
                     q50,
@@ -116,12 +125,18 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                     lw=2,
                     drawstyle="steps-post",
                     ls=linestyle(lab, colours),
+                    marker=marker(lab, colours),
+                    markevery=markevery(lab, colours, CURVE_POINTS),
+                    ms=5,
+                    zorder=3,
                 )
                 ax.fill_between(grid, q25, q75, color=colours[lab], alpha=0.2, step="post", lw=0)
                 shown += [v for v in (*q25, *q75) if 0 < v < TOP]
                 starts += [v for v in m[:, 0] if 0 < v < TOP]
             if group.target_value is not None and math.isfinite(group.target_value):
-                ax.axhline(group.target_value, color="black", ls=":", lw=1.2)
+                # Above the curves: a curve that ends on the target must not hide it (dotted, so
+                # the curve shows between the dots).
+                ax.axhline(group.target_value, color="black", ls=":", lw=1.2, zorder=4)
             ax.set_xscale("log")
             ax.set_xlim(lo, grid[-1])
             ax.set_xlabel(AXIS_TITLES[axis])
@@ -148,9 +163,23 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         name = metric_name(metric)
         ax0.set_ylabel(f"training {name} (log)")
         handles: list[Any] = [
-            Line2D([], [], color=colours[lab], lw=2, ls=linestyle(lab, colours)) for lab in labels
+            Line2D(
+                [], [], color=colours[lab], lw=2, ls=linestyle(lab, colours),
+                marker=marker(lab, colours), ms=5,
+            )
+            for lab in labels
         ]
-        names = [short(lab, 40) for lab in labels]
+        twins = coinciding(medians)
+        # Curves a few percent apart look the same on a log axis (zorb and elm both stuck at
+        # the constant output on XOR): the legend says which one lies under which.
+        near = _overlapping(medians)
+
+        def note(lab: str) -> str:
+            if lab in twins:
+                return f" (same curve as {twin_name(twins[lab])})"
+            return f" (overlaps {twin_name(near[lab])})" if lab in near else ""
+
+        names = [short(lab, 40) + note(lab) for lab in labels]
         if group.target_value is not None:
             handles.append(Line2D([], [], color="black", ls=":", lw=1.2))
             names.append(f"target: {name} {group.target_value:.3g}")
@@ -163,6 +192,24 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         legend_below(fig, handles, names)
         fig.subplots_adjust(bottom=0.25)
         return save(fig, path)
+
+
+def _overlapping(curves: dict[str, np.ndarray], tolerance: float = 0.03) -> dict[str, str]:
+    """Labels whose curve lies within ``tolerance`` (relative) of an earlier label's wherever
+    both are drawn, over at least a third of the axis: on a log axis the two look like one line.
+    """
+    out: dict[str, str] = {}
+    labels = list(curves)
+    for i, a in enumerate(labels):
+        for b in labels[:i]:
+            ca, cb = curves[a], curves[b]
+            both = np.isfinite(ca) & np.isfinite(cb) & (ca > 0) & (cb > 0) & (ca < TOP) & (cb < TOP)
+            if both.sum() < ca.size / 3:
+                continue
+            if np.all(np.abs(np.log(ca[both] / cb[both])) < tolerance):
+                out[a] = b
+                break
+    return out
 
 
 def is_2d_classification(group: TaskGroup) -> bool:

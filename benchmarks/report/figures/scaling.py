@@ -25,6 +25,7 @@ from benchmarks.report.figures.common import (
     Palette,
     legend_below,
     linestyle,
+    marker,
     save,
     short,
     suptitle,
@@ -64,7 +65,7 @@ def scaling_figure(
             style = {
                 "color": colours[lab],
                 "ls": linestyle(lab, colours),
-                "marker": _MARKERS[k % len(_MARKERS)],
+                "marker": marker(lab, colours),
             }
             for ax, axis in zip(axes[:2], _ERT_AXES, strict=True):
                 ys, los, his, miss = [], [], [], []
@@ -146,7 +147,66 @@ def scaling_figure(
         return save(fig, path)
 
 
-_MARKERS = ("o", "s", "D", "^", "P", "X", "v", "*")
+def scaling_summary_figure(
+    series: Sequence[tuple[str, str, Sequence[TaskGroup], str]],
+    labels: Sequence[str],
+    colours: Palette,
+    path: Path,
+) -> Path | None:
+    """All scaling series at a glance: ERT in evaluations against each knob, one panel each.
+
+    ``series``: ``(task, knob, members, fixed options)`` as the scaling section lists them. A
+    knob value where a solver never reached the target is a ``▼`` on the panel's top edge, as in
+    :func:`scaling_figure`, which gives each series in detail (seconds, intervals, success).
+    """
+    if not series:
+        return None
+    cols = min(len(series), 3)
+    rows = math.ceil(len(series) / cols)
+    axis: CostAxis = "evaluations"
+    with theme():
+        fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.6 * rows), squeeze=False,
+                                 layout="constrained")
+        shown: dict[str, Any] = {}
+        for ax, (task, knob, members, fixed) in zip(axes.flat, series, strict=False):
+            xs = [knob_numeric(m.options.get(knob)) for m in members]
+            categorical = any(x is None for x in xs)
+            positions = (list(range(len(members))) if categorical
+                         else [float(x) for x in xs])  # type: ignore[arg-type]
+            for k, lab in enumerate(labels):
+                ys, miss = [], []
+                for m, pos in zip(members, positions, strict=True):
+                    runs = m.attempted(lab)
+                    e = (ert([ert_cost(r, axis) for r in runs], [r.success for r in runs])
+                         if runs else math.nan)
+                    ys.append(max(e, COST_FLOOR[axis]) if math.isfinite(e) else math.nan)
+                    if runs and not math.isfinite(e):
+                        miss.append(pos)
+                if all(math.isnan(y) for y in ys) and not miss:
+                    continue
+                (line,) = ax.plot(positions, ys, color=colours[lab], ls=linestyle(lab, colours),
+                                  marker=marker(lab, colours), ms=5, lw=1.6)
+                shown.setdefault(lab, line)
+                if miss:
+                    ax.plot(miss, [0.97 - 0.035 * k] * len(miss), "v", color=colours[lab],
+                            ms=5, transform=ax.get_xaxis_transform(), clip_on=False)
+            ax.set_yscale("log")
+            if not categorical and min(positions) > 0 and max(positions) / min(positions) >= 8:
+                ax.set_xscale("log", base=2)
+                ax.minorticks_off()
+            if categorical or len(positions) <= 12:
+                ax.set_xticks(positions, [_fmt_knob(m.options.get(knob)) for m in members])
+            ax.set_xlabel(knob)
+            ax.set_title(short(f"{task}" + (f" ({fixed})" if fixed else ""), 40), fontsize=10)
+            ax.margins(y=0.25)
+        for ax in list(axes.flat)[len(series):]:
+            ax.set_visible(False)
+        for row in axes:
+            row[0].set_ylabel(f"ERT, {axis} (log)")
+        fig.suptitle("Scaling at a glance: ERT against each knob (▼ = never reached)")
+        fig.legend(list(shown.values()), [short(lab, 30) for lab in shown],
+                   loc="outside lower center", ncol=min(len(shown), 5), frameon=False)
+        return save(fig, path)
 
 
 def _fmt_knob(value: Any) -> str:
