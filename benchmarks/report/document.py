@@ -923,6 +923,16 @@ def build_markdown(
     ]
     if not records:
         return "\n".join([*head, "No records."]) + "\n", figs, failed_sections
+    if all(r.arm == "trial" for r in records):
+        # A tuning study: its runs are trials of many configurations, which the cross-solver
+        # tables would pool into meaningless rows; the report is the study's own section.
+        study = [
+            *_facts(records),
+            *tuning_section(_tuned_document(md_path, records), figs.make),
+            *_environment(records),
+        ]
+        text = "\n".join([*head, *_contents(study), *study]).rstrip() + "\n"
+        return text, figs, failed_sections
     groups = group_records(records)
     labels = solver_order(groups)
     colours = fig.palette(labels)
