@@ -162,6 +162,7 @@ def _curves(runs: Sequence[RunRecord], x_field: str, field: str, grid: np.ndarra
             continue
         x = np.array([p[0] for p in pts], dtype=float)
         y = np.array([p[1] for p in pts], dtype=float)
+        y[~np.isfinite(y)] = np.nan  # a diverged run has no quality to draw (log axes choke on inf)
         idx = np.searchsorted(x, grid, side="right") - 1
         row = np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan)
         rows.append(row)
