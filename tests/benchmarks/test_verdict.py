@@ -106,3 +106,19 @@ def test_paired_wins_matrix_agrees_with_the_comparison_table() -> None:
     sz = comparisons[0]
     assert share[1, 0] == 1.0 and sz.reliability.favours == "a"
     assert "more reliable" in sz.verdict() and "**sgd** cheaper" not in sz.verdict()
+
+
+@pytest.mark.slow
+def test_the_committed_verdict_recomputes_from_its_records() -> None:
+    """Every number of the reference report's verdict comes from the records next to it."""
+    from pathlib import Path
+
+    from benchmarks.records import read_records
+
+    root = Path(__file__).resolve().parents[2] / "results" / "reference"
+    report = (root / "report.md").read_text(encoding="utf-8")
+    records = read_records([root / "raw" / "default.jsonl"]).records
+    section = "\n".join(verdict_section(group_records(records))).strip()
+    start = report.index("## Verdict")
+    end = report.index("\n## ", start + 1)
+    assert report[start:end].strip() == section
