@@ -315,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print("interrupted: every finished run is kept; rerun the same command to resume.",
               file=sys.stderr)
+        # Stop signals stay ignored until the process exits: stopping the workers can still
+        # signal this process group on the way out, and the summary is already printed.
         return 128 + getattr(exc, "signum", 2)  # 130 for Ctrl-C, 143 for SIGTERM
     if not records_path.exists():
         parser.exit(2, f"{parser.prog}: error: no records at {records_path}; run a suite first.\n")

@@ -408,8 +408,27 @@ def _stop_on_signals() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        if stopping:
+            # The interrupt is still on its way to the caller, which prints the summary and
+            # exits: a further stop signal now would kill the process with the default action
+            # and lose both. Ignore them until the caller calls :func:`restore_stop_signals`.
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
+            _PENDING_RESTORE.update(previous)
+        else:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+#: Handlers to put back once an interrupted suite's caller has said what it needed to say.
+_PENDING_RESTORE: dict[signal.Signals, Any] = {}
+
+
+def restore_stop_signals() -> None:
+    """Put back the stop-signal handlers an interrupted suite left ignoring further signals."""
+    for sig, old in _PENDING_RESTORE.items():
+        signal.signal(sig, old)
+    _PENDING_RESTORE.clear()
 
 
 @contextlib.contextmanager
