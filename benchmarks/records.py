@@ -272,12 +272,16 @@ def read_records(paths: Iterable[Path], *, latest_only: bool = True) -> ReadResu
     A line that is not UTF-8, not JSON, not an object, or not a record (a missing field, a field
     of the wrong type) is skipped and listed in ``bad_lines``; so is a file that cannot be read.
     Everything else is kept. With ``latest_only`` (the default), the last record of each key
-    wins and the earlier ones are counted in ``superseded``.
+    *within a file* wins and the earlier ones are counted in ``superseded``: a file is one
+    suite's record of its cells, re-run in place by ``--rerun``, while two suites' files may
+    hold the same cell (the write-up's XOR is in two suites) and each keeps its own.
     """
     records: list[RunRecord] = []
     bad: list[tuple[Path, int, str]] = []
+    superseded = 0
     for path in paths:
         path = Path(path)
+        start = len(records)
         try:
             lines = list(_lines(path))
         except OSError as exc:
@@ -296,10 +300,11 @@ def read_records(paths: Iterable[Path], *, latest_only: bool = True) -> ReadResu
                 bad.append((path, lineno, f"{type(exc).__name__}: {exc}"))
             else:
                 records.append(record)
-    if not latest_only:
-        return ReadResult(records, bad)
-    latest, superseded = latest_per_key(records)
-    return ReadResult(latest, bad, superseded)
+        if latest_only:
+            kept, dropped = latest_per_key(records[start:])
+            records[start:] = kept
+            superseded += dropped
+    return ReadResult(records, bad, superseded)
 
 
 def latest_per_key(records: Iterable[RunRecord]) -> tuple[list[RunRecord], int]:
