@@ -30,6 +30,7 @@ from benchmarks.records import read_records
 from benchmarks.report.document import figures_dir_for, write_report
 from benchmarks.studies.tuning import write_tuned
 from benchmarks.suites import (
+    ARMS,
     REFERENCE_TUNED,
     SUITES,
     Suite,
@@ -40,7 +41,7 @@ from benchmarks.suites import (
 )
 from solvers import SOLVERS, get_solver_class, solver_fields
 from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs
-from tasks._validation import check_interval
+from tasks._validation import check_interval, unknown_name
 from tasks.errors import BenchmarkError, InvalidParameterError
 
 AD_HOC_BUDGET = Budget(max_evaluations=1_000_000, max_seconds=10.0)
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tuned configurations for the suite's 'tuned' arm (default: the "
                              "committed study, %(default)s); --suite tuning writes a new one "
                              "into --out")
+    parser.add_argument("--arms", metavar="ARM,ARM",
+                        help="which arms to run: defaults, tuned or both (default: the suite's)")
     parser.add_argument("--rerun", action="store_true", help="re-run cells already recorded")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild the report from the records; run nothing")
@@ -293,6 +296,19 @@ def main(argv: list[str] | None = None) -> int:
         report = report_path(args.out, suite.name)
         check_writable_folder(figures_dir_for(report), "--out")
         records_path = args.out / "raw" / f"{suite.name}.jsonl"
+        if args.arms is not None:
+            arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
+            if not arms:
+                raise InvalidParameterError("The '--arms' option needs at least one arm.")
+            for arm in arms:
+                if arm not in ARMS:
+                    raise unknown_name("arm", arm, ARMS)
+            suite = replace(suite, arms=arms)
+        if args.tuned != REFERENCE_TUNED and not args.tuned.exists():
+            raise InvalidParameterError(
+                f"The '--tuned' option names {str(args.tuned)!r}, which does not exist; give the "
+                f"tuned.json a tuning study wrote (python benchmarks/run_all.py --suite tuning)."
+            )
         tuned, _ = load_tuned(args.tuned) if "tuned" in suite.arms else ({}, {})
     except BenchmarkError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")

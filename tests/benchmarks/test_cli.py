@@ -48,6 +48,9 @@ ROOT = Path(__file__).resolve().parents[2]
                                     "range [1, 100000]. Got 1000000000"),
         (["--seeds", "1000000"], "range [1, 100000]"),
         (["--seeds", "x"], "Got 'x' instead"),
+        (["--arms", "best"], "Unknown arm 'best'"),
+        (["--arms", ","], "'--arms' option needs at least one arm"),
+        (["--tuned", "/nonexistent/tuned.json"], "'--tuned' option names"),
         (["--seeds", "3", "--seed-list", "1"], "not both"),
         # empty lists are errors, never "all"
         (["--solvers", ""], "The '--solvers' option must be a comma-separated list of solvers"),
@@ -156,7 +159,7 @@ def test_rerun_leaves_every_success_count_unchanged(
     # No tuned arm (the committed tuned.json would double the cells): one record per seed.
     argv = ["--tasks", "xor", "--solvers", "sgd", "--seeds", "3", "--max-iterations", "300",
             "--out", str(tmp_path), "--executor", "serial", "--no-progress",
-            "--tuned", str(tmp_path / "no-tuned.json")]
+            "--arms", "defaults"]
     assert main(argv) == 0
     first = (tmp_path / "report.md").read_text()
     assert main([*argv, "--rerun"]) == 0
@@ -250,6 +253,8 @@ def test_rerun_skips_recorded_cells(tmp_path: Path, capsys: pytest.CaptureFixtur
         "--out",
         str(tmp_path),
         "--no-progress",
+        "--arms",
+        "defaults",
     ]
     main(argv)
     main(argv)

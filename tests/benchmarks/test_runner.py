@@ -228,7 +228,7 @@ CLI = [
     sys.executable, "benchmarks/run_all.py", "--tasks", "sine", "--task-set", "sine.frequency=2.0",
     "--solvers", "numpy-backprop", "--set", "numpy-backprop.learning_rate=0.01",
     "--seeds", "8", "--max-iterations", "1500", "--executor", "process", "--workers", "2",
-    "--no-progress",
+    "--no-progress", "--arms", "defaults",
 ]
 
 
