@@ -183,6 +183,7 @@ def test_evaluation_time_is_not_charged_to_the_solver(
     assert record.solver_seconds < 2 * baseline.solver_seconds + reports * delay * 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SOLVER_NAMES)
 def test_smoke_budget_on_xor_gives_a_clean_record(name: str) -> None:
     """Within the smoke budget every solver produces a record without error; stop reason is one of

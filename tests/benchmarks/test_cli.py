@@ -153,6 +153,7 @@ def test_a_closed_scheduler_port_is_reported_at_once(
     assert not (tmp_path / "raw" / "default.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_rerun_leaves_every_success_count_unchanged(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -182,6 +183,7 @@ def test_rerun_leaves_every_success_count_unchanged(
     assert f"ignoring unreadable record at {raw}:{lines + 2} (a record must be a JSON object" in err
 
 
+@pytest.mark.slow
 def test_a_default_task_option_makes_no_new_cell(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

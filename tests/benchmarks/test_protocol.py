@@ -123,6 +123,7 @@ def test_every_fixed_suite_states_its_budget_in_evaluations_with_a_generous_safe
 # --- Fixed-target and fixed-budget views of the same run -------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_that_continues_past_the_target_keeps_its_exact_cost_to_target() -> None:
     task, solver = get_task("xor", hidden=4), get_solver("adam", learning_rate=0.1)
     stop = run_one(task, solver, Budget(max_evaluations=20_000), 1, strict=True)
@@ -273,6 +274,7 @@ def test_choose_ranks_by_ert_with_misses_counted_then_final_loss_then_index() ->
     assert math.isinf(TrialScore(0, {}, 3, 0, 3000.0, 1.0, 0.5).ert)
 
 
+@pytest.mark.slow
 def test_a_tiny_study_picks_the_obviously_better_configuration(tmp_path: Any) -> None:
     """Adam on XOR 2-4-1: a learning rate of 1e-4 cannot reach the target in the budget, 0.1
     can; the study must choose a rate from the good end of the space."""

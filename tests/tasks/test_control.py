@@ -158,6 +158,7 @@ def test_supervised_tasks_are_not_applicable_to_reinforce() -> None:
     assert reason is not None and reason.startswith("not applicable")
 
 
+@pytest.mark.slow
 def test_reinforce_solves_cartpole() -> None:
     """The policy-gradient baseline reaches 475 on CartPole-v1 well within 300k steps."""
     task = get_task("cartpole")
