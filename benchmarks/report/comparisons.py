@@ -38,7 +38,7 @@ from benchmarks.report.stats import (
     CostGivenSuccess,
     Reliability,
     cost_given_success,
-    holm,
+    holm_finite,
     mcnemar,
 )
 
@@ -100,16 +100,10 @@ def compare(
         raw.append((a, b, mcnemar(np.isfinite(x), np.isfinite(y)),
                     cost_given_success(x, y, floor=COST_FLOOR[axis],
                                        seed=bootstrap_seed(a, b, axis))))
-    p_rel = _holm_finite([r[2].pvalue for r in raw])
-    p_cost = _holm_finite([r[3].pvalue for r in raw])
+    p_rel = holm_finite([r[2].pvalue for r in raw])
+    p_cost = holm_finite([r[3].pvalue for r in raw])
     return [PairComparison(a, b, rel, cost, pr, pc)
             for (a, b, rel, cost), pr, pc in zip(raw, p_rel, p_cost, strict=True)]
-
-
-def _holm_finite(pvalues: Sequence[float]) -> list[float]:
-    finite = [p for p in pvalues if math.isfinite(p)]
-    adjusted = iter(holm(finite)) if finite else iter(())
-    return [float(next(adjusted)) if math.isfinite(p) else math.nan for p in pvalues]
 
 
 def win_shares(

@@ -204,6 +204,13 @@ def holm(pvalues: ArrayLike) -> FloatArray:
     return out
 
 
+def holm_finite(pvalues: Sequence[float]) -> list[float]:
+    """:func:`holm` over the finite p-values; a NaN (a test that could not run) stays NaN."""
+    finite = [p for p in pvalues if math.isfinite(p)]
+    adjusted = iter(holm(finite)) if finite else iter(())
+    return [float(next(adjusted)) if math.isfinite(p) else math.nan for p in pvalues]
+
+
 def log_cost_differences(a: ArrayLike, b: ArrayLike, floor: float = 1.0) -> FloatArray:
     """Paired differences ``log10(a) - log10(b)`` where failures (``inf``) rank last.
 

@@ -40,7 +40,7 @@ from benchmarks.report.stats import (
     Reliability,
     cost_given_success,
     ert,
-    holm,
+    holm_finite,
     mcnemar,
     wilson_interval,
 )
@@ -186,18 +186,12 @@ def task_verdicts(groups: Sequence[TaskGroup], arm: str = "tuned") -> list[TaskV
     out = []
     for group, entries, pick, rel, cost in raw:
         pvalues = [*(t.pvalue for t in rel.values()), *(t.pvalue for t in cost.values())]
-        adjusted = iter(_holm_finite(pvalues))
+        adjusted = iter(holm_finite(pvalues))
         p_rel = {k: next(adjusted) for k in rel}
         p_cost = {k: next(adjusted) for k in cost}
         out.append(TaskVerdict(group, entries, pick, rel, cost, p_rel, p_cost,
                                _decided(pick, entries, rel, cost, p_rel, p_cost)))
     return out
-
-
-def _holm_finite(pvalues: Sequence[float]) -> list[float]:
-    finite = [p for p in pvalues if math.isfinite(p)]
-    adjusted = iter(holm(finite)) if finite else iter(())
-    return [float(next(adjusted)) if math.isfinite(p) else math.nan for p in pvalues]
 
 
 @dataclass(frozen=True)
@@ -230,7 +224,7 @@ def pooled(verdicts: Sequence[TaskVerdict]) -> list[Pooled]:
             x_arr, y_arr = np.array(xs), np.array(ys)
             raw.append((a, b, mcnemar(np.isfinite(x_arr), np.isfinite(y_arr)),
                         cost_given_success(x_arr, y_arr, seed=bootstrap_seed(a, b))))
-    adjusted = _holm_finite([p for *_, r, c in raw for p in (r.pvalue, c.pvalue)])
+    adjusted = holm_finite([p for *_, r, c in raw for p in (r.pvalue, c.pvalue)])
     return [Pooled(a, b, r, c, adjusted[2 * k], adjusted[2 * k + 1])
             for k, (a, b, r, c) in enumerate(raw)]
 
