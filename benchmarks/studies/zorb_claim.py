@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from benchmarks.budget import Budget
+from benchmarks.engine.runner import ProgressBar
 from benchmarks.harness import initial_params, run_one, solver_rng
 from benchmarks.records import RecordWriter, RunRecord, read_records
 from benchmarks.suites import SUITES, TaskEntry
@@ -134,7 +134,7 @@ def run_claim(
     zorb, elm = ZORBSolver(), ELMSolver()
     written: list[RunRecord] = []
     total = len(entries) * len(seeds) * (2 + len(matchers))
-    bar = tqdm(total=total, disable=not progress, unit="run", desc=CLAIM, file=sys.stderr)
+    bar = ProgressBar(total=total, disable=not progress, unit="run", desc=CLAIM, file=sys.stderr)
     with RecordWriter(records_path) as writer:
 
         def keep(record: RunRecord) -> None:

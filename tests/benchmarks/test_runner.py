@@ -141,6 +141,17 @@ def test_a_rerun_skips_every_recorded_cell(tmp_path: Path) -> None:
     assert forced.ran == 1
 
 
+def test_a_suite_leaves_no_thread_behind_so_the_next_pool_forks_warm_workers(
+    tmp_path: Path,
+) -> None:
+    """A second thread left alive (tqdm's monitor was one) stops ``WorkerPool`` from forking,
+    and every later suite of the process would pay ~4 s of fresh interpreters importing torch."""
+    before = set(threading.enumerate())
+    run_cells(cells("numpy-backprop", range(2)), suite="t", records_path=tmp_path / "a.jsonl",
+              progress=True)
+    assert set(threading.enumerate()) == before
+
+
 def test_a_torn_last_record_is_reported_ignored_and_never_merged(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
