@@ -69,8 +69,10 @@ def tensors(task: Task, dtype: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def to_numpy(theta: torch.Tensor) -> np.ndarray:
-    """Copy the flat parameters out as float64 for the harness."""
-    return theta.detach().to(torch.float64).numpy().copy()
+    """The flat parameters as float64 for the harness: a view of ``theta`` when it is float64
+    already (the harness copies what it is given, so the solver pays for no second copy); hold
+    it only until ``theta`` changes."""
+    return theta.detach().to(torch.float64).numpy()
 
 
 class TorchGradientLoop:

@@ -401,6 +401,12 @@ class ControlTask(Task):
         the supervised :class:`~tasks.base.Evaluator`'s set-up does not apply)."""
         return functools.partial(self.evaluate, split=split)
 
+    def batch_evaluator(self, split: Split = "train") -> Callable[[FloatArray], list[Metrics]]:
+        """:meth:`evaluate` row by row: each policy's episodes are one batch already."""
+        def each(population: FloatArray) -> list[Metrics]:
+            return [self.evaluate(params, split) for params in population]
+        return each
+
     def scored_losses(self, population: FloatArray) -> tuple[FloatArray, int]:
         """Training losses and the environment steps they took."""
         result = self.returns(population, "train")

@@ -19,7 +19,7 @@ from benchmarks.harness import initial_params, run_one
 from solvers import SOLVERS, get_solver
 from solvers.base import Solver
 from tasks import get_task
-from tasks.base import Evaluator, Task
+from tasks.base import BatchEvaluator, Evaluator, Task
 from tasks.errors import InvalidParameterError
 from tests.conftest import CHEAP_TASKS
 
@@ -168,15 +168,21 @@ def test_evaluation_time_is_not_charged_to_the_solver(
     task, solver = get_task("xor", hidden=4), get_solver(name)
     _runnable(solver, task)
     baseline = run_one(task, solver, Budget(max_iterations=10), seed=0, strict=True)
-    # The harness evaluates through ``Task.evaluator`` (``Evaluator.__call__``) every iteration.
-    original = Evaluator.__call__
+    # The harness evaluates every report through ``Task.evaluator`` (``Evaluator.__call__``) or,
+    # for reports it held, ``Task.batch_evaluator`` (``BatchEvaluator.__call__``): slow both.
+    original, original_batch = Evaluator.__call__, BatchEvaluator.__call__
     delay = 0.02
 
     def slow_evaluate(self: Evaluator, params: np.ndarray) -> dict[str, float]:
         time.sleep(delay)
         return original(self, params)
 
+    def slow_batch(self: BatchEvaluator, population: np.ndarray) -> list[dict[str, float]]:
+        time.sleep(delay * len(population))
+        return original_batch(self, population)
+
     monkeypatch.setattr(Evaluator, "__call__", slow_evaluate)
+    monkeypatch.setattr(BatchEvaluator, "__call__", slow_batch)
     record = run_one(task, solver, Budget(max_iterations=10), seed=0, strict=True)
     reports = record.iterations + 1
     assert record.eval_seconds >= reports * delay * 0.9

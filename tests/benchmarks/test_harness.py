@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
+from benchmarks import harness
 from benchmarks.budget import Budget
 from benchmarks.harness import initial_params, run_one
+from benchmarks.records import RunRecord
 from solvers import get_solver
 from solvers.base import Cost, Monitor, Solver
 from tasks import get_task
@@ -166,3 +170,97 @@ def test_record_carries_configuration_and_environment() -> None:
     assert record.environment["git_revision"]
     assert record.model == "2-2sigmoid-1identity (normal)"
     assert record.final_test["accuracy"] >= 0.0
+
+
+# --- held reports: judged together, exactly as if one at a time -----------------------------
+
+
+def _judged_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness, "MAX_HELD_REPORTS", 1)
+
+
+def _everything_but_time(record: RunRecord) -> dict[str, Any]:
+    """The record's outcome: every field but measured seconds, timestamps and the warnings text
+    (the first warning of a run names a line of code, which is the same either way)."""
+    timed = {"solver_seconds", "eval_seconds", "wall_seconds", "seconds_to_target", "timestamp",
+             "environment"}
+    out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+           if f.name not in timed}
+    out["trace"] = [dataclasses.replace(p, solver_seconds=0.0) for p in record.trace]
+    return out
+
+
+HELD_CELLS = [
+    ("xor", {}, "sgd", {"learning_rate": 0.5, "momentum": 0.9}, True),  # target mid-hold
+    ("xor", {}, "adam", {"learning_rate": 0.05}, False),  # continues past the target
+    ("iris", {}, "adam", {}, False),  # validation split: held-out trace, best checkpoint
+    ("xor", {}, "ga", {}, True),
+    ("sine", {}, "numpy-backprop", {"learning_rate": 50.0}, True),  # diverges
+    ("sine", {}, "lbfgs", {}, False),  # returns on its own
+]
+
+
+@pytest.mark.parametrize(("task_name", "options", "solver_name", "config", "stop"), HELD_CELLS)
+def test_held_reports_give_the_record_of_reports_judged_one_at_a_time(
+    task_name: str, options: dict[str, Any], solver_name: str, config: dict[str, Any],
+    stop: bool, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task, solver = get_task(task_name, **options), get_solver(solver_name, **config)
+    budget = Budget(max_evaluations=20_000, stop_at_target=stop)
+    held = run_one(task, solver, budget, 2, strict=True)
+    _judged_one_at_a_time(monkeypatch)
+    alone = run_one(task, solver, budget, 2, strict=True)
+    assert _everything_but_time(held) == _everything_but_time(alone)
+    assert held.iterations > 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolvesThenFails(Solver):
+    """Meets the XOR target at report 3, keeps going while not told to stop, then raises or
+    warns: what comes after the deciding report must not count."""
+
+    name: ClassVar[str] = "solves-then-fails"
+    iteration: ClassVar[str] = "one scripted report"
+    fail: str = "raise"
+
+    def iteration_cost(self, task: Task) -> Cost:
+        return Cost(1)
+
+    def run(self, task: Task, x0: np.ndarray, monitor: Monitor, rng: np.random.Generator) -> None:
+        for i in range(harness.MAX_HELD_REPORTS + 10):
+            if i > 3:
+                if self.fail == "raise":
+                    raise RuntimeError("after the target")
+                warnings.warn("after the target", RuntimeWarning, stacklevel=1)
+            if monitor.report(XOR_SOLUTION if i >= 3 else x0, evaluations=0 if i == 0 else 1):
+                return
+
+
+@pytest.mark.parametrize("fail", ["raise", "warn"])
+def test_what_a_solver_does_after_a_held_report_stopped_the_run_does_not_count(
+    fail: str,
+) -> None:
+    record = run_one(get_task("xor"), SolvesThenFails(fail=fail), Budget(max_iterations=100), 0)
+    assert record.stop_reason == "target_reached"
+    assert (record.iterations, record.iterations_to_target, record.evaluations) == (3, 3, 3)
+    assert record.error == "" and record.warnings == 0 and record.first_warning == ""
+    assert record.trace[-1]["iteration"] == 3
+    assert record.solver_seconds == record.seconds_to_target
+    np.testing.assert_array_equal(record.final_params, XOR_SOLUTION)
+
+
+def test_a_solver_is_told_to_stop_within_one_hold_of_the_deciding_report() -> None:
+    told: list[int] = []
+
+    @dataclass(frozen=True, kw_only=True)
+    class Counting(Scripted):
+        def run(self, task: Task, x0: np.ndarray, monitor: Monitor,
+                rng: np.random.Generator) -> None:
+            for i in range(10_000):
+                if monitor.report(XOR_SOLUTION if i >= 5 else x0, evaluations=1):
+                    told.append(i)
+                    return
+
+    record = run_one(get_task("xor"), Counting(), Budget(max_iterations=10_000), 0)
+    assert record.iterations == 5
+    assert 5 <= told[0] < 5 + harness.MAX_HELD_REPORTS

@@ -41,9 +41,12 @@ from tasks.base import Task
 def _slowed(task: Task, delay: float) -> Task:
     """The same task whose every evaluation sleeps ``delay`` seconds first (a slow harness).
 
-    Both ways the harness evaluates are slowed: the per-report evaluator and ``evaluate``.
+    Every way the harness evaluates is slowed: the per-report evaluator, the batch evaluator
+    of held reports (``delay`` per row) and ``evaluate``. A slower harness holds fewer reports
+    at a time (its hold is bounded in the solver's seconds), so this also checks that how many
+    reports are held never changes a run.
     """
-    original, make = task.evaluate, task.evaluator
+    original, make, make_batch = task.evaluate, task.evaluator, task.batch_evaluator
 
     def evaluate(params: Any, split: Any = "train") -> Any:
         time.sleep(delay)
@@ -58,8 +61,18 @@ def _slowed(task: Task, delay: float) -> Task:
 
         return call
 
+    def batch_evaluator(split: Any = "train") -> Any:
+        inner = make_batch(split)
+
+        def call(population: Any) -> Any:
+            time.sleep(delay * len(population))
+            return inner(population)
+
+        return call
+
     slowed = dataclasses.replace(task)
     object.__setattr__(slowed, "evaluate", evaluate)
+    object.__setattr__(slowed, "batch_evaluator", batch_evaluator)
     object.__setattr__(slowed, "evaluator", evaluator)
     return slowed
 

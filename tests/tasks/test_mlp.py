@@ -143,3 +143,29 @@ def test_evaluator_gives_the_metrics_of_evaluate_bit_for_bit(name: str) -> None:
             assert list(got) == list(expected)
             for key in expected:
                 assert np.float64(got[key]).tobytes() == np.float64(expected[key]).tobytes(), key
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_batch_evaluator_gives_each_rows_metrics_of_evaluate_bit_for_bit(name: str) -> None:
+    """The harness evaluates held reports together; every row must be ``evaluate``'s, exactly,
+    or a batched run could meet its target one iteration apart from an unbatched one."""
+    from benchmarks.harness import initial_params
+
+    task = get_task(name)
+    rng = np.random.default_rng(1)
+    rows = [initial_params(task, seed) for seed in range(3)]
+    rows += [3.0 * rng.standard_normal(task.num_params) for _ in range(2)]
+    rows += [np.full(task.num_params, 1e200), np.full(task.num_params, np.nan)]
+    inf = rows[0].copy()
+    inf[-1] = np.inf
+    rows.append(inf)
+    population = np.stack(rows)
+    for split in ("train", "test"):
+        with np.errstate(all="ignore"):
+            got = task.batch_evaluator(split)(population)
+            expected = [task.evaluate(params, split) for params in population]
+        assert len(got) == len(expected)
+        for row, want in zip(got, expected, strict=True):
+            assert list(row) == list(want)
+            for key in want:
+                assert np.float64(row[key]).tobytes() == np.float64(want[key]).tobytes(), key
