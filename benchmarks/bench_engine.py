@@ -3,24 +3,27 @@
 ``pytest benchmarks/bench_engine.py --benchmark-only`` times both executors side by side, twice:
 
 - group ``engine-suite``: a whole ``run_cells`` call into a fresh records file -- validation,
-  starting the engine (for processes: spawning the workers, importing torch, warming up), the
+  starting the engine (for processes: forking warm workers from this process), the
   runs, writing the records, stopping the engine. The wall time a user waits for the suite.
 - group ``engine-throughput``: the same runs submitted to an engine started once, before the
   timer (``run_cell`` through ``submit``/``as_completed``, no records file): the steady state of
   a long suite, where start-up is amortised.
 
 The difference between the two is the fixed cost of starting workers, which a suite must be
-long enough to repay. Plain ``pytest`` runs each once, untimed, on a two-cell suite, as a smoke
-test. The suite is NumPy backprop on the sine task with a fixed iteration budget, so every run
-does the same work whatever the executor (no target is reached, no time limit decides). Each
-process benchmark records ``speedup_vs_serial`` (serial median / process median) in
-``extra_info`` when both ran in the session; the suite benchmarks also record the summed solver
-seconds of their runs: if that grows under the process executor, the runs slowed each other
-down (oversubscription, or other load on the machine) rather than the engine adding overhead.
+long enough to repay. Each process round follows a serial round of the same work (not part of
+the timed round), and ``speedup_vs_serial`` is the median of the paired ratios. Plain ``pytest``
+runs each once, untimed, on a two-cell suite, as a smoke test. The suite is NumPy backprop on
+the sine task with a fixed iteration budget, so every run does the same work whatever the
+executor (no target is reached, no time limit decides). The suite benchmarks also record the
+summed solver seconds of their runs: if that grows under the process executor, the runs slowed
+each other down (oversubscription, or other load on the machine) rather than the engine adding
+overhead.
 """
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
@@ -44,9 +47,6 @@ SMOKE_CELLS, SMOKE_ITERATIONS = 2, 20
 #: Local processes compared with serial (this machine has 2 cores).
 WORKERS = 2
 
-_MEDIANS: dict[tuple[str, str], float] = {}
-
-
 def suite(cells: int, iterations: int) -> list[Cell]:
     """NumPy backprop on ``sin(2x)`` at a rate that neither diverges nor reaches the target."""
     return [
@@ -66,13 +66,16 @@ def sized_suite(request: pytest.FixtureRequest) -> list[Cell]:
     return suite(*((CELLS, ITERATIONS) if timed else (SMOKE_CELLS, SMOKE_ITERATIONS)))
 
 
-def record_speedup(benchmark: BenchmarkFixture, group: str, executor: str) -> None:
-    if benchmark.stats is None or benchmark.disabled:
+def record_speedup(benchmark: BenchmarkFixture, serial: list[float]) -> None:
+    """``speedup_vs_serial``: median over rounds of (serial round / process round), each serial
+    round run just before its process round, so both see the same machine (this VM's speed
+    drifts by 20-30% over minutes: medians of separate benchmarks were off by as much)."""
+    if benchmark.stats is None or benchmark.disabled or not serial:
         return
-    _MEDIANS[group, executor] = benchmark.stats.stats.median
-    if executor == "process" and (group, "serial") in _MEDIANS:
-        speedup = _MEDIANS[group, "serial"] / _MEDIANS[group, "process"]
-        benchmark.extra_info["speedup_vs_serial"] = speedup
+    process = benchmark.stats.stats.data
+    ratios = [s / p for s, p in zip(serial, process, strict=True)]
+    benchmark.extra_info["speedup_vs_serial"] = statistics.median(ratios)
+    benchmark.extra_info["serial_median_s"] = statistics.median(serial)
 
 
 @pytest.mark.benchmark(group="engine-suite")
@@ -82,8 +85,14 @@ def test_engine_suite(benchmark: BenchmarkFixture, executor: str, tmp_path: Path
     cells = sized_suite(request)
     paths = (tmp_path / f"round{i}.jsonl" for i in count())
     last: list[Path] = []
+    serial: list[float] = []  # the serial rounds run beside the process ones
 
     def setup() -> tuple[tuple[()], dict[str, object]]:
+        if executor == "process" and timing_enabled(request.config):
+            start = time.perf_counter()
+            run_cells(cells, suite="bench", records_path=next(paths), progress=False,
+                      executor=config("serial"))
+            serial.append(time.perf_counter() - start)
         path = next(paths)
         last[:] = [path]
         return (), {"cells": cells, "suite": "bench", "records_path": path, "progress": False,
@@ -101,7 +110,7 @@ def test_engine_suite(benchmark: BenchmarkFixture, executor: str, tmp_path: Path
         iterations=cells[0].budget.max_iterations,
         solver_seconds_total=sum(r.solver_seconds for r in records),
     )
-    record_speedup(benchmark, "suite", executor)
+    record_speedup(benchmark, serial)
 
 
 @pytest.fixture(params=["serial", pytest.param("process", marks=pytest.mark.slow)])
@@ -122,14 +131,22 @@ def test_engine_throughput(benchmark: BenchmarkFixture, started_engine: Engine,
                            request: pytest.FixtureRequest) -> None:
     cells = sized_suite(request)
     engine = started_engine
+    serial: list[float] = []
 
     def run_all() -> list[RunRecord]:
         futures = [engine.submit(run_cell, cell, "bench") for cell in cells]
         return [f.result() for f in engine.as_completed(futures)]
 
-    records = benchmark.pedantic(run_all, rounds=ROUNDS, iterations=1)
+    def serial_round() -> None:
+        if engine.name == "process" and timing_enabled(request.config):
+            start = time.perf_counter()
+            for cell in cells:
+                run_cell(cell, "bench")
+            serial.append(time.perf_counter() - start)
+
+    records = benchmark.pedantic(run_all, setup=serial_round, rounds=ROUNDS, iterations=1)
     assert len(records) == len(cells)
     assert {r.stop_reason for r in records} == {"max_iterations"}
     benchmark.extra_info.update(executor=engine.name, workers=engine.workers,
                                 cells=len(cells), iterations=cells[0].budget.max_iterations)
-    record_speedup(benchmark, "throughput", engine.name)
+    record_speedup(benchmark, serial)

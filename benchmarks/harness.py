@@ -10,6 +10,9 @@ seed), hands the solver a monitor, and on every ``report``:
 4. checks the target, divergence and the budget;
 5. restarts the solver clock and returns the stop decision.
 
+Steps 2-4 may run for a few held reports at once, in order, with exactly the outcome of
+running them on each report's arrival (see ``Monitor``).
+
 A solver that keeps going after being told to stop raises ``BudgetOverrunError`` (a solver bug).
 Any exception inside a run is recorded with ``stop_reason="error"`` and the suite goes on;
 ``strict=True`` (for tests) re-raises it instead.
@@ -209,7 +212,7 @@ class Monitor:
                 batch = [self._metrics_of(held[0][4])]
         else:
             stacked = np.stack([h[4] for h in held])
-            finite = list(np.isfinite(stacked).all(axis=1).tolist())
+            finite = np.isfinite(stacked).all(axis=1).tolist()  # type: ignore[assignment]
             if self.to_target is None:
                 with np.errstate(all="ignore"):  # a diverging run is recorded, not warned about
                     batch = self._evaluate_batch(stacked)

@@ -181,7 +181,7 @@ def load_plugins(plugins: Sequence[str]) -> None:
         run_preload(plugin)
 
 
-class ProgressBar(tqdm):  # type: ignore[type-arg]
+class ProgressBar(tqdm):
     """tqdm without its monitor thread.
 
     tqdm starts a daemon thread on its first bar (even a disabled one) that outlives it. A
