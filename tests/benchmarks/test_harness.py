@@ -264,3 +264,16 @@ def test_a_solver_is_told_to_stop_within_one_hold_of_the_deciding_report() -> No
     record = run_one(get_task("xor"), Counting(), Budget(max_iterations=10_000), 0)
     assert record.iterations == 5
     assert 5 <= told[0] < 5 + harness.MAX_HELD_REPORTS
+
+
+def test_pinned_threads_pins_every_pool_and_restores_it() -> None:
+    """The pools are found once and reused (a scan costs milliseconds per run): every pool a
+    fresh scan finds must still be pinned inside, and restored after."""
+    from threadpoolctl import threadpool_info
+
+    before = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+    with harness.pinned_threads(1):
+        with harness.pinned_threads(1):  # reused, not rescanned
+            inside = threadpool_info()
+    assert inside and all(p["num_threads"] == 1 for p in inside)
+    assert {p["filepath"]: p["num_threads"] for p in threadpool_info()} == before
