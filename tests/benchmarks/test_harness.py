@@ -272,8 +272,7 @@ def test_pinned_threads_pins_every_pool_and_restores_it() -> None:
     from threadpoolctl import threadpool_info
 
     before = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
-    with harness.pinned_threads(1):
-        with harness.pinned_threads(1):  # reused, not rescanned
-            inside = threadpool_info()
+    with harness.pinned_threads(1), harness.pinned_threads(1):  # reused, not rescanned
+        inside = threadpool_info()
     assert inside and all(p["num_threads"] == 1 for p in inside)
     assert {p["filepath"]: p["num_threads"] for p in threadpool_info()} == before
