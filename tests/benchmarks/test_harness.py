@@ -206,7 +206,7 @@ def test_held_reports_give_the_record_of_reports_judged_one_at_a_time(
     stop: bool, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     task, solver = get_task(task_name, **options), get_solver(solver_name, **config)
-    budget = Budget(max_evaluations=20_000, stop_at_target=stop)
+    budget = Budget(max_evaluations=8_000, stop_at_target=stop)
     held = run_one(task, solver, budget, 2, strict=True)
     _judged_one_at_a_time(monkeypatch)
     alone = run_one(task, solver, budget, 2, strict=True)

@@ -121,7 +121,12 @@ def test_chunked_population_forward_equals_member_by_member(rng: np.random.Gener
 # --- Task.evaluator: the harness's per-iteration evaluation, identical to Task.evaluate -------
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+#: Every registered task; the control tasks' evaluation is a batch of rollouts, seconds each.
+ALL_TASKS = [pytest.param(name, marks=pytest.mark.slow) if name == "acrobot" else name
+             for name in sorted(TASKS)]
+
+
+@pytest.mark.parametrize("name", ALL_TASKS)
 def test_evaluator_gives_the_metrics_of_evaluate_bit_for_bit(name: str) -> None:
     """Every registered task, both splits, ordinary, huge and non-finite parameters."""
     from benchmarks.harness import initial_params
@@ -145,7 +150,7 @@ def test_evaluator_gives_the_metrics_of_evaluate_bit_for_bit(name: str) -> None:
                 assert np.float64(got[key]).tobytes() == np.float64(expected[key]).tobytes(), key
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", ALL_TASKS)
 def test_batch_evaluator_gives_each_rows_metrics_of_evaluate_bit_for_bit(name: str) -> None:
     """The harness evaluates held reports together; every row must be ``evaluate``'s, exactly,
     or a batched run could meet its target one iteration apart from an unbatched one."""
