@@ -306,20 +306,16 @@ class Task:
         """:meth:`evaluate` for many parameter vectors ``(K, n_params)`` in one vectorized call.
 
         The harness holds a few reports of a fast solver and evaluates them together (see
-        ``benchmarks/harness.py``): on XOR, 32 vectors cost about what 2 single calls do. The
+        ``benchmarks/harness.py``): on XOR, about 2 us per vector against 20-30 us for one
+        call of :meth:`evaluator` (measured inside the harness's benchmark runs). The
         metrics are :meth:`evaluate`'s to the last bit, row by row (``tests/tasks/test_mlp.py``
         checks every registered task).
         """
         return BatchEvaluator(self, split)
 
 
-class BatchEvaluator:
-    """``[task.evaluate(p, split) for p in population]`` in one population forward.
-
-    The same NumPy operations as :meth:`Task.evaluate` on a population of one, applied to a
-    population: the batched matmul runs the same product per member, and every reduction runs
-    per member over the same contiguous values, so each row's metrics are bit-identical.
-    """
+class _MetricSetup:
+    """What both evaluators take from the task once: data, labels and loss settings."""
 
     def __init__(self, task: Task, split: Split) -> None:
         x, y = task.data(split)
@@ -332,6 +328,15 @@ class BatchEvaluator:
         self.classification = task.kind == "classification"
         self.one_output = y.shape[1] == 1
         self.labels = (y[:, 0] > 0.5) if self.one_output else np.argmax(y, axis=1)
+
+
+class BatchEvaluator(_MetricSetup):
+    """``[task.evaluate(p, split) for p in population]`` in one population forward.
+
+    The same NumPy operations as :meth:`Task.evaluate` on a population of one, applied to a
+    population: the batched matmul runs the same product per member, and every reduction runs
+    per member over the same contiguous values, so each row's metrics are bit-identical.
+    """
 
     def __call__(self, population: FloatArray) -> list[Metrics]:
         k = population.shape[0]
@@ -358,7 +363,7 @@ class BatchEvaluator:
         return rows
 
 
-class Evaluator:
+class Evaluator(_MetricSetup):
     """``task.evaluate(params, split)`` with the per-call set-up done once (see ``evaluator``).
 
     The same NumPy operations, in the same order, as :meth:`Task.evaluate` on a population of one,
@@ -369,22 +374,15 @@ class Evaluator:
     """
 
     def __init__(self, task: Task, split: Split) -> None:
-        x, y = task.data(split)
+        super().__init__(task, split)  # the data, labels and loss settings, shared
         spec = task.model
-        self.x, self.y = x, y
-        self.count = float(y.size)  # np.mean's divisor
         self.params = np.empty(spec.num_params)
         self.layers = [
-            (self.params[w].reshape(fi, fo), self.params[b], np.empty((x.shape[0], fo)), act)
+            (self.params[w].reshape(fi, fo), self.params[b], np.empty((self.n, fo)), act)
             for (w, b, fi, fo), act in zip(spec.slices(), spec.activations, strict=True)
         ]
         self.last = len(self.layers) - 1
-        self.output = spec.output_activation
-        self.cross_entropy = task.loss == "cross_entropy"
-        self.classification = task.kind == "classification"
-        self.one_output = y.shape[1] == 1
-        self.labels = (y[:, 0] > 0.5) if self.one_output else np.argmax(y, axis=1)
-        self.diff = np.empty(y.shape)
+        self.diff = np.empty(self.y.shape)
 
     def __call__(self, params: FlatParams) -> Metrics:
         self.params[:] = params
