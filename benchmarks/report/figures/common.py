@@ -90,16 +90,31 @@ def suptitle(fig: Figure, text: str, **kwargs: Any) -> None:
     fig.suptitle(textwrap.fill(text, width=width, break_long_words=False), **kwargs)
 
 
-def legend_below(fig: Figure, handles: list[Any], labels: list[str]) -> None:
-    if handles:
-        fig.legend(
-            handles,
-            labels,
-            loc="lower center",
-            ncol=min(len(labels), 4),
-            bbox_to_anchor=(0.5, -0.02),
-            frameon=False,
-        )
+def legend_below(
+    fig: Figure, handles: list[Any], labels: list[str], ncol: int = 4
+) -> None:
+    """A figure legend under every panel, below their tick and axis labels.
+
+    Call it once the panels are laid out (after ``subplots_adjust`` and the last label): its
+    top is anchored at the lowest extent of the drawn axes, so however many rows it has it never
+    covers a label (anchored by its bottom, a tall legend grew up into the x labels), and
+    ``save`` crops the figure to include it.
+    """
+    if not handles:
+        return
+    fig.canvas.draw()  # lays out the tick labels, so their extent is known
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    to_figure = fig.transFigure.inverted()
+    extents = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+    lowest = min((b.transformed(to_figure).y0 for b in extents if b is not None), default=0.0)
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=min(len(labels), ncol),
+        bbox_to_anchor=(0.5, lowest - 0.01),
+        frameon=False,
+    )
 
 
 def twin_name(label: str) -> str:

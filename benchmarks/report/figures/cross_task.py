@@ -150,8 +150,8 @@ def runtime_ecdf_figure(
             t + (f" (same curve as {twin_name(twins[lab])})" if lab in twins else "")
             for (_, t), lab in zip(handles, ecdfs, strict=True)
         ]
-        legend_below(fig, [h for h, _ in handles], names)
         fig.subplots_adjust(bottom=0.25)
+        legend_below(fig, [h for h, _ in handles], names)
         return save(fig, path)
 
 
@@ -195,8 +195,8 @@ def performance_profile_figure(blocks: dict[str, Blocks], colours: Palette, path
             "τ × the best solver's cost",
             y=1.0,
         )
-        legend_below(fig, [h for h, _ in handles], [t for _, t in handles])
         fig.subplots_adjust(bottom=0.25)
+        legend_below(fig, [h for h, _ in handles], [t for _, t in handles])
         return save(fig, path)
 
 

@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 
 from benchmarks.records import RunRecord
 from benchmarks.report.analysis import TaskGroup, base_solver, quality_metric
-from benchmarks.report.figures.common import palette, save, suptitle, theme
+from benchmarks.report.figures.common import legend_below, palette, save, suptitle, theme
 
 #: Quantile band of the fixed-budget curves.
 BAND = (0.25, 0.75)
@@ -104,8 +104,7 @@ def quality_curves_figure(group: TaskGroup, colours: Any, path: Path) -> Path | 
     solvers = palette(list(dict.fromkeys(base_solver(lab) for lab in labels)))
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
     with theme():
-        rows = math.ceil(len(labels) / LEGEND_COLUMNS)
-        f, axes = plt.subplots(1, 2, figsize=(12, 4.2 + 0.25 * rows), sharey=True)
+        f, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
         for ax, axis, x_field in zip(axes, ("evaluations", "seconds"),
                                      ("evaluations", "solver_seconds"), strict=True):
             xs = [p[x_field] for lab in labels for r in group.attempted(lab) for p in r.trace
@@ -139,10 +138,7 @@ def quality_curves_figure(group: TaskGroup, colours: Any, path: Path) -> Path | 
         names = [lab + (f" (= {twins[lab]})" if lab in twins else "") for lab in labels]
         suptitle(f, f"{group.name}: {title} against cost, median over seeds with "
                          "interquartile band (fixed-budget view)", y=1.0)
-        # The legend goes under both panels' axis labels: its height grows with the labels.
-        f.legend(handles, names, loc="lower center", ncol=LEGEND_COLUMNS,
-                 bbox_to_anchor=(0.5, 0.0), frameon=False)
-        f.subplots_adjust(bottom=0.16 + 0.055 * rows)
+        legend_below(f, handles, names, ncol=LEGEND_COLUMNS)
         return save(f, path)
 
 

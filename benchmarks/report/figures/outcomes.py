@@ -247,6 +247,6 @@ def task_ecdf_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | N
                                    if lab in twins else "") for lab in labels]
         suptitle(fig, f"{group.name}: runtime ECDF, share of runs that reached the target "
                       "within a cost (right end = success rate)", y=1.0)
-        legend_below(fig, handles, names)
         fig.subplots_adjust(bottom=0.3)
+        legend_below(fig, handles, names)
         return save(fig, path)

@@ -189,8 +189,8 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
             "band (a run keeps its final value after it stops)",
             y=1.0,
         )
-        legend_below(fig, handles, names)
         fig.subplots_adjust(bottom=0.25)
+        legend_below(fig, handles, names)
         return save(fig, path)
 
 

@@ -141,9 +141,9 @@ def scaling_figure(
             "▼ = never reached at that value)",
             y=1.0,
         )
-        legend_below(fig, [h for h, _ in handles], [t for _, t in handles])
         fig.subplots_adjust(bottom=0.25, wspace=0.45)
         axes[2].set_xlabel(knob)
+        legend_below(fig, [h for h, _ in handles], [t for _, t in handles])
         return save(fig, path)
 
 
