@@ -90,6 +90,12 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         shown: list[float] = []  # quartile values on screen, to fit the y axis
         starts: list[float] = []  # starting values, to cap the axis above
         medians: dict[str, np.ndarray] = {}  # evaluation-axis medians, to name coinciding lines
+        # A log axis, unless the metric goes to zero or below (a control task's loss is minus
+        # its return: on a log axis nothing of it would be drawn).
+        log_y = all(
+            v > 0 for lab in labels for r in group.attempted(lab)
+            for v in trace_column(r, metric) if math.isfinite(v)
+        )
         for ax, axis in zip(axes, axes_list, strict=True):
             xs = [
                 v
@@ -131,8 +137,8 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                     zorder=3,
                 )
                 ax.fill_between(grid, q25, q75, color=colours[lab], alpha=0.2, step="post", lw=0)
-                shown += [v for v in (*q25, *q75) if 0 < v < TOP]
-                starts += [v for v in m[:, 0] if 0 < v < TOP]
+                shown += [v for v in (*q25, *q75) if (v > 0 or not log_y) and v < TOP]
+                starts += [v for v in m[:, 0] if (v > 0 or not log_y) and v < TOP]
             if group.target_value is not None and math.isfinite(group.target_value):
                 # Above the curves: a curve that ends on the target must not hide it (dotted, so
                 # the curve shows between the dots).
@@ -141,8 +147,15 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
             ax.set_xlim(lo, grid[-1])
             ax.set_xlabel(AXIS_TITLES[axis])
         ax0 = axes[0]
-        ax0.set_yscale("log")
-        if shown:
+        if not log_y and shown:
+            low, high = min(shown), max(shown)
+            if group.target_value is not None and math.isfinite(group.target_value):
+                low, high = min(low, group.target_value), max(high, group.target_value)
+            pad = 0.05 * (high - low) or 1.0
+            ax0.set_ylim(low - pad, high + pad)
+        elif log_y:
+            ax0.set_yscale("log")
+        if shown and log_y:
             low = min(shown)
             if group.target_value is not None and group.target_value > 0:
                 low = min(low, group.target_value)
@@ -161,7 +174,7 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
                 color="0.3",
             )
         name = metric_name(metric)
-        ax0.set_ylabel(f"training {name} (log)")
+        ax0.set_ylabel(f"training {name}" + (" (log)" if log_y else ""))
         handles: list[Any] = [
             Line2D(
                 [], [], color=colours[lab], lw=2, ls=linestyle(lab, colours),
