@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import pytest
 
 from solvers import SOLVERS
@@ -9,22 +12,34 @@ from solvers.base import PARADIGMS, REFERENCE, Solver
 from solvers.space import Uniform
 
 
-@pytest.mark.parametrize("name", sorted(SOLVERS))
-def test_every_solver_declares_a_paradigm_and_a_search_space(name: str) -> None:
-    cls = SOLVERS[name]
+def check_declarations(name: str, cls: type[Solver]) -> None:
+    """Fail unless ``cls`` declares a known paradigm and a non-empty search space of its fields.
+
+    One function serves both the registry sweep and the test that a bare class fails it, so the
+    latter exercises the very check the registry passes.
+    """
     assert cls.paradigm in (*PARADIGMS, REFERENCE)
-    assert cls.search_space, f"{name} declares no search space"
+    assert getattr(cls, "search_space", None), f"{name} declares no search space"
     fields = {f for f in cls().config()}
     assert set(cls.search_space) <= fields, "a searched hyperparameter must be a field"
 
 
-def test_a_solver_without_a_search_space_fails_conformance() -> None:
-    """The check above is real: a class missing the declaration is caught."""
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_every_solver_declares_a_paradigm_and_a_search_space(name: str) -> None:
+    check_declarations(name, SOLVERS[name])
 
+
+def _bare_solver() -> type[Solver]:
+    """A solver complete in every way except the ``search_space`` declaration (a fresh class
+    each call, so a test may give it one without touching another test's class)."""
+
+    @dataclass(frozen=True, kw_only=True)
     class Bare(Solver):  # type: ignore[misc]
         name = "bare"
         paradigm = "gradients"
         iteration = "one step"
+        evaluations = "nothing"
+        rate: float = 0.1
 
         def iteration_cost(self, task):  # type: ignore[no-untyped-def]
             raise NotImplementedError
@@ -32,9 +47,29 @@ def test_a_solver_without_a_search_space_fails_conformance() -> None:
         def run(self, task, x0, monitor, rng):  # type: ignore[no-untyped-def]
             raise NotImplementedError
 
-    assert not hasattr(Bare, "search_space") or not Bare.search_space
-    Bare.search_space = {"x": Uniform(0.0, 1.0)}
-    assert Bare.search_space
+    return Bare
+
+
+def test_a_solver_without_a_search_space_fails_conformance() -> None:
+    """The registry check catches a class missing the declaration, and only for that reason:
+    the same class with a space over its field passes."""
+    with pytest.raises(AssertionError, match=re.escape("bare declares no search space")):
+        check_declarations("bare", _bare_solver())
+    empty = _bare_solver()
+    empty.search_space = {}
+    with pytest.raises(AssertionError, match=re.escape("bare declares no search space")):
+        check_declarations("bare", empty)
+    declared = _bare_solver()
+    declared.search_space = {"rate": Uniform(0.0, 1.0)}
+    check_declarations("bare", declared)
+
+
+def test_a_search_space_over_a_non_field_fails_conformance() -> None:
+    """A declared space naming a hyperparameter the solver lacks is caught too."""
+    stray = _bare_solver()
+    stray.search_space = {"x": Uniform(0.0, 1.0)}
+    with pytest.raises(AssertionError, match="must be a field"):
+        check_declarations("bare", stray)
 
 
 def test_reference_is_not_a_compared_paradigm() -> None:
