@@ -233,12 +233,14 @@ def test_writeup_configuration_runs_from_the_command_line(tmp_path: Path) -> Non
     records = read_records([tmp_path / "raw" / "writeup.jsonl"]).records
     assert len(records) == 3
     assert {r.config["learning_rate"] for r in records} == {0.02}
+    assert {r.config["momentum"] for r in records} == {0.9}
     assert all(r.iterations <= 2001 for r in records)
     assert all(r.model == "2-2sigmoid-1identity (normal)" for r in records)
     report = (tmp_path / "report-writeup.md").read_text()
-    assert (
-        "sgd (learning_rate=0.02, momentum=0.9)" in report or "sgd (learning_rate=0.02)" in report
-    )
+    # SGD's default momentum is 0, so the report's label must name both settings; a label
+    # without momentum would mean the write-up's momentum was dropped somewhere on the way.
+    assert "sgd (learning_rate=0.02, momentum=0.9)" in report
+    assert "sgd (learning_rate=0.02)" not in report
 
 
 @pytest.mark.slow
