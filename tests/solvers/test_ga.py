@@ -18,7 +18,7 @@ from benchmarks.suites import DEFAULT, TaskEntry
 from solvers import _ga_operators as ops
 from solvers.ga import GASolver
 from tasks import get_task
-from tasks.base import Task
+from tasks.base import Target, Task
 from tasks.errors import InvalidParameterError
 
 
@@ -92,13 +92,29 @@ def _labelled_pool(rows: int, genes: int) -> np.ndarray:
 
 @pytest.mark.parametrize("kind", ["single_point", "two_points", "uniform", "scattered"])
 def test_crossover_mixes_exactly_two_distinct_mates(kind: str) -> None:
-    pool = _labelled_pool(6, 40)
-    offspring = ops.crossover(kind, pool, 25, np.random.default_rng(4))
-    assert offspring.shape == (25, 40)
-    for row in offspring:
-        assert len(np.unique(row)) <= 2  # genes from at most two parents
-    mixed = [row for row in offspring if len(np.unique(row)) == 2]
-    assert len(mixed) > 10  # and mostly from two (a cut at the end can leave one)
+    """Every offspring carries the genes of exactly two different parents.
+
+    An offspring shows both mates unless its crossover mask is all one side. A single-point cut
+    lies strictly inside the genome, and a uniform mask over 40 genes is one-sided with
+    probability 2**-39, so there every row must show exactly two parents. A two-point segment is
+    empty or whole with probability (G + 3) / (G + 1)**2 (both ends equal, or 0 and G), and then
+    the row shows one parent only; such rows must stay within five binomial sigmas of that
+    rate, which a parent crossed with itself (one chance in the pool size) would far exceed.
+    """
+    genes, count = 40, 400
+    pool = _labelled_pool(6, genes)
+    offspring = ops.crossover(kind, pool, count, np.random.default_rng(4))
+    assert offspring.shape == (count, genes)
+    parents = [len(np.unique(row)) for row in offspring]
+    assert max(parents) <= 2  # genes from at most two parents
+    one_parent = parents.count(1)
+    if kind == "two_points":
+        rate = (genes + 3) / (genes + 1) ** 2
+        assert one_parent <= count * rate + 5 * np.sqrt(count * rate * (1 - rate))
+        for row in offspring:  # the second mate's genes form one contiguous segment
+            assert np.count_nonzero(np.diff(row)) <= 2
+    else:
+        assert one_parent == 0
 
 
 def test_single_point_crossover_takes_a_prefix_and_a_suffix() -> None:
@@ -491,13 +507,30 @@ def test_float32_fitness_gives_the_same_success_decisions_on_the_default_suite(
 
     On every default-suite task, seeds 0-2, under an evaluation budget only (a seconds cap would
     make the outcome depend on the machine's load); the target itself is checked in float64.
+
+    The GA misses most default targets in this budget, and two missed runs agree vacuously, so
+    each seed also decides a loss level the float64 run crossed: halfway, on a log scale, from
+    its first loss to its best. Both runs must say yes there; at least one seed per task must
+    have made the progress that places such a level.
     """
     task = get_task(entry.name, **entry.options)
     evaluations = min(FLOAT32_BUDGET, entry.budget.max_evaluations or FLOAT32_BUDGET)
     budget = Budget(max_evaluations=evaluations)
+    dtypes = ("float64", "float32")
+    progressed = 0
     for seed in range(3):
-        outcomes = [
-            run_one(task, GASolver(dtype=dtype), budget, seed, strict=True).success
-            for dtype in ("float64", "float32")
-        ]
+        runs = [run_one(task, GASolver(dtype=dtype), budget, seed, strict=True) for dtype in dtypes]
+        outcomes = [run.success for run in runs]
         assert outcomes[0] == outcomes[1], f"seed {seed}: float64/float32 success {outcomes}"
+        first, best = runs[0].trace[0].loss, min(point.loss for point in runs[0].trace)
+        if not best < first:
+            continue  # no level between the start and the best to decide on
+        progressed += 1
+        level = float(np.sqrt(first * best))
+        crossed = dataclasses.replace(task, target=Target(max_loss=level))
+        decided = [
+            run_one(crossed, GASolver(dtype=dtype), budget, seed, strict=True).success
+            for dtype in dtypes
+        ]
+        assert decided == [True, True], f"seed {seed}, loss <= {level:.4g}: success {decided}"
+    assert progressed, "no seed made progress: the check would be vacuous"
