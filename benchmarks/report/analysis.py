@@ -1,8 +1,10 @@
-"""The report's data layer: records grouped by task and solver, costs, target levels, runtimes.
+"""The report's data layer: the runs frame grouped by task and solver, target levels, runtimes.
 
+The records become one tidy pandas frame (:func:`benchmarks.results.runs_frame`, the frame users
+load with ``load_runs``); this module groups it with pandas into task groups and solver labels.
 Both the tables (``benchmarks/report/document.py``) and the figures
-(``benchmarks/report/figures/``) read the records through this module, so a number in a table
-and the same number in a picture cannot disagree.
+(``benchmarks/report/figures/``) read the records through it, so a number in a table and the same
+number in a picture cannot disagree.
 
 Vocabulary:
 
@@ -19,26 +21,32 @@ Vocabulary:
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.records import RunRecord
-from benchmarks.suites import PER_SEED, resolve_options
+from benchmarks.results import (
+    CostAxis,
+    cost_to_target,
+    default_options,
+    format_option,
+    freeze,
+    runs_frame,
+    slugify,
+)
+from benchmarks.suites import resolve_options
 from solvers import SOLVERS
-from solvers.base import REFERENCE
 from tasks import get_task
 from tasks.base import Task
 from tasks.errors import BenchmarkError
 
-CostAxis = Literal["iterations", "evaluations", "seconds"]
-AXES: tuple[CostAxis, ...] = ("iterations", "evaluations", "seconds")
 AXIS_TITLES: dict[str, str] = {
     "iterations": "iterations",
     "evaluations": "evaluations (single-example forward passes)",
@@ -55,62 +63,6 @@ EASIER_LEVELS = 4
 #: Floors used where a cost must be positive (log axes, ratios): a run solved at initialisation
 #: costs 0 evaluations and almost 0 seconds.
 COST_FLOOR: dict[str, float] = {"iterations": 1.0, "evaluations": 1.0, "seconds": 1e-6}
-
-
-# --------------------------------------------------------------------------------------------
-# Single records
-# --------------------------------------------------------------------------------------------
-
-
-#: Stop reasons that mean the machine's clock, not the algorithm, ended the run.
-CENSORING = frozenset({"max_seconds", "timeout"})
-
-
-def censored(record: RunRecord) -> bool:
-    """Whether the seconds safety net (or the engine's wall-clock limit) ended the run before
-    the target: such a run says nothing about the algorithm and is reported apart."""
-    return record.stop_reason in CENSORING and not record.success
-
-
-def base_solver(label: str) -> str:
-    """``adam [tuned]`` -> ``adam``: the solver behind a label."""
-    return label.split(" [", 1)[0]
-
-
-def is_reference(label: str) -> bool:
-    """Whether a label's solver is a reference line (``paradigm == "reference"``, e.g.
-    ``sklearn-mlp``): shown next to the others, left out of comparisons and the verdict."""
-    cls = SOLVERS.get(base_solver(label))
-    return cls is not None and cls.paradigm == REFERENCE
-
-
-def ran(record: RunRecord) -> bool:
-    """Whether the run was attempted (not skipped as unsupported by the solver)."""
-    return record.stop_reason != "unsupported"
-
-
-def spent(record: RunRecord, axis: CostAxis) -> float:
-    """Everything the run spent on an axis, whether or not it reached the target."""
-    if axis == "iterations":
-        return float(record.iterations)
-    if axis == "evaluations":
-        return float(record.evaluations)
-    return float(record.solver_seconds)
-
-
-def cost_to_target(record: RunRecord, axis: CostAxis) -> float:
-    """The cost at which the run first met the task's target; ``inf`` when it never did."""
-    value = {
-        "iterations": record.iterations_to_target,
-        "evaluations": record.evaluations_to_target,
-        "seconds": record.seconds_to_target,
-    }[axis]
-    return math.inf if value is None else float(value)
-
-
-def ert_cost(record: RunRecord, axis: CostAxis) -> float:
-    """A run's contribution to ERT: cost to target if it succeeded, everything it spent if not."""
-    return cost_to_target(record, axis) if record.success else spent(record, axis)
 
 
 def trace_column(record: RunRecord, name: str) -> np.ndarray:
@@ -140,14 +92,6 @@ def first_hit(record: RunRecord, metric: str, level: float, axis: CostAxis) -> f
 # --------------------------------------------------------------------------------------------
 
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    return value
-
-
 @functools.lru_cache(maxsize=256)
 def _task_cached(name: str, frozen_options: tuple[tuple[str, Any], ...]) -> Task | str:
     """The task, or why it does not build (a message, never an exception)."""
@@ -165,10 +109,10 @@ def rebuild_task_or_reason(record: RunRecord) -> Task | str:
     so options the factory does not accept are retried without.
     """
     options = resolve_options(dict(record.task_options), record.seed)
-    task = _task_cached(record.task, _freeze(options))
+    task = _task_cached(record.task, freeze(options))
     if isinstance(task, str) and "gate" in options:
         options.pop("gate")
-        task = _task_cached(record.task, _freeze(options))
+        task = _task_cached(record.task, freeze(options))
     return task
 
 
@@ -176,39 +120,6 @@ def rebuild_task(record: RunRecord) -> Task | None:
     """The record's task rebuilt from its name and options; ``None`` if it no longer builds."""
     task = rebuild_task_or_reason(record)
     return None if isinstance(task, str) else task
-
-
-@functools.lru_cache(maxsize=64)
-def _default_options(name: str) -> tuple[tuple[str, Any], ...]:
-    try:
-        return _freeze(dict(get_task(name).options))
-    except (BenchmarkError, TypeError, ValueError):
-        return ()
-
-
-def solver_defaults() -> dict[str, dict[str, Any]]:
-    """Each registered solver's default configuration."""
-    return {name: cls().config() for name, cls in SOLVERS.items()}
-
-
-def solver_label(record: RunRecord, defaults: dict[str, dict[str, Any]]) -> str:
-    """The solver's name, with the hyperparameters that differ from its defaults.
-
-    A tuned run is ``name [tuned]`` whatever its configuration: the tuned arm's configuration
-    differs per task, and one label keeps the arm one row across tasks.
-    """
-    if record.arm != "defaults":
-        return f"{record.solver} [{record.arm}]"
-    base = defaults.get(record.solver, {})
-    diff = {k: v for k, v in record.config.items() if base.get(k, v) != v}
-    if not diff:
-        return record.solver
-    return record.solver + " (" + ", ".join(f"{k}={v}" for k, v in diff.items()) + ")"
-
-
-def slugify(text: str) -> str:
-    """A file-name-safe form of a label."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 @dataclass(frozen=True)
@@ -229,12 +140,18 @@ class TargetLevel:
 
 @dataclass
 class TaskGroup:
-    """All runs of one task with one set of options, split by solver label."""
+    """All runs of one task with one set of options, split by solver label.
+
+    ``frame`` holds the group's rows of the runs frame (:func:`benchmarks.results.runs_frame`),
+    ordered by solver label (registry order), then seed; its index is the position of each run
+    in ``records``, which carry what a row does not (traces, final parameters).
+    """
 
     name: str
     task: str
     options: dict[str, Any]
-    runs: dict[str, list[RunRecord]] = field(default_factory=dict)
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    records: Sequence[RunRecord] = field(default=(), repr=False)
     task_obj: Task | None = None
     #: Why ``task_obj`` is ``None`` (the task no longer builds from the recorded options).
     task_error: str = ""
@@ -244,16 +161,39 @@ class TaskGroup:
     def slug(self) -> str:
         return slugify(self.name)
 
+    @functools.cached_property
+    def runs(self) -> dict[str, list[RunRecord]]:
+        """Every run of each solver label, the labels in order."""
+        if self.frame.empty:
+            return {}
+        return {label: [self.records[i] for i in rows.index]
+                for label, rows in self.frame.groupby("label", sort=False, observed=True)}
+
+    @functools.cached_property
+    def _attempted(self) -> dict[str, list[RunRecord]]:
+        if self.frame.empty:
+            return {}
+        rows = self.frame[self.frame["attempted"]]
+        return {label: [self.records[i] for i in part.index]
+                for label, part in rows.groupby("label", sort=False, observed=True)}
+
     @property
     def first(self) -> RunRecord:
         return next(iter(self.runs.values()))[0]
 
     def attempted(self, label: str) -> list[RunRecord]:
         """Runs of a solver label that were attempted (unsupported ones left out)."""
-        return [r for r in self.runs.get(label, []) if ran(r)]
+        return self._attempted.get(label, [])
 
     def all_attempted(self) -> list[RunRecord]:
-        return [r for label in self.runs for r in self.attempted(label)]
+        return [r for runs in self._attempted.values() for r in runs]
+
+    def usable(self, label: str | None = None) -> pd.DataFrame:
+        """The group's attempted runs not censored by time (of ``label`` if given), as rows."""
+        keep = self.frame["attempted"] & ~self.frame["censored"]
+        if label is not None:
+            keep &= self.frame["label"] == label
+        return self.frame[keep]
 
     @property
     def kind(self) -> str:
@@ -274,84 +214,48 @@ class TaskGroup:
         return self.levels[-1].value if self.levels else None
 
 
-def group_name(task: str, options: dict[str, Any], always: frozenset[str] = frozenset()) -> str:
-    """``parity (num_bits=4)``: the task with the options that differ from its defaults, plus
-    the ``always`` ones (knobs that vary between groups of the same task, so a sweep's default
-    value is named too)."""
-    defaults = dict(_default_options(task))
-    shown = {
-        k: v
-        for k, v in options.items()
-        if k != "gate" and v != PER_SEED and (k in always or _freeze(v) != defaults.get(k))
-    }
-    if not shown:
-        return task
-    return f"{task} ({', '.join(f'{k}={_fmt_option(v)}' for k, v in sorted(shown.items()))})"
-
-
-def _fmt_option(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return "x".join(str(v) for v in value)
-    return str(value)
-
-
-def group_records(records: Sequence[RunRecord]) -> list[TaskGroup]:
-    """Group records by (task, options) in order of first appearance; solvers in registry order."""
-    defaults = solver_defaults()
+def _solver_rank(frame: pd.DataFrame) -> pd.Series:
+    """Each row's solver's place in the registry (unknown solvers last)."""
     order = {name: i for i, name in enumerate(SOLVERS)}
-    groups: dict[str, TaskGroup] = {}
-    for r in records:
-        key = json.dumps([r.task, _freeze(r.task_options)], default=str)
-        group = groups.get(key)
-        if group is None:
-            group = TaskGroup(
-                name=group_name(r.task, r.task_options), task=r.task, options=dict(r.task_options)
-            )
-            groups[key] = group
-        group.runs.setdefault(solver_label(r, defaults), []).append(r)
-    out = list(groups.values())
-    by_task: dict[str, list[TaskGroup]] = {}
-    for g in out:
-        by_task.setdefault(g.task, []).append(g)
-    for gs in by_task.values():
-        if len(gs) > 1:
-            keys = {k for g in gs for k in g.options}
-            varying = frozenset(
-                k
-                for k in keys
-                if len({json.dumps(_freeze(g.options.get(k)), default=str) for g in gs}) > 1
-            )
-            for g in gs:
-                g.name = group_name(g.task, g.options, varying)
-    # Two option sets can print the same name (e.g. options no longer in the factory): keep them
-    # apart by numbering, so files and headings stay unique.
-    seen: dict[str, int] = {}
-    for g in out:
-        seen[g.name] = seen.get(g.name, 0) + 1
-        if seen[g.name] > 1:
-            g.name = f"{g.name} #{seen[g.name]}"
-        g.runs = dict(
-            sorted(g.runs.items(), key=lambda kv: (order.get(kv[1][0].solver, len(order)), kv[0]))
+    return frame["solver"].astype(str).map(lambda s: order.get(s, len(order)))
+
+
+def group_records(
+    records: Sequence[RunRecord], frame: pd.DataFrame | None = None
+) -> list[TaskGroup]:
+    """Group records by (task, options) in order of first appearance; within a group, solver
+    labels in registry order and each label's runs by seed (``frame``: the records' runs frame,
+    built here if not given)."""
+    frame = runs_frame(records) if frame is None else frame
+    frame = frame.assign(label=frame["label"].astype(str), _rank=_solver_rank(frame))
+    # Groups in order of first appearance; within one, rows by solver rank, label, then seed.
+    frame["_group"] = frame.groupby("group_key", sort=False).ngroup()
+    frame = frame.sort_values(["_group", "_rank", "label", "seed"], kind="stable")
+    out: list[TaskGroup] = []
+    for _, rows in frame.groupby("_group", sort=False):
+        first = records[rows.index.min()]
+        group = TaskGroup(
+            name=str(rows["group"].iloc[0]), task=first.task, options=dict(first.task_options),
+            frame=rows.drop(columns=["_rank", "_group"]), records=records,
         )
-        for runs in g.runs.values():
-            runs.sort(key=lambda r: r.seed)
-        rebuilt = rebuild_task_or_reason(g.first)
+        rebuilt = rebuild_task_or_reason(group.first)
         if isinstance(rebuilt, str):
-            g.task_error = rebuilt
+            group.task_error = rebuilt
         else:
-            g.task_obj = rebuilt
-        g.levels = target_levels(g)
+            group.task_obj = rebuilt
+        group.levels = target_levels(group)
+        out.append(group)
     return out
 
 
 def solver_order(groups: Sequence[TaskGroup]) -> list[str]:
-    """Every solver label of the report, registry order first, then order of appearance."""
-    order = {name: i for i, name in enumerate(SOLVERS)}
-    labels: dict[str, str] = {}
-    for g in groups:
-        for label, runs in g.runs.items():
-            labels.setdefault(label, runs[0].solver)
-    return sorted(labels, key=lambda lab: (order.get(labels[lab], len(order)), lab))
+    """Every solver label of the report, registry order first, then by name."""
+    if not groups:
+        return []
+    frame = pd.concat([g.frame for g in groups])
+    labels = frame.assign(_rank=_solver_rank(frame), label=frame["label"].astype(str))
+    labels = labels.drop_duplicates("label").sort_values(["_rank", "label"], kind="stable")
+    return labels["label"].tolist()
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,24 +365,40 @@ class Blocks:
         return self.costs[both, i], self.costs[both, j]
 
 
+def paired_costs(
+    groups: Sequence[TaskGroup],
+    labels: Sequence[str],
+    axis: CostAxis = "evaluations",
+    *,
+    usable_only: bool = False,
+    floor: bool = True,
+) -> pd.DataFrame:
+    """Costs to target by (task group, seed) x solver label: the one pairing of runs by seed.
+
+    Rows are every seed any label attempted on the group (groups in order, seeds ascending);
+    ``NaN`` where a label has no run, ``inf`` where it missed. ``usable_only`` leaves out runs
+    censored by time; ``floor`` raises costs to :data:`COST_FLOOR` (for ratios and log axes).
+    """
+    frames = [(g.usable() if usable_only else g.frame[g.frame["attempted"]]).assign(group=g.name)
+              for g in groups if not g.frame.empty]
+    index = pd.MultiIndex.from_tuples(
+        [(str(f["group"].iloc[0]), int(s)) for f in frames if not f.empty
+         for s in sorted(set(f["seed"]))], names=["group", "seed"])
+    rows = pd.concat(frames) if frames else pd.DataFrame(
+        columns=["group", "seed", "label", f"cost_to_target.{axis}"])
+    cost = rows[f"cost_to_target.{axis}"].astype("float64").fillna(math.inf)
+    if floor:
+        cost = cost.clip(lower=COST_FLOOR[axis])
+    table = rows.assign(cost=cost)[rows["label"].isin(list(labels))].pivot_table(
+        index=["group", "seed"], columns="label", values="cost", aggfunc="last", observed=True)
+    return table.reindex(index=index, columns=list(labels)).astype(float)
+
+
 def paired_blocks(groups: Sequence[TaskGroup], labels: Sequence[str], axis: CostAxis) -> Blocks:
     """Costs to target by (task, seed) x solver label, floored at :data:`COST_FLOOR`."""
-    rows: list[tuple[str, int]] = []
-    table: list[list[float]] = []
-    for g in groups:
-        seeds = sorted({r.seed for lab in g.runs for r in g.attempted(lab)})
-        by_label = {lab: {r.seed: r for r in g.attempted(lab)} for lab in labels}
-        for seed in seeds:
-            row = []
-            for lab in labels:
-                rec = by_label[lab].get(seed)
-                row.append(
-                    math.nan if rec is None else max(cost_to_target(rec, axis), COST_FLOOR[axis])
-                )
-            rows.append((g.name, seed))
-            table.append(row)
-    costs = np.array(table, dtype=float).reshape(len(rows), len(labels))
-    return Blocks(list(labels), rows, costs)
+    table = paired_costs(groups, labels, axis)
+    return Blocks(list(labels), [(str(g), int(s)) for g, s in table.index],
+                  table.to_numpy(dtype=float).reshape(len(table), len(labels)))
 
 
 def varying_knobs(groups: Sequence[TaskGroup]) -> list[tuple[str, str, list[TaskGroup], str]]:
@@ -500,17 +420,17 @@ def varying_knobs(groups: Sequence[TaskGroup]) -> list[tuple[str, str, list[Task
         for knob in keys:
             buckets: dict[Any, list[TaskGroup]] = {}
             for g in gs:
-                rest = _freeze({k: v for k, v in g.options.items() if k != knob})
+                rest = freeze({k: v for k, v in g.options.items() if k != knob})
                 buckets.setdefault(rest, []).append(g)
             for rest, members in buckets.items():
-                values = {_freeze(m.options.get(knob)) for m in members}
+                values = {freeze(m.options.get(knob)) for m in members}
                 if len(values) < 2:
                     continue
                 members = sorted(members, key=lambda m: _knob_sort_key(m.options.get(knob)))
                 # Name only the fixed options that differ from the task's defaults.
-                defaults = dict(_default_options(task))
+                defaults = default_options(task)
                 fixed = ", ".join(
-                    f"{k}={_fmt_option(v)}" for k, v in rest if k != "gate" and v != defaults.get(k)
+                    f"{k}={format_option(v)}" for k, v in rest if k != "gate" and v != defaults.get(k)
                 )
                 series.append((task, knob, members, fixed))
     return series
@@ -567,28 +487,28 @@ def quality_metric(group: TaskGroup) -> tuple[str, str, bool]:
     return metric, f"training {'MSE' if metric == 'mse' else metric}", False
 
 
-#: A final-state column: (heading, value of a record, the value a diverged run counts as).
-Column = tuple[str, Callable[[RunRecord], float], float]
+#: A final-state column: (heading, column of the runs frame, the value a diverged run counts as).
+Column = tuple[str, str, float]
 #: What a run with a non-finite return counts as in a return column (a sentinel, printed).
 WORST_RETURN = -1e300
 
 
-def control_columns(group: TaskGroup, split: bool) -> list[Column] | None:
-    """The final-state table's metric columns for a control task, ``None`` for other tasks.
-
-    A control task's ``mse`` is NaN and its loss is minus its mean return, so the table shows
-    the mean return on the evaluation episodes (the target's) and on the held-out test episodes.
-    """
-    if group.kind != "control":
-        return None
-    columns: list[Column] = [
-        ("mean return, evaluation episodes",
-         lambda r: r.final_train.get("return", math.nan), WORST_RETURN),
-    ]
-    if split:
-        columns.append(("mean return, test episodes",
-                        lambda r: r.final_test.get("return", math.nan), WORST_RETURN))
-    return columns
+def final_columns(group: TaskGroup, split: bool) -> list[Column]:
+    """The final-state table's metric columns: accuracy and loss for classification, MSE for
+    regression; for a control task (whose ``mse`` is NaN and whose loss is minus its mean
+    return) the mean return on the evaluation episodes (the target's) and on the test
+    episodes. Test columns only where the task has a held-out split."""
+    if group.kind == "control":
+        named = [("mean return, evaluation episodes", "final_train.return", WORST_RETURN),
+                 ("mean return, test episodes", "final_test.return", WORST_RETURN)]
+    elif group.kind == "classification":
+        named = [("train accuracy", "final_train.accuracy", 0.0),
+                 ("test accuracy", "final_test.accuracy", 0.0),
+                 ("train loss", "final_train.loss", math.inf)]
+    else:
+        named = [("train MSE", "final_train.mse", math.inf),
+                 ("test MSE", "final_test.mse", math.inf)]
+    return [c for c in named if split or not c[1].startswith("final_test.")]
 
 
 def data_sentence(group: TaskGroup, n_train: int) -> str:

@@ -25,15 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.report.analysis import (
-    COST_FLOOR,
-    TaskGroup,
-    base_solver,
-    bootstrap_seed,
-    censored,
-    cost_to_target,
-    is_reference,
-)
+from benchmarks.report.analysis import COST_FLOOR, TaskGroup, bootstrap_seed, paired_costs
 from benchmarks.report.stats import (
     CostGivenSuccess,
     Reliability,
@@ -41,6 +33,7 @@ from benchmarks.report.stats import (
     holm_finite,
     mcnemar,
 )
+from benchmarks.results import base_solver, is_reference
 
 #: Family-wise error rate of each table.
 ALPHA = 0.05
@@ -79,15 +72,8 @@ def _blocks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paired costs to target of ``a`` and ``b`` (``inf``: missed) over the blocks both ran;
     runs censored by time are left out (they say nothing about either algorithm)."""
-    xs: list[float] = []
-    ys: list[float] = []
-    for g in groups:
-        ra = {r.seed: r for r in g.attempted(a) if not censored(r)}
-        rb = {r.seed: r for r in g.attempted(b) if not censored(r)}
-        for seed in sorted(set(ra) & set(rb)):
-            xs.append(max(cost_to_target(ra[seed], axis), COST_FLOOR[axis]))  # type: ignore[arg-type]
-            ys.append(max(cost_to_target(rb[seed], axis), COST_FLOOR[axis]))  # type: ignore[arg-type]
-    return np.array(xs, dtype=float), np.array(ys, dtype=float)
+    both = paired_costs(groups, [a, b], axis, usable_only=True).dropna()  # type: ignore[arg-type]
+    return both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)
 
 
 def compare(
@@ -133,17 +119,21 @@ def arm_labels(groups: Sequence[TaskGroup]) -> tuple[list[str], str]:
     A reference line (a solver whose ``paradigm`` is ``reference``, e.g. ``sklearn-mlp``) is
     shown in the tables but never compared.
     """
-    labels = [lab for lab in dict.fromkeys(lab for g in groups for lab in g.runs)
-              if not is_reference(lab)]
+    labels = [lab for lab in _labels(groups) if not is_reference(lab)]
     tuned = [lab for lab in labels if lab.endswith(" [tuned]")]
     if tuned:
         return tuned, "tuned"
     return [lab for lab in labels if base_solver(lab) == lab], "defaults"
 
 
+def _labels(groups: Sequence[TaskGroup]) -> list[str]:
+    """Every solver label of the groups, in order of first appearance."""
+    return list(dict.fromkeys(lab for g in groups for lab in g.runs))
+
+
 def tuning_pairs(groups: Sequence[TaskGroup]) -> list[tuple[str, str]]:
     """(tuned, defaults) label pairs of every solver that ran in both arms."""
-    labels = set(lab for g in groups for lab in g.runs)
+    labels = set(_labels(groups))
     return [(lab, base_solver(lab)) for lab in sorted(labels)
             if lab.endswith(" [tuned]") and base_solver(lab) in labels]
 

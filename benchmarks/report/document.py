@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.environment import ROOT
 from benchmarks.records import RunRecord, read_records
@@ -41,11 +41,8 @@ from benchmarks.report.analysis import (
     CostAxis,
     TaskGroup,
     bootstrap_seed,
-    censored,
-    control_columns,
-    cost_to_target,
     data_sentence,
-    ert_cost,
+    final_columns,
     group_records,
     paired_blocks,
     runtime_problems,
@@ -72,6 +69,7 @@ from benchmarks.report.stats import (
     wilson_interval,
 )
 from benchmarks.report.verdict import verdict_section
+from benchmarks.results import runs_frame
 from benchmarks.suites import REFERENCE_TUNED, TUNED_FILE, load_tuned
 from solvers import SOLVERS
 
@@ -137,8 +135,22 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _seeds(runs: Sequence[RunRecord]) -> str:
-    seeds = sorted({r.seed for r in runs})
+def _counts(values: pd.Series) -> pd.Series:
+    """How often each value occurs, most common first, ties in order of first appearance."""
+    values = values.astype(str)
+    return values.groupby(values, sort=False).size().sort_values(ascending=False, kind="stable")
+
+
+def _column(frame: pd.DataFrame, name: str, missing: str) -> pd.Series:
+    """A column as text, ``missing`` where it is absent or empty."""
+    if name not in frame:
+        return pd.Series(missing, index=frame.index)
+    column = frame[name].astype(object)
+    return column.where(column.notna(), missing).astype(str)
+
+
+def _seeds(seeds_: pd.Series) -> str:
+    seeds = sorted(set(seeds_.tolist()))
     if not seeds:
         return "none"
     if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
@@ -239,19 +251,22 @@ def _headline(groups: Sequence[TaskGroup], labels: Sequence[str]) -> list[str]:
         "reached, share of runs | censored by time |",
         "|---|---|---|---|---|---|",
     ]
-    for lab in labels:
-        attempted = [r for g in groups for r in g.attempted(lab)]
-        runs = [r for r in attempted if not censored(r)]
-        tasks = sum(1 for g in groups if g.attempted(lab))
-        ok = sum(r.success for r in runs)
-        lo, hi = wilson_interval(ok, len(runs))
-        problems = runtime_problems(groups, lab, "evaluations")
+    rows = pd.concat([g.frame for g in groups])
+    rows = rows[rows["attempted"]].assign(
+        usable=~rows["censored"], ok=rows["success"] & ~rows["censored"])
+    per_label = rows.groupby("label", sort=False).agg(
+        tasks=("group", "nunique"), runs=("usable", "sum"), ok=("ok", "sum"),
+        censored=("censored", "sum"),
+    ).reindex(list(labels), fill_value=0)
+    for lab, row in per_label.iterrows():
+        lo, hi = wilson_interval(int(row["ok"]), int(row["runs"]))
+        problems = runtime_problems(groups, str(lab), "evaluations")
         # An empty problem (solver not run on the task) counts as unsolved.
         share = float(np.mean([np.isfinite(p).mean() if p.size else 0.0 for p in problems]))
         lines.append(
-            f"| {_cell(lab)} | {tasks}/{len(groups)} | {len(runs)} | "
-            f"{ok}/{len(runs)} ({lo:.2f}–{hi:.2f}) | {share:.2f} | "
-            f"{len(attempted) - len(runs)} |"
+            f"| {_cell(str(lab))} | {row['tasks']}/{len(groups)} | {row['runs']} | "
+            f"{row['ok']}/{row['runs']} ({lo:.2f}–{hi:.2f}) | {share:.2f} | "
+            f"{row['censored']} |"
         )
     return [*lines, ""]
 
@@ -370,6 +385,7 @@ def _facts(
     md_path: Path | None = None,
     root: Path = ROOT,
     sections: Sequence[ReportSection] = (),
+    frame: pd.DataFrame | None = None,
 ) -> list[str]:
     """How long the suite took, on what, from which commit: facts a reader needs first; and
     which appended study or benchmark section was measured elsewhere (``md_path``'s ``raw/``
@@ -382,11 +398,12 @@ def _facts(
             span = f"{(last - first).total_seconds() / 60:.1f} min from first to last record"
         except ValueError:
             span = ""
+    frame = runs_frame(records) if frame is None else frame
     total = sum(float(r.wall_seconds) for r in records)
-    cpus = Counter(str(r.environment.get("cpu", "?")) for r in records)
-    cores = Counter(str(r.environment.get("cpu_count", "?")) for r in records)
-    commits = Counter(str(r.environment.get("git_revision", "?"))[:10] for r in records)
-    executors = Counter(f"{r.executor} × {r.workers}" for r in records)
+    cpus = _counts(_column(frame, "environment.cpu", "?"))
+    cores = _counts(_column(frame, "environment.cpu_count", "?"))
+    commits = _counts(_column(frame, "environment.git_revision", "?").str[:10])
+    executors = _counts(frame["executor"].astype(str) + " × " + frame["workers"].astype(str))
     return [
         "## Facts",
         "",
@@ -434,12 +451,14 @@ def _fmt_p(value: float) -> str:
     return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
 
 
-def _ert_cells(group: TaskGroup, label: str, runs: Sequence[RunRecord]) -> list[str]:
+def _ert_cells(group: TaskGroup, label: str, rows: pd.DataFrame) -> list[str]:
     cells = []
-    axes: tuple[tuple[CostAxis, str], ...] = (("evaluations", ""), ("seconds", " s"))
-    for axis, unit in axes:
-        costs = [ert_cost(r, axis) for r in runs]
-        ok = [r.success for r in runs]
+    axes: tuple[tuple[CostAxis, str, str], ...] = (
+        ("evaluations", "", "evaluations"), ("seconds", " s", "solver_seconds"))
+    ok = rows["success"].to_numpy()
+    for axis, unit, spent in axes:
+        # A run's contribution to ERT: its cost to target, or everything it spent if it missed.
+        costs = np.where(ok, rows[f"cost_to_target.{axis}"].astype(float), rows[spent])
         e = ert(costs, ok)
         lo, hi = ert_bootstrap(
             costs, ok, seed=bootstrap_seed(group.name, label, axis), n_boot=N_BOOT
@@ -450,8 +469,8 @@ def _ert_cells(group: TaskGroup, label: str, runs: Sequence[RunRecord]) -> list[
     return cells
 
 
-def _describe_budgets(runs: Sequence[RunRecord]) -> str:
-    budgets = {tuple(sorted(r.budget.items())) for r in runs}
+def _describe_budgets(records: Sequence[RunRecord]) -> str:
+    budgets = {tuple(sorted(r.budget.items())) for r in records}
     texts = []
     for b in sorted(budgets):
         d = dict(b)
@@ -469,7 +488,6 @@ def _describe_budgets(runs: Sequence[RunRecord]) -> str:
 def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
     first = group.first
     task = group.task_obj
-    runs_all = [r for runs in group.runs.values() for r in runs]
     split = task.has_split if task is not None else True
     options = ", ".join(f"{k}={v}" for k, v in sorted(group.options.items())) or "none"
     lines = [f"### {group.name}", ""]
@@ -486,29 +504,31 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         f"Network `{first.model}` ({first.num_params} parameters); "
         f"{data_sentence(group, first.n_train)}"
         + ("" if split else ", no train/test split (test = train)") + "; target: "
-        f"{first.target}; budget per run: {_describe_budgets(runs_all)}; options: {options}; "
-        f"seeds: {_seeds(runs_all)}.",
+        f"{first.target}; budget per run: "
+        f"{_describe_budgets([group.records[i] for i in group.frame.index])}; options: {options}; "
+        f"seeds: {_seeds(group.frame['seed'])}.",
         "",
         "| solver | runs | reached target (95% CI) | ERT, evaluations [95% CI] | "
         "ERT, seconds [95% CI] | censored by time |",
         "|---|---|---|---|---|---|",
     ]
     attempted_labels = []
-    for label, runs in group.runs.items():
-        tried = group.attempted(label)
-        if not tried:
-            reason = next((r.error for r in runs if r.error), "not supported")
+    for label, rows in group.frame.groupby("label", sort=False):
+        label = str(label)
+        if not rows["attempted"].any():
+            errors = rows["error"][rows["error"].astype(str) != ""]
+            reason = str(errors.iloc[0]) if len(errors) else "not supported"
             reason = reason.removeprefix("not applicable: ")
             lines.append(f"| {_cell(label)} | 0 | not applicable: {_cell(reason)} | | | |")
             continue
         attempted_labels.append(label)
-        att = [r for r in tried if not censored(r)]
-        ok = sum(r.success for r in att)
-        lo, hi = wilson_interval(ok, len(att))
+        usable = group.usable(label)
+        ok = int(usable["success"].sum())
+        lo, hi = wilson_interval(ok, len(usable))
         lines.append(
-            f"| {_cell(label)} | {len(att)} | {ok}/{len(att)} ({lo:.2f}–{hi:.2f}) | "
-            + " | ".join(_ert_cells(group, label, att))
-            + f" | {len(tried) - len(att)} |"
+            f"| {_cell(label)} | {len(usable)} | {ok}/{len(usable)} ({lo:.2f}–{hi:.2f}) | "
+            + " | ".join(_ert_cells(group, label, usable))
+            + f" | {int(rows['censored'].sum())} |"
         )
     lines.append("")
     if not attempted_labels:
@@ -520,14 +540,16 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for label in attempted_labels:
-        ok_runs = [r for r in group.attempted(label) if r.success]
-        back = [_backward_at_target(r) for r in ok_runs]
+        ok_rows = group.frame[group.frame["label"].eq(label) & group.frame["attempted"]
+                              & group.frame["success"]]
+        back = [_backward_at_target(group.records[i]) for i in ok_rows.index]
+
+        def cost(axis: str, rows: pd.DataFrame = ok_rows) -> list[float]:
+            return rows[f"cost_to_target.{axis}"].astype(float).tolist()
+
         lines.append(
-            f"| {_cell(label)} "
-            f"| {_cost([cost_to_target(r, 'iterations') for r in ok_runs])} "
-            f"| {_cost([cost_to_target(r, 'evaluations') for r in ok_runs])} "
-            f"| {_cost([b for b in back if b is not None])} "
-            f"| {_cost([cost_to_target(r, 'seconds') for r in ok_runs], ' s')} |"
+            f"| {_cell(label)} | {_cost(cost('iterations'))} | {_cost(cost('evaluations'))} "
+            f"| {_cost([b for b in back if b is not None])} | {_cost(cost('seconds'), ' s')} |"
         )
     lines.append("")
     lines += _final_table(group, attempted_labels, split)
@@ -554,39 +576,21 @@ def _fmt_extra(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, int | float) else str(value)
 
 
-def _extra_getter(key: str) -> Callable[[RunRecord], float]:
-    def get(record: RunRecord) -> float:
-        return float(record.extra_metrics.get(key, math.nan))
-
-    return get
-
-
 def _final_table(group: TaskGroup, labels: Sequence[str], split: bool) -> list[str]:
-    classification = group.kind == "classification"
-    columns: list[tuple[str, Callable[[RunRecord], float], float]] = []
-    control = control_columns(group, split)
-    if control is not None:
-        columns += control
-    elif classification:
-        columns.append(("train accuracy", lambda r: r.final_train.get("accuracy", math.nan), 0.0))
-        if split:
-            columns.append(("test accuracy", lambda r: r.final_test.get("accuracy", math.nan), 0.0))
-        columns.append(("train loss", lambda r: r.final_train.get("loss", math.nan), math.inf))
-    else:
-        columns.append(("train MSE", lambda r: r.final_train.get("mse", math.nan), math.inf))
-        if split:
-            columns.append(("test MSE", lambda r: r.final_test.get("mse", math.nan), math.inf))
-    runs_all = [r for lab in labels for r in group.attempted(lab)]
-    extras = sorted({k for r in runs_all for k in r.extra_metrics})
+    rows = group.frame[group.frame["attempted"] & group.frame["label"].isin(list(labels))]
+    columns = final_columns(group, split)
+    extras = sorted({f"extra_metrics.{k}" for i in rows.index
+                     for k in group.records[i].extra_metrics})
     constant: list[str] = []
-    for key in extras:
-        values = {r.extra_metrics.get(key) for r in runs_all}
-        if len(values) == 1 and len(runs_all) > 1:
+    for column in extras:
+        values = rows[column]
+        if values.notna().all() and values.nunique() == 1 and len(rows) > 1:
             # A property of the task's data (e.g. the numerical-differentiation error), the
             # same in every run: one sentence, not a column of identical cells.
-            constant.append(f"`{key}` = {_fmt_extra(next(iter(values)))}")
+            constant.append(f"`{column.removeprefix('extra_metrics.')}` = "
+                            f"{_fmt_extra(values.iloc[0])}")
         else:
-            columns.append((key, _extra_getter(key), math.inf))
+            columns.append((column.removeprefix("extra_metrics."), column, math.inf))
     head = ["solver", *[c[0] for c in columns], "stop reasons"]
     lines = [
         "Final state, median [IQR] over the runs (a diverged run counts as the worst value)"
@@ -596,15 +600,15 @@ def _final_table(group: TaskGroup, labels: Sequence[str], split: bool) -> list[s
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
-    for label in labels:
-        runs = group.attempted(label)
-        cells = [_quality([get(r) for r in runs], worst) for _, get, worst in columns]
-        reasons = Counter(r.stop_reason for r in runs)
+    for label, runs in rows.groupby("label", sort=False):
+        cells = [_quality(runs[column].astype(float).tolist() if column in runs else
+                          [math.nan] * len(runs), worst) for _, column, worst in columns]
+        reasons = _counts(runs["stop_reason"])
         lines.append(
-            f"| {_cell(label)} | "
+            f"| {_cell(str(label))} | "
             + " | ".join(cells)
             + " | "
-            + ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+            + ", ".join(f"{k} {v}" for k, v in reasons.items())
             + " |"
         )
     return [*lines, ""]
@@ -678,7 +682,7 @@ def _registered_sections(
     return lines
 
 
-def _accounting(records: Sequence[RunRecord]) -> list[str]:
+def _accounting(records: Sequence[RunRecord], frame: pd.DataFrame) -> list[str]:
     lines = [
         "## Accounting: what each solver's iteration and evaluation are",
         "",
@@ -696,13 +700,12 @@ def _accounting(records: Sequence[RunRecord]) -> list[str]:
         "seconds before first report, median (max) | µs per iteration | dtype |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    by_solver: dict[str, list[RunRecord]] = {}
-    for r in records:
-        if r.stop_reason != "unsupported":
-            by_solver.setdefault(r.solver, []).append(r)
+    attempted = frame[frame["attempted"]].assign(solver=lambda f: f["solver"].astype(str))
     order = {name: i for i, name in enumerate(SOLVERS)}
+    by_solver = dict(list(attempted.groupby("solver", sort=False)))
     for name in sorted(by_solver, key=lambda n: (order.get(n, len(order)), n)):
-        runs = by_solver[name]
+        rows = by_solver[name]
+        runs = [records[i] for i in rows.index]
         per_eval, per_back, setup_e, setup_s, per_us = [], [], [], [], []
         for r in runs:
             if not r.trace:
@@ -717,8 +720,8 @@ def _accounting(records: Sequence[RunRecord]) -> list[str]:
                 per_back.append((last.get("backward", 0) - first.get("backward", 0)) / its)
                 its /= n
                 per_us.append(1e6 * (last["solver_seconds"] - first["solver_seconds"]) / its)
-        dtypes = sorted({str(r.config.get("dtype", "float64")) for r in runs})
-        unit = Counter(r.iteration_unit for r in runs).most_common(1)[0][0]
+        dtypes = sorted(set(_column(rows, "config.dtype", "float64")))
+        unit = _counts(rows["iteration_unit"]).index[0]
         declared = SOLVERS[name].evaluations if name in SOLVERS else "—"
         lines.append(
             f"| {name} | {_cell(unit)} | {_cell(declared)} | "
@@ -733,25 +736,28 @@ def _med(values: Sequence[float], unit: str = "") -> str:
     return _fmt(float(np.median(values)), unit) if values else "—"
 
 
-def _count_text(counter: Counter[Any]) -> str:
-    if len(counter) == 1:
-        return str(next(iter(counter)))
-    return "; ".join(f"{k} ({v} runs)" for k, v in counter.most_common())
+def _count_text(counts: pd.Series) -> str:
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return "; ".join(f"{k} ({v} runs)" for k, v in counts.items())
 
 
-def _environment(records: Sequence[RunRecord]) -> list[str]:
-    envs = [r.environment for r in records if r.environment]
-    if not envs:
+def _environment(frame: pd.DataFrame) -> list[str]:
+    env_columns = [c for c in frame.columns if c.startswith("environment.")]
+    envs = frame[frame[env_columns].notna().any(axis=1)] if env_columns else frame.iloc[:0]
+    if envs.empty:
         return ["## Environment", "", "The records carry no environment.", ""]
 
-    def count(key: str) -> Counter[Any]:
-        return Counter(str(e.get(key, "unknown")) for e in envs)
+    def count(key: str) -> pd.Series:
+        return _counts(_column(envs, f"environment.{key}", "unknown"))
 
-    versions: Counter[str] = Counter(
-        ", ".join(f"{k} {v}" for k, v in e.get("versions", {}).items()) for e in envs
-    )
-    executors = Counter(f"{r.executor}, {r.workers} worker(s)" for r in records)
-    stamps = sorted(r.timestamp for r in records if r.timestamp)
+    packages = [c for c in env_columns if c.startswith("environment.versions.")]
+    versions = _counts(envs[packages].apply(lambda row: ", ".join(
+        f"{c.removeprefix('environment.versions.')} {v}" for c, v in row.items() if pd.notna(v)),
+        axis=1) if packages else pd.Series("", index=envs.index))
+    executors = _counts(frame["executor"].astype(str) + ", " + frame["workers"].astype(str)
+                        + " worker(s)")
+    stamps = sorted(t for t in frame["timestamp"] if t)
     revisions = count("git_revision")
     dirty = sum(v for k, v in revisions.items() if k.endswith("-dirty"))
     lines = [
@@ -771,8 +777,8 @@ def _environment(records: Sequence[RunRecord]) -> list[str]:
     return lines
 
 
-def _caveats(records: Sequence[RunRecord]) -> list[str]:
-    solvers = {r.solver for r in records if r.stop_reason != "unsupported"}
+def _caveats(frame: pd.DataFrame) -> list[str]:
+    solvers = set(frame.loc[frame["attempted"], "solver"].astype(str))
     lines = [
         "## Caveats",
         "",
@@ -789,11 +795,11 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
         SOLVERS[name].caveat for name in SOLVERS if name in solvers and SOLVERS[name].caveat
     ):
         lines.append(f"- {caveat}")
-    dtypes = Counter(str(r.config.get("dtype", "float64")) for r in records)
+    dtypes = _counts(_column(frame, "config.dtype", "float64"))
     lines.append(
         "- **float64 vs float32.** The harness evaluates every target in float64. Solvers "
         "train in: "
-        + ", ".join(f"{k} ({v} runs)" for k, v in dtypes.most_common())
+        + ", ".join(f"{k} ({v} runs)" for k, v in dtypes.items())
         + ". float32 runs are faster per step in torch but may stall slightly above a tight "
         "target that float64 reaches."
     )
@@ -804,10 +810,11 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
             "initial mean) and draw the rest from the run's generator, so they are paired with "
             "the single-start solvers by seed and by that one vector, not by their whole start."
         )
-    per_cell = Counter(
-        (r.task, str(sorted(r.task_options.items())), r.solver, str(r.config)) for r in records
-    )
-    seeds = int(np.median(list(per_cell.values()))) if per_cell else 0
+    # A cell: one task with its options, one solver with its configuration; its runs: seeds.
+    cell = ["group_key", "solver", *(c for c in frame.columns if c.startswith("config."))]
+    keys = frame[cell].apply(lambda c: c.map(repr) if c.dtype == object else c)  # lists hash
+    per_cell = keys.groupby(cell, sort=False, dropna=False, observed=True).size()
+    seeds = int(np.median(per_cell)) if len(per_cell) else 0
     lines += [
         f"- **Few seeds.** With {seeds} seeds per cell, success rates must differ a lot to be "
         "distinguishable (the Wilson intervals show how much); COCO's example: 4/15 against "
@@ -831,22 +838,22 @@ def _caveats(records: Sequence[RunRecord]) -> list[str]:
 
 
 def _errors(groups: Sequence[TaskGroup]) -> list[str]:
-    rows: Counter[tuple[str, str, str, str]] = Counter()
-    for g in groups:
-        for label, runs in g.runs.items():
-            for r in runs:
-                if r.stop_reason in ("error", "timeout", "numerical_failure"):
-                    first = r.error.strip().splitlines()[0] if r.error.strip() else "(no message)"
-                    rows[(g.name, label, r.stop_reason, first)] += 1
-    if not rows:
+    frame = pd.concat([g.frame for g in groups])
+    failed = frame[frame["stop_reason"].isin(["error", "timeout", "numerical_failure"])]
+    if failed.empty:
         return []
+    first_line = failed["error"].astype(str).map(
+        lambda e: e.strip().splitlines()[0] if e.strip() else "(no message)")
+    keys = [failed["group"].astype(str), failed["label"], failed["stop_reason"].astype(str),
+            first_line]
+    rows = failed.groupby(keys, sort=False).size().sort_values(ascending=False, kind="stable")
     lines = [
         "## Runs that failed with an error",
         "",
         "| task | solver | stop reason | message (first line) | runs |",
         "|---|---|---|---|---|",
     ]
-    for (task, label, reason, msg), n in rows.most_common():
+    for (task, label, reason, msg), n in rows.items():
         shown = _cell(msg[:_MESSAGE_CHARS])
         lines.append(f"| {_cell(task)} | {_cell(label)} | {reason} | {shown} | {n} |")
     return [*lines, ""]
@@ -908,7 +915,8 @@ def build_markdown(
     if folder.is_dir():
         for old in folder.glob("*.png"):  # stale figures of tasks no longer in the records
             old.unlink()
-    suite = Counter(r.suite for r in records).most_common(1)[0][0] if records else ""
+    frame = runs_frame(records)
+    suite = str(_counts(frame["suite"]).index[0]) if records else ""
     head = [
         f"# {title}",
         "",
@@ -927,13 +935,13 @@ def build_markdown(
         # A tuning study: its runs are trials of many configurations, which the cross-solver
         # tables would pool into meaningless rows; the report is the study's own section.
         study = [
-            *_facts(records),
+            *_facts(records, frame=frame),
             *tuning_section(_tuned_document(md_path, records), figs.make),
-            *_environment(records),
+            *_environment(frame),
         ]
         text = "\n".join([*head, *_contents(study), *study]).rstrip() + "\n"
         return text, figs, failed_sections
-    groups = group_records(records)
+    groups = group_records(records, frame)
     labels = solver_order(groups)
     colours = fig.palette(labels)
     figs.colours = colours
@@ -941,7 +949,7 @@ def build_markdown(
     body = [
         *verdict_section(groups),
         *protocol_section(records, tuned_doc),
-        *_facts(records, md_path, root, sections),
+        *_facts(records, md_path, root, sections, frame),
         *_how_to_read(N_BOOT),
         "## Summary across tasks",
         "",
@@ -975,9 +983,9 @@ def build_markdown(
     body += tuning_section(tuned_doc, figs.make)
     body += _scaling_section(groups, labels, figs)
     body += _registered_sections(md_path, root, sections, failed_sections)
-    body += _accounting(records)
-    body += _environment(records)
-    body += _caveats(records)
+    body += _accounting(records, frame)
+    body += _environment(frame)
+    body += _caveats(frame)
     body += _errors(groups)
     if figs.failed:
         body += ["## Figures that failed", "", *[f"- {_cell(f)}" for f in figs.failed], ""]

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.records import RunRecord
-from benchmarks.report.analysis import TaskGroup, censored, quality_metric
+from benchmarks.report.analysis import TaskGroup, quality_metric
 from benchmarks.report.figures.fixed_budget import sensitivity_figure
 from benchmarks.report.stats import median_iqr
+from benchmarks.results import censored
 
 Draw = Callable[[str, Callable[[Path], Path | None], str], list[str]]
 

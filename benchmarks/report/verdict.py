@@ -24,17 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.records import RunRecord
-from benchmarks.report.analysis import (
-    TaskGroup,
-    base_solver,
-    bootstrap_seed,
-    censored,
-    cost_to_target,
-    ert_cost,
-    quality_metric,
-)
+from benchmarks.report.analysis import TaskGroup, bootstrap_seed, paired_costs, quality_metric
 from benchmarks.report.stats import (
     CostGivenSuccess,
     Reliability,
@@ -44,6 +37,7 @@ from benchmarks.report.stats import (
     mcnemar,
     wilson_interval,
 )
+from benchmarks.results import base_solver
 from solvers import SOLVERS
 from solvers.base import PARADIGMS
 
@@ -101,50 +95,48 @@ class TaskVerdict:
 
 
 def _usable(group: TaskGroup, label: str) -> list[RunRecord]:
-    return [r for r in group.attempted(label) if not censored(r)]
+    return [group.records[i] for i in group.usable(label).index]
 
 
-def _quality(group: TaskGroup, label: str) -> float:
+def _quality(rows: pd.DataFrame, field: str) -> float:
     """The median held-out metric at the end of the budget, taken at the best-validation
     checkpoint where the task has a validation split (what a user would keep)."""
-    field, _, _ = quality_metric(group)
-    values = []
-    for r in _usable(group, label):
-        metric = field[len("test_"):] if field.startswith("test_") else field
-        if r.selected and isinstance(r.selected.get("test"), dict):
-            v = r.selected["test"].get(metric)
-        elif field.startswith("test_"):
-            v = r.final_test.get(metric)
-        else:
-            v = r.final_train.get(field)
-        if isinstance(v, int | float) and math.isfinite(v):
-            values.append(float(v))
-    return float(np.median(values)) if values else math.nan
+    metric = field.removeprefix("test_")
+    final = rows.get(f"final_test.{metric}" if field.startswith("test_") else f"final_train.{field}")
+    values = pd.Series(math.nan, index=rows.index) if final is None else final.astype(float)
+    chosen = [c for c in rows.columns if c.startswith("selected.test.")]
+    if chosen:  # a run with a best-validation checkpoint is judged there, and only there
+        at_best = rows.get(f"selected.test.{metric}", pd.Series(math.nan, index=rows.index))
+        values = values.where(rows[chosen].isna().all(axis=1), at_best.astype(float))
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else math.nan
 
 
 def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
     """Each paradigm's best label on the task, in ``arm`` where that arm ran (else defaults)."""
     out: dict[str, Entry] = {}
-    labels = list(group.runs)
+    usable = group.usable()
+    field, _, _ = quality_metric(group)
     for paradigm in PARADIGMS:
         best: Entry | None = None
-        for solver in dict.fromkeys(base_solver(lab) for lab in labels):
+        for solver in dict.fromkeys(base_solver(lab) for lab in group.runs):
             if paradigm_of(solver) != paradigm:
                 continue
             wanted = f"{solver} [{arm}]" if arm != "defaults" else solver
-            label = wanted if _usable(group, wanted) else solver
-            runs = _usable(group, label)
-            if not runs:
+            label = wanted if (usable["label"] == wanted).any() else solver
+            rows = usable[usable["label"] == label]
+            if rows.empty:
                 continue
-            ok = sum(r.success for r in runs)
+            success = rows["success"].to_numpy()
+            cost = rows["cost_to_target.evaluations"].astype(float).to_numpy()
             entry = Entry(
                 label=label,
                 paradigm=paradigm,
-                runs=len(runs),
-                successes=ok,
-                ert=ert([ert_cost(r, "evaluations") for r in runs], [r.success for r in runs]),
-                quality=_quality(group, label),
-                censored=sum(censored(r) for r in group.attempted(label)),
+                runs=len(rows),
+                successes=int(success.sum()),
+                ert=ert(np.where(success, cost, rows["evaluations"].astype(float)), success),
+                quality=_quality(rows, field),
+                censored=int((group.frame["label"].eq(label) & group.frame["censored"]).sum()),
             )
             if best is None or (entry.rate, -entry.ert) > (best.rate, -best.ert):
                 best = entry
@@ -154,11 +146,8 @@ def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
 
 
 def _paired(group: TaskGroup, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
-    ra = {r.seed: r for r in _usable(group, a)}
-    rb = {r.seed: r for r in _usable(group, b)}
-    seeds = sorted(set(ra) & set(rb))
-    return (np.array([cost_to_target(ra[s], "evaluations") for s in seeds]),
-            np.array([cost_to_target(rb[s], "evaluations") for s in seeds]))
+    both = paired_costs([group], [a, b], usable_only=True, floor=False).dropna()
+    return both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)
 
 
 def task_verdicts(groups: Sequence[TaskGroup], arm: str = "tuned") -> list[TaskVerdict]:
@@ -281,7 +270,7 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
     defaults = task_verdicts(groups, arm="defaults")
     if not verdicts:
         return []
-    n_seeds = sorted({r.seed for g in groups for lab in g.runs for r in g.attempted(lab)})
+    n_seeds = pd.concat([g.frame[g.frame["attempted"]] for g in groups])["seed"].unique()
     lines = [
         "## Verdict",
         "",

@@ -25,7 +25,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from PIL import Image
 
-from benchmarks.report.analysis import TaskGroup, base_solver
+from benchmarks.report.analysis import TaskGroup
+from benchmarks.results import base_solver
 
 DPI = 110
 #: Stand-in for an infinite loss (a diverged run) in quantiles; far above any axis shown.

@@ -13,14 +13,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from benchmarks.report.analysis import (
-    AXIS_TITLES,
-    Blocks,
-    CostAxis,
-    TaskGroup,
-    runtime_problems,
-    spent,
-)
+from benchmarks.report.analysis import AXIS_TITLES, Blocks, CostAxis, TaskGroup, runtime_problems
 from benchmarks.report.figures.common import (
     Palette,
     coinciding,
@@ -37,6 +30,7 @@ from benchmarks.report.figures.common import (
     wrap,
 )
 from benchmarks.report.stats import performance_profile, runtime_ecdf
+from benchmarks.results import spent
 
 #: Points on the log-spaced x grid of the ECDF and performance-profile curves.
 CURVE_GRID = 400

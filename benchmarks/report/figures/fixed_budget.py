@@ -19,8 +19,9 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from benchmarks.records import RunRecord
-from benchmarks.report.analysis import TaskGroup, base_solver, quality_metric
+from benchmarks.report.analysis import TaskGroup, quality_metric
 from benchmarks.report.figures.common import legend_below, palette, save, suptitle, theme
+from benchmarks.results import base_solver
 
 #: Quantile band of the fixed-budget curves.
 BAND = (0.25, 0.75)

@@ -21,15 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-from benchmarks.report.analysis import (
-    AXIS_TITLES,
-    CostAxis,
-    TaskGroup,
-    base_solver,
-    bootstrap_seed,
-    censored,
-    ert_cost,
-)
+from benchmarks.report.analysis import AXIS_TITLES, CostAxis, TaskGroup, bootstrap_seed
 from benchmarks.report.figures.common import (
     Palette,
     coinciding,
@@ -44,6 +36,7 @@ from benchmarks.report.figures.common import (
     twin_name,
 )
 from benchmarks.report.stats import ecdf, ert, ert_bootstrap, wilson_interval
+from benchmarks.results import base_solver, censored, ert_cost
 
 #: Bootstrap resamples of the trade-off map's ERT intervals (the task table uses 2000; the
 #: figure only needs the bars' extent).

@@ -18,7 +18,6 @@ from benchmarks.report.analysis import (
     CostAxis,
     TaskGroup,
     bootstrap_seed,
-    ert_cost,
     knob_numeric,
 )
 from benchmarks.report.figures.common import (
@@ -32,6 +31,7 @@ from benchmarks.report.figures.common import (
     theme,
 )
 from benchmarks.report.stats import ert, ert_bootstrap
+from benchmarks.results import ert_cost
 
 _ERT_AXES: tuple[CostAxis, CostAxis] = ("evaluations", "seconds")
 
