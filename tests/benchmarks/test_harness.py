@@ -161,15 +161,30 @@ def test_trace_is_log_spaced_and_keeps_the_last_point() -> None:
 
 
 def test_record_carries_configuration_and_environment() -> None:
-    record = run_one(
-        get_task("xor"), get_solver("adam", learning_rate=0.1), Budget(max_iterations=3), 1
-    )
+    task, solver = get_task("xor"), get_solver("adam", learning_rate=0.1)
+    record = run_one(task, solver, Budget(max_iterations=3), 1)
     assert record.config["learning_rate"] == 0.1
+    assert record.config == solver.config()
     assert record.environment["threads"] == 1
     assert "torch" in record.environment["versions"]
     assert record.environment["git_revision"]
     assert record.model == "2-2sigmoid-1identity (normal)"
-    assert record.final_test["accuracy"] >= 0.0
+    # The final metrics are those of the final parameters the record carries.
+    final = np.asarray(record.final_params)
+    assert final.shape == (task.num_params,)
+    assert record.final_train == task.evaluate(final)
+    assert record.final_test == task.evaluate(final, "test")
+
+
+def test_final_test_metrics_are_the_test_split_of_the_final_parameters() -> None:
+    """On a task whose test split differs from its training split, ``final_test`` is the test
+    split's evaluation, not a copy of the training metrics (XOR cannot tell the two apart)."""
+    task = get_task("circle", num_train=20, num_test=20)
+    record = run_one(task, get_solver("adam", learning_rate=0.1), Budget(max_iterations=3), 1)
+    final = np.asarray(record.final_params)
+    assert record.final_train == task.evaluate(final)
+    assert record.final_test == task.evaluate(final, "test")
+    assert record.final_test != record.final_train
 
 
 # --- held reports: judged together, exactly as if one at a time -----------------------------
