@@ -21,10 +21,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.budget import Budget
+from benchmarks.budget import Budget, StopReason
 from benchmarks.harness import run_one
 from benchmarks.records import RunRecord
 from solvers import SOLVERS, get_solver
@@ -95,3 +96,24 @@ def test_solver_to_target(benchmark: BenchmarkFixture, task_id: str, solver_name
     benchmark.extra_info.update(quality(record))
     if record.stop_reason == "error":
         pytest.fail(f"{solver_name} on {task_id} crashed:\n{record.error}")
+    check_record(record, task, budget)
+
+
+def check_record(record: RunRecord, task: Task, budget: Budget) -> None:
+    """Fail unless the timed run's record is the run it claims to be.
+
+    Its final metrics are its final parameters' (NaN equal to NaN: a diverged run keeps its
+    NaN loss); it counts as a success exactly when they meet the task's target, at which point
+    the run stopped; and it kept within the budget's iterations and evaluations.
+    """
+    if record.final_params:
+        np.testing.assert_equal(record.final_train,
+                                task.evaluate(np.asarray(record.final_params)))
+    assert record.success == task.target.is_met(record.final_train)
+    if record.success:
+        assert record.stop_reason == StopReason.TARGET_REACHED
+        assert record.iterations_to_target == record.iterations
+    if budget.max_iterations is not None:
+        assert record.iterations <= budget.max_iterations
+    if budget.max_evaluations is not None:
+        assert record.evaluations <= budget.max_evaluations
