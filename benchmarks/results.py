@@ -271,12 +271,10 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
             else:
                 row[name] = value
         rows.append(row)
-    columns = dict.fromkeys(k for row in rows for k in row)
-    frame = pd.DataFrame(
-        {c: _typed_column([row.get(c) for row in rows]) if "." in c else [row.get(c) for row in rows]
-         for c in columns},
-        index=pd.RangeIndex(len(rows)),
-    )
+    names = dict.fromkeys(k for row in rows for k in row)
+    columns = {c: [row.get(c) for row in rows] for c in names}
+    frame = pd.DataFrame({c: _typed_column(v) if "." in c else v for c, v in columns.items()},
+                         index=pd.RangeIndex(len(rows)))
     frame["stop_reason"] = [str(r.stop_reason) for r in records]
     for column in ("iterations_to_target", "evaluations_to_target", "trial"):
         frame[column] = pd.array([getattr(r, column) for r in records], dtype="Int64")
@@ -364,20 +362,32 @@ def load_trace(paths_or_dir: str | os.PathLike[str] | Iterable[str | os.PathLike
     return trace_frame(read(paths_or_dir, latest_only=latest_only))
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a frame as CSV, complete or not at all (a temporary file renamed into place).
-    List-valued cells (layer widths) are written as JSON."""
-    out = frame.copy()
-    for column in out.columns[out.dtypes == object]:
-        out[column] = [json.dumps(v) if isinstance(v, list | tuple | dict) else v
-                       for v in out[column]]
-    tmp = path.with_name(f".{path.name}.tmp")
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Write a whole file or nothing: the data goes to a temporary file in the same folder,
+    which replaces ``path`` only once it is complete. A full disk or an interrupt while
+    writing leaves the previous file as it was, never an empty or half-written one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        out.to_csv(tmp, index=False)
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a frame as CSV, complete or not at all (:func:`write_atomic`). List-valued cells
+    (layer widths) are written as JSON."""
+    out = frame.copy()
+    for column in out.select_dtypes(include="object").columns:
+        out[column] = [json.dumps(v) if isinstance(v, list | tuple | dict) else v
+                       for v in out[column]]
+    return write_atomic(path, out.to_csv(index=False, lineterminator="\n"))
 
 
 def slugify(text: str) -> str:
@@ -391,5 +401,6 @@ __all__ = [
     "load_trace",
     "runs_frame",
     "trace_frame",
+    "write_atomic",
     "write_csv",
 ]

@@ -188,6 +188,10 @@ class TaskGroup:
     def all_attempted(self) -> list[RunRecord]:
         return [r for runs in self._attempted.values() for r in runs]
 
+    def tried(self, label: str) -> pd.DataFrame:
+        """The rows of a label's attempted runs (censored ones included)."""
+        return self.frame[self.frame["label"].eq(label) & self.frame["attempted"]]
+
     def usable(self, label: str | None = None) -> pd.DataFrame:
         """The group's attempted runs not censored by time (of ``label`` if given), as rows."""
         keep = self.frame["attempted"] & ~self.frame["censored"]
@@ -333,6 +337,30 @@ def target_levels(group: TaskGroup) -> list[TargetLevel]:
 # --------------------------------------------------------------------------------------------
 
 
+def ert_inputs(rows: pd.DataFrame, axis: CostAxis) -> tuple[np.ndarray, np.ndarray]:
+    """``(costs, successes)`` of runs for ERT: the cost to target where a run succeeded,
+    everything it spent where it did not (COCO's aRT counts failed runs' whole cost)."""
+    ok = rows["success"].to_numpy(dtype=bool)
+    spent = rows["solver_seconds" if axis == "seconds" else axis].to_numpy(dtype=float)
+    return np.where(ok, rows[f"cost_to_target.{axis}"].astype(float).to_numpy(), spent), ok
+
+
+def success_grid(
+    groups: Sequence[TaskGroup], labels: Sequence[str], missing: str = ""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Success rates (label x group, NaN where a label did not run) and their ``k/n`` texts
+    (``missing`` where it did not run), over attempted runs, for the success heatmaps."""
+    rows = pd.concat([g.frame[g.frame["attempted"]].assign(group=g.name) for g in groups])
+    counts = rows.pivot_table(index="label", columns="group", values="success",
+                              aggfunc=["sum", "count"], observed=True)
+    names = [g.name for g in groups]
+    ok = counts["sum"].reindex(index=list(labels), columns=names)
+    n = counts["count"].reindex(index=list(labels), columns=names)
+    notes = (ok.astype("Int64").astype(str) + "/" + n.astype("Int64").astype(str)).where(
+        n.notna(), missing)
+    return (ok / n).astype(float), notes
+
+
 def runtime_problems(groups: Sequence[TaskGroup], label: str, axis: CostAxis) -> list[np.ndarray]:
     """Per (task, target) pair, the runtimes of ``label``'s runs (empty when it did not run)."""
     problems: list[np.ndarray] = []
@@ -409,30 +437,26 @@ def varying_knobs(groups: Sequence[TaskGroup]) -> list[tuple[str, str, list[Task
     A knob is a task option that takes at least two values among groups of the same task whose
     other options are all equal (so the series varies one thing at a time).
     """
-    by_task: dict[str, list[TaskGroup]] = {}
-    for g in groups:
-        by_task.setdefault(g.task, []).append(g)
     series: list[tuple[str, str, list[TaskGroup], str]] = []
-    for task, gs in by_task.items():
+    tasks = pd.Series(list(groups), index=[g.task for g in groups], dtype=object)
+    for task, gs in tasks.groupby(level=0, sort=False):
         if len(gs) < 2:
             continue
-        keys = sorted({k for g in gs for k in g.options})
-        for knob in keys:
-            buckets: dict[Any, list[TaskGroup]] = {}
-            for g in gs:
-                rest = freeze({k: v for k, v in g.options.items() if k != knob})
-                buckets.setdefault(rest, []).append(g)
-            for rest, members in buckets.items():
-                values = {freeze(m.options.get(knob)) for m in members}
-                if len(values) < 2:
+        for knob in sorted({k for g in gs for k in g.options}):
+            # Groups whose other options are all equal form one series along the knob.
+            rest = [repr(freeze({k: v for k, v in g.options.items() if k != knob})) for g in gs]
+            for _, series_groups in pd.Series(list(gs), dtype=object).groupby(rest, sort=False):
+                members = list(series_groups)
+                if len({freeze(m.options.get(knob)) for m in members}) < 2:
                     continue
-                members = sorted(members, key=lambda m: _knob_sort_key(m.options.get(knob)))
+                members.sort(key=lambda m: _knob_sort_key(m.options.get(knob)))
                 # Name only the fixed options that differ from the task's defaults.
-                defaults = default_options(task)
+                defaults = default_options(str(task))
                 fixed = ", ".join(
-                    f"{k}={format_option(v)}" for k, v in rest if k != "gate" and v != defaults.get(k)
-                )
-                series.append((task, knob, members, fixed))
+                    f"{k}={format_option(v)}"
+                    for k, v in freeze({k: v for k, v in members[0].options.items() if k != knob})
+                    if k != "gate" and v != defaults.get(k))
+                series.append((str(task), knob, members, fixed))
     return series
 
 

@@ -42,6 +42,7 @@ from benchmarks.report.analysis import (
     TaskGroup,
     bootstrap_seed,
     data_sentence,
+    ert_inputs,
     final_columns,
     group_records,
     paired_blocks,
@@ -60,7 +61,12 @@ from benchmarks.report.comparisons import (
 )
 from benchmarks.report.comparisons import table as comparison_table
 from benchmarks.report.html import github_slug, write_html
-from benchmarks.report.protocol import fixed_budget_table, protocol_section, tuning_section
+from benchmarks.report.protocol import (
+    fixed_budget_table,
+    protocol_section,
+    seed_text,
+    tuning_section,
+)
 from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import (
     ert,
@@ -69,7 +75,7 @@ from benchmarks.report.stats import (
     wilson_interval,
 )
 from benchmarks.report.verdict import verdict_section
-from benchmarks.results import runs_frame
+from benchmarks.results import runs_frame, write_atomic, write_csv
 from benchmarks.suites import REFERENCE_TUNED, TUNED_FILE, load_tuned
 from solvers import SOLVERS
 
@@ -147,15 +153,6 @@ def _column(frame: pd.DataFrame, name: str, missing: str) -> pd.Series:
         return pd.Series(missing, index=frame.index)
     column = frame[name].astype(object)
     return column.where(column.notna(), missing).astype(str)
-
-
-def _seeds(seeds_: pd.Series) -> str:
-    seeds = sorted(set(seeds_.tolist()))
-    if not seeds:
-        return "none"
-    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
-        return f"{seeds[0]}–{seeds[-1]} ({len(seeds)})"
-    return ", ".join(map(str, seeds))
 
 
 # --------------------------------------------------------------------------------------------
@@ -453,12 +450,9 @@ def _fmt_p(value: float) -> str:
 
 def _ert_cells(group: TaskGroup, label: str, rows: pd.DataFrame) -> list[str]:
     cells = []
-    axes: tuple[tuple[CostAxis, str, str], ...] = (
-        ("evaluations", "", "evaluations"), ("seconds", " s", "solver_seconds"))
-    ok = rows["success"].to_numpy()
-    for axis, unit, spent in axes:
-        # A run's contribution to ERT: its cost to target, or everything it spent if it missed.
-        costs = np.where(ok, rows[f"cost_to_target.{axis}"].astype(float), rows[spent])
+    axes: tuple[tuple[CostAxis, str], ...] = (("evaluations", ""), ("seconds", " s"))
+    for axis, unit in axes:
+        costs, ok = ert_inputs(rows, axis)
         e = ert(costs, ok)
         lo, hi = ert_bootstrap(
             costs, ok, seed=bootstrap_seed(group.name, label, axis), n_boot=N_BOOT
@@ -506,7 +500,7 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         + ("" if split else ", no train/test split (test = train)") + "; target: "
         f"{first.target}; budget per run: "
         f"{_describe_budgets([group.records[i] for i in group.frame.index])}; options: {options}; "
-        f"seeds: {_seeds(group.frame['seed'])}.",
+        f"seeds: {seed_text(sorted(set(group.frame['seed'].tolist())))}.",
         "",
         "| solver | runs | reached target (95% CI) | ERT, evaluations [95% CI] | "
         "ERT, seconds [95% CI] | censored by time |",
@@ -902,20 +896,19 @@ def build_markdown(
     root: Path = ROOT,
     sections: Sequence[ReportSection] = REPORT_SECTIONS,
     superseded: int = 0,
+    frame: pd.DataFrame | None = None,
 ) -> tuple[str, _Figures, list[str]]:
     """The report as Markdown, drawing its figures into the folder next to ``md_path``.
 
     Returns the text, the figures drawn (and those that failed) and the registered sections
     (``sections``) that failed. ``superseded``: records the reader dropped because a later
-    record of the same cell replaced them (said in the header).
+    record of the same cell replaced them (said in the header). ``frame``: the records' runs
+    frame (:func:`benchmarks.results.runs_frame`), built here if not given.
     """
     failed_sections: list[str] = []
     folder = figures_dir_for(md_path)
     figs = _Figures(folder=folder, base=md_path.parent)
-    if folder.is_dir():
-        for old in folder.glob("*.png"):  # stale figures of tasks no longer in the records
-            old.unlink()
-    frame = runs_frame(records)
+    frame = runs_frame(records) if frame is None else frame
     suite = str(_counts(frame["suite"]).index[0]) if records else ""
     head = [
         f"# {title}",
@@ -948,7 +941,7 @@ def build_markdown(
     tuned_doc = _tuned_document(md_path, records)
     body = [
         *verdict_section(groups),
-        *protocol_section(records, tuned_doc),
+        *protocol_section(records, frame, tuned_doc),
         *_facts(records, md_path, root, sections, frame),
         *_how_to_read(N_BOOT),
         "## Summary across tasks",
@@ -1004,7 +997,12 @@ def build_report(
     sections: Sequence[ReportSection] = REPORT_SECTIONS,
     superseded: int = 0,
 ) -> ReportFiles:
-    """Write ``md_path``, its figures folder and the self-contained HTML next to it.
+    """Write ``md_path``, its figures folder, the self-contained HTML next to it and the runs
+    as CSV (``<suite>-runs.csv``, one row per run: :mod:`benchmarks.results`).
+
+    Every file is written whole or not at all, and an old report's files are replaced only by
+    a complete build: figures of tasks no longer in the records are removed after the new
+    report is in place, never before.
 
     Args:
         records: the raw run records (any suite).
@@ -1014,18 +1012,31 @@ def build_report(
         sections: the study and benchmark sections to append (default: the registry).
     """
     md_path.parent.mkdir(parents=True, exist_ok=True)
+    frame = runs_frame(records)
     text, figs, failed_sections = build_markdown(
-        records, title, md_path, root=root, sections=sections, superseded=superseded
+        records, title, md_path, root=root, sections=sections, superseded=superseded,
+        frame=frame,
     )
-    md_path.write_text(text, encoding="utf-8")
+    if records:
+        write_csv(frame, runs_csv_path(md_path, str(_counts(frame["suite"]).index[0])))
+    write_atomic(md_path, text)
     # The registered study and benchmark sections are long appendices: folded in the HTML.
     html_path = write_html(
         text, md_path.parent, title, md_path.with_suffix(".html"),
         folded=[section.title for section in sections],
     )
+    made = set(figs.made)
+    for old in figs.folder.glob("*.png") if figs.folder.is_dir() else ():
+        if old not in made:  # a figure of a task no longer in the records
+            old.unlink()
     return ReportFiles(
         md_path, html_path, tuple(figs.made), tuple(figs.failed), tuple(failed_sections)
     )
+
+
+def runs_csv_path(md_path: Path, suite: str) -> Path:
+    """Where a report's runs go as CSV: ``<suite>-runs.csv`` next to it."""
+    return md_path.parent / f"{suite}-runs.csv"
 
 
 def write_report(

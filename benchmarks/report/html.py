@@ -21,6 +21,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from benchmarks.results import write_atomic
+
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; line-height: 1.5;
        color: #1f2328; max-width: 1180px; margin: 2em auto; padding: 0 1.5em; }
@@ -186,7 +188,5 @@ def render_html(markdown: str, base: Path, title: str, folded: Sequence[str] = (
 def write_html(
     markdown: str, base: Path, title: str, path: Path, folded: Sequence[str] = ()
 ) -> Path:
-    """Write :func:`render_html` to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(markdown, base, title, folded), encoding="utf-8")
-    return path
+    """Write :func:`render_html` to ``path``, whole or not at all."""
+    return write_atomic(path, render_html(markdown, base, title, folded))

@@ -15,18 +15,18 @@ What makes the comparison fair is stated next to the numbers it qualifies:
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.records import RunRecord
 from benchmarks.report.analysis import TaskGroup, quality_metric
 from benchmarks.report.figures.fixed_budget import sensitivity_figure
 from benchmarks.report.stats import median_iqr
-from benchmarks.results import censored
+from benchmarks.results import runs_frame
 
 Draw = Callable[[str, Callable[[Path], Path | None], str], list[str]]
 
@@ -44,19 +44,22 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def protocol_section(records: Sequence[RunRecord], tuned_doc: dict[str, Any]) -> list[str]:
-    """How the runs were made fair: arms, seeds, budgets, the safety net and what it censored."""
-    arms = Counter(r.arm for r in records)
-    seeds = sorted({r.seed for r in records})
+def protocol_section(
+    records: Sequence[RunRecord], frame: pd.DataFrame, tuned_doc: dict[str, Any]
+) -> list[str]:
+    """How the runs were made fair: arms, seeds, budgets, the safety net and what it censored
+    (``frame``: the records' runs frame)."""
+    arms = frame["arm"].astype(str).value_counts().sort_index()
+    seeds = sorted(set(frame["seed"].tolist()))
     lines = [
         "## Protocol",
         "",
         "- **Arms.** `defaults`: every solver with its documented defaults (library or paper "
         "values; each solver's docstring states the origin of each). `[tuned]`: the "
         "configuration the tuning study chose for that task. "
-        + ", ".join(f"{arm}: {n} runs" for arm, n in sorted(arms.items()))
+        + ", ".join(f"{arm}: {n} runs" for arm, n in arms.items())
         + ".",
-        f"- **Evaluation seeds:** {_seed_text(seeds)}. Tasks that draw data (real data "
+        f"- **Evaluation seeds:** {seed_text(seeds)}. Tasks that draw data (real data "
         "splits, Playground samples, sampled function points) draw them from the seed, so "
         "the spread of a test metric includes the split's; every solver with seed *s* sees the "
         "same data and, if it starts from one point, the same initial weights.",
@@ -67,7 +70,7 @@ def protocol_section(records: Sequence[RunRecord], tuned_doc: dict[str, Any]) ->
         overlap = set(tuning_seeds) & set(seeds)
         lines.append(
             f"- **Tuning:** {study.get('trials')} Sobol points of each solver's search space "
-            f"per task, each run on tuning seeds {_seed_text(tuning_seeds)}"
+            f"per task, each run on tuning seeds {seed_text(tuning_seeds)}"
             + (" (disjoint from the evaluation seeds)" if not overlap else
                f" (**overlapping the evaluation seeds {sorted(overlap)}**)")
             + f"; objective: {study.get('objective', '?')}; ties by "
@@ -77,9 +80,9 @@ def protocol_section(records: Sequence[RunRecord], tuned_doc: dict[str, Any]) ->
     else:
         lines.append("- **Tuning:** no tuned configurations were given, so there is no tuned "
                      "arm in these records.")
-    budgets: dict[str, str] = {}
-    for r in records:
-        budgets.setdefault(r.task + _options_text(r), _budget_text(r.budget))
+    # The budget of each task's first record (a suite gives every solver of a task the same).
+    budgets = {str(t): _budget_text(records[i].budget)
+               for i, t in frame["task"].astype(str).drop_duplicates().items()}
     lines.append(
         "- **Budgets** are in evaluations (single-example forward passes; an environment step "
         "on control tasks), the same for every solver of a task, so a success never depends on "
@@ -87,7 +90,7 @@ def protocol_section(records: Sequence[RunRecord], tuned_doc: dict[str, Any]) ->
         + "; ".join(f"{task}: {text}" for task, text in budgets.items())
         + "."
     )
-    n_censored = sum(censored(r) for r in records)
+    n_censored = int(frame["censored"].sum())
     lines.append(
         "- **Safety net.** A solver-clock limit in seconds only guards against a run far slower "
         "than planned. A run it stops is *censored by time*: not a success, not a failure; it "
@@ -95,7 +98,7 @@ def protocol_section(records: Sequence[RunRecord], tuned_doc: dict[str, Any]) ->
         + (f"**{n_censored} run(s) were censored by time.**" if n_censored else
            "No run was censored by time.")
     )
-    if any(not r.budget.get("stop_at_target", True) for r in records):
+    if _past_target(frame):
         lines.append(
             "- **Two views of the same runs.** Runs continue past the target to the end of "
             "their budget. *Fixed target* (how much to get there?): the harness records the "
@@ -108,17 +111,19 @@ def protocol_section(records: Sequence[RunRecord], tuned_doc: dict[str, Any]) ->
     return [*lines, ""]
 
 
-def _seed_text(seeds: Sequence[int]) -> str:
+def _past_target(rows: pd.DataFrame) -> bool:
+    """Whether any run went on past its target to the end of its budget."""
+    return "budget.stop_at_target" in rows and bool(rows["budget.stop_at_target"].eq(False).any())
+
+
+def seed_text(seeds: Sequence[int]) -> str:
+    """Seeds as a range where they are consecutive (``0–9 (10)``), else listed."""
     seeds = sorted(seeds)
     if not seeds:
         return "none"
     if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"{seeds[0]}–{seeds[-1]} ({len(seeds)})"
     return ", ".join(map(str, seeds))
-
-
-def _options_text(record: RunRecord) -> str:
-    return ""
 
 
 def _budget_text(budget: dict[str, Any]) -> str:
@@ -195,28 +200,15 @@ def tuning_section(tuned_doc: dict[str, Any], draw: Draw) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _at_budget(record: RunRecord, field: str) -> float:
-    if field.startswith("test_"):
-        value = record.final_test.get(field[len("test_"):])
-    else:
-        value = record.final_train.get(field)
-    return float(value) if isinstance(value, int | float) else math.nan
-
-
-def _selected(record: RunRecord, metric: str) -> float:
-    sel = record.selected or {}
-    value = sel.get("test", {}).get(metric)
-    return float(value) if isinstance(value, int | float) else math.nan
-
-
 def fixed_budget_table(group: TaskGroup, labels: Sequence[str]) -> list[str]:
     """Quality at the end of the budget (and at the best-validation checkpoint), per solver."""
     field, title, higher = quality_metric(group)
-    runs_all = [r for lab in labels for r in group.attempted(lab)]
-    if not runs_all or all(r.budget.get("stop_at_target", True) for r in runs_all):
+    rows = group.frame[group.frame["attempted"] & group.frame["label"].isin(list(labels))]
+    if rows.empty or not _past_target(rows):
         return []
-    has_val = any(r.selected for r in runs_all)
-    metric = field[len("test_"):] if field.startswith("test_") else field
+    metric = field.removeprefix("test_")
+    chosen = [c for c in rows.columns if c.startswith("selected.")]
+    has_val = bool(rows[chosen].notna().any(axis=None)) if chosen else False
     head = ["solver", f"{title} at budget, median [IQR]"]
     if has_val:
         head.append(f"{title} at the best-validation checkpoint, median [IQR]")
@@ -231,16 +223,19 @@ def fixed_budget_table(group: TaskGroup, labels: Sequence[str]) -> list[str]:
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
-    for label in labels:
-        runs = [r for r in group.attempted(label) if not censored(r)]
-        if not runs:
-            continue
-        cells = [_quantiles([_at_budget(r, field) for r in runs])]
+    at_budget = f"final_test.{metric}" if field.startswith("test_") else f"final_train.{field}"
+    for label, runs in rows[~rows["censored"]].groupby("label", sort=False):
+        cells = [_quantiles(_values(runs, at_budget))]
         if has_val:
-            cells.append(_quantiles([_selected(r, metric) for r in runs]))
-        spent = float(np.median([r.evaluations for r in runs]))
+            cells.append(_quantiles(_values(runs, f"selected.test.{metric}")))
+        spent = float(np.median(runs["evaluations"]))
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {spent:,.0f} |")
     return [*lines, ""]
+
+
+def _values(rows: pd.DataFrame, column: str) -> list[float]:
+    """A metric column as floats, NaN where a run has none."""
+    return rows[column].astype(float).tolist() if column in rows else [math.nan] * len(rows)
 
 
 def _quantiles(values: Sequence[float]) -> str:
@@ -277,10 +272,8 @@ CONTROL_REFERENCES: tuple[tuple[str, str, str, str], ...] = (
 def control_reference_lines(records: Sequence[RunRecord]) -> list[str]:
     """Ours next to the published reference points, per control task: success k/n and the
     median environment steps and solver seconds to the target over successful runs."""
-    runs: dict[str, dict[str, list[RunRecord]]] = {}
-    for r in records:
-        if r.family == "control" and r.stop_reason != "unsupported":
-            runs.setdefault(r.task, {}).setdefault(r.solver, []).append(r)
+    frame = runs_frame(records) if records else pd.DataFrame()
+    runs = frame[frame["family"].eq("control") & frame["attempted"]] if records else frame
     out = [
         "On a control task one evaluation is one environment step of one policy, so the costs "
         "below are environment steps. Published reference points are quoted with their "
@@ -291,19 +284,18 @@ def control_reference_lines(records: Sequence[RunRecord]) -> list[str]:
         "list them as such).",
         "",
     ]
-    if not runs:
+    if runs.empty:
         return [*out, "No control runs recorded."]
-    for task in sorted(runs):
-        target = next(iter(runs[task].values()))[0].target
-        out += [f"**{task}** (target: {target})", "",
+    for task, by_task in runs.groupby(runs["task"].astype(str), sort=True):
+        out += [f"**{task}** (target: {by_task['target'].iloc[0]})", "",
                 "| solver | success | environment steps to target, median | solver seconds to "
                 "target, median |", "|---|---:|---:|---:|"]
-        for solver, rs in runs[task].items():
-            hits = [r for r in rs if r.success and r.evaluations_to_target is not None]
-            steps = (f"{np.median([r.evaluations_to_target for r in hits]):,.0f}"
-                     if hits else "—")
-            secs = (f"{np.median([r.seconds_to_target or 0.0 for r in hits]):.3g}"
-                    if hits else "—")
+        for solver, rs in by_task.groupby(by_task["solver"].astype(str), sort=False):
+            hits = rs[rs["success"]]
+            steps = (f"{np.median(hits['evaluations_to_target'].astype(float)):,.0f}"
+                     if len(hits) else "—")
+            secs = (f"{np.median(hits['seconds_to_target'].fillna(0.0).astype(float)):.3g}"
+                    if len(hits) else "—")
             out.append(f"| `{solver}` | {len(hits)}/{len(rs)} | {steps} | {secs} |")
         out.append("")
         refs = [ref for ref in CONTROL_REFERENCES if ref[0] == task]

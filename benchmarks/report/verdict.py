@@ -27,7 +27,13 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.records import RunRecord
-from benchmarks.report.analysis import TaskGroup, bootstrap_seed, paired_costs, quality_metric
+from benchmarks.report.analysis import (
+    TaskGroup,
+    bootstrap_seed,
+    ert_inputs,
+    paired_costs,
+    quality_metric,
+)
 from benchmarks.report.stats import (
     CostGivenSuccess,
     Reliability,
@@ -102,7 +108,8 @@ def _quality(rows: pd.DataFrame, field: str) -> float:
     """The median held-out metric at the end of the budget, taken at the best-validation
     checkpoint where the task has a validation split (what a user would keep)."""
     metric = field.removeprefix("test_")
-    final = rows.get(f"final_test.{metric}" if field.startswith("test_") else f"final_train.{field}")
+    final = rows.get(f"final_test.{metric}" if field.startswith("test_")
+                     else f"final_train.{field}")
     values = pd.Series(math.nan, index=rows.index) if final is None else final.astype(float)
     chosen = [c for c in rows.columns if c.startswith("selected.test.")]
     if chosen:  # a run with a best-validation checkpoint is judged there, and only there
@@ -127,14 +134,13 @@ def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
             rows = usable[usable["label"] == label]
             if rows.empty:
                 continue
-            success = rows["success"].to_numpy()
-            cost = rows["cost_to_target.evaluations"].astype(float).to_numpy()
+            costs, success = ert_inputs(rows, "evaluations")
             entry = Entry(
                 label=label,
                 paradigm=paradigm,
                 runs=len(rows),
                 successes=int(success.sum()),
-                ert=ert(np.where(success, cost, rows["evaluations"].astype(float)), success),
+                ert=ert(costs, success),
                 quality=_quality(rows, field),
                 censored=int((group.frame["label"].eq(label) & group.frame["censored"]).sum()),
             )

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from benchmarks.report.analysis import TaskGroup
-from benchmarks.results import base_solver
+from benchmarks.results import base_solver, write_atomic
 
 DPI = 110
 #: Stand-in for an infinite loss (a diverged run) in quantiles; far above any axis shown.
@@ -72,7 +72,6 @@ def save(fig: Figure, path: Path) -> Path:
     times smaller with no visible loss on these flat-coloured plots (checked by eye). No
     "Software" metadata and no dithering, so the same records give byte-identical files.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
     plt.close(fig)
@@ -81,8 +80,9 @@ def save(fig: Figure, path: Path) -> Path:
         palette_image = image.convert("RGB").quantize(
             colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
         )
-        palette_image.save(path, format="PNG", optimize=True)
-    return path
+        png = io.BytesIO()
+        palette_image.save(png, format="PNG", optimize=True)
+    return write_atomic(path, png.getvalue())  # a reader never sees half a figure
 
 
 def suptitle(fig: Figure, text: str, **kwargs: Any) -> None:

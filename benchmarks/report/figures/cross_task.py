@@ -3,17 +3,24 @@ performance profiles and the paired-wins matrix."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from benchmarks.report.analysis import AXIS_TITLES, Blocks, CostAxis, TaskGroup, runtime_problems
+from benchmarks.report.analysis import (
+    AXIS_TITLES,
+    Blocks,
+    CostAxis,
+    TaskGroup,
+    runtime_problems,
+    success_grid,
+)
 from benchmarks.report.figures.common import (
     Palette,
     coinciding,
@@ -30,7 +37,6 @@ from benchmarks.report.figures.common import (
     wrap,
 )
 from benchmarks.report.stats import performance_profile, runtime_ecdf
-from benchmarks.results import spent
 
 #: Points on the log-spaced x grid of the ECDF and performance-profile curves.
 CURVE_GRID = 400
@@ -40,15 +46,7 @@ SIGNIFICANCE = 0.05
 
 def success_heatmap(groups: Sequence[TaskGroup], labels: Sequence[str], path: Path) -> Path:
     """Solver x task grid of success rates, annotated ``k/n``; grey where a solver did not run."""
-    rates = np.full((len(labels), len(groups)), math.nan)
-    notes = np.full((len(labels), len(groups)), "n/a", dtype=object)
-    for j, g in enumerate(groups):
-        for i, lab in enumerate(labels):
-            runs = g.attempted(lab)
-            if runs:
-                ok = sum(r.success for r in runs)
-                rates[i, j] = ok / len(runs)
-                notes[i, j] = f"{ok}/{len(runs)}"
+    rates, notes = success_grid(groups, labels, missing="n/a")
     task_names = [g.name for g in groups]
     # Many tasks read better as rows (long names stay horizontal); few as columns.
     tall = len(groups) > len(labels) + 2
@@ -100,9 +98,12 @@ def runtime_ecdf_figure(
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
         handles: list[Any] = []
         ecdfs: dict[str, np.ndarray] = {}  # evaluation-axis curves, to name coinciding ones
+        rows = pd.concat([g.frame[g.frame["attempted"]].assign(group=g.name) for g in groups])
+        tried = rows[rows["label"].isin(list(labels))]
         for ax, axis in zip(axes, axes_list, strict=True):
+            spent = "solver_seconds" if axis == "seconds" else axis
             runtimes = {lab: runtime_problems(groups, lab, axis) for lab in labels}
-            spends = [spent(r, axis) for g in groups for lab in labels for r in g.attempted(lab)]
+            spends = tried[spent].tolist()
             hits = [v for lab in labels for p in runtimes[lab] for v in p]
             span = positive_range([*hits, *spends])
             if span is None:
@@ -119,12 +120,13 @@ def runtime_ecdf_figure(
                 )
                 if axis == "evaluations":
                     ecdfs[lab] = y
-                missed = [spent(r, axis) for g in groups for r in g.attempted(lab) if not r.success]
+                mine = tried[tried["label"].eq(lab)]
+                missed = mine.loc[~mine["success"], spent].tolist()
                 if missed:
                     x = max(float(np.median(missed)), lo)
                     ax.plot([x], [np.interp(x, grid, y)], "x", color=colours[lab], ms=9, mew=2)
                 if axis == "evaluations":
-                    n_run = sum(1 for g in groups if g.attempted(lab))
+                    n_run = mine["group"].nunique()
                     suffix = f" (ran {n_run}/{len(groups)} tasks)" if n_run < len(groups) else ""
                     handles.append((line, short(lab, 40) + suffix))
             ax.set_xscale("log")

@@ -21,7 +21,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-from benchmarks.report.analysis import AXIS_TITLES, CostAxis, TaskGroup, bootstrap_seed
+from benchmarks.report.analysis import (
+    AXIS_TITLES,
+    CostAxis,
+    TaskGroup,
+    bootstrap_seed,
+    ert_inputs,
+)
 from benchmarks.report.figures.common import (
     Palette,
     coinciding,
@@ -36,7 +42,7 @@ from benchmarks.report.figures.common import (
     twin_name,
 )
 from benchmarks.report.stats import ecdf, ert, ert_bootstrap, wilson_interval
-from benchmarks.results import base_solver, censored, ert_cost
+from benchmarks.results import base_solver
 
 #: Bootstrap resamples of the trade-off map's ERT intervals (the task table uses 2000; the
 #: figure only needs the bars' extent).
@@ -46,7 +52,8 @@ ECDF_POINTS = 200
 
 
 def _attempted(group: TaskGroup) -> list[str]:
-    return [lab for lab in group.runs if [r for r in group.attempted(lab) if not censored(r)]]
+    """The labels with at least one run neither unsupported nor censored by time."""
+    return [str(lab) for lab in group.usable()["label"].unique()]
 
 
 def _filled(label: str) -> bool:
@@ -66,11 +73,9 @@ def tradeoff_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
     axis: CostAxis = "evaluations"
     points: dict[str, tuple[float, float, float, float, float, float]] = {}
     for lab in labels:
-        runs = [r for r in group.attempted(lab) if not censored(r)]
-        costs = [ert_cost(r, axis) for r in runs]
-        ok = [r.success for r in runs]
-        rate = sum(ok) / len(runs)
-        lo_rate, hi_rate = wilson_interval(sum(ok), len(runs))
+        costs, ok = ert_inputs(group.usable(lab), axis)
+        rate = ok.sum() / len(ok)
+        lo_rate, hi_rate = wilson_interval(int(ok.sum()), len(ok))
         e = ert(costs, ok)
         lo, hi = ert_bootstrap(
             costs, ok, seed=bootstrap_seed(group.name, lab, "tradeoff"), n_boot=N_BOOT
@@ -142,15 +147,14 @@ def _final_metric(group: TaskGroup) -> tuple[str, str, bool]:
 
 def final_metric_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | None:
     """Every run's final metric, one strip per label over a box of its quartiles."""
-    labels = [lab for lab in group.runs if group.attempted(lab)]
+    split, metric, log = _final_metric(group)
+    column = f"final_{split}.{metric}"
+    values = {str(lab): (rows[column].to_numpy(dtype=float) if column in rows
+                         else np.full(len(rows), math.nan))
+              for lab, rows in group.frame[group.frame["attempted"]].groupby("label", sort=False)}
+    labels = list(values)
     if not labels:
         return None
-    split, metric, log = _final_metric(group)
-    values: dict[str, np.ndarray] = {}
-    for lab in labels:
-        metrics = [(r.final_test if split == "test" else r.final_train).get(metric, math.nan)
-                   for r in group.attempted(lab)]
-        values[lab] = np.array(metrics, dtype=float)
     shown = [v for vs in values.values() for v in vs if math.isfinite(v) and (v > 0 or not log)]
     if not shown:
         return None
@@ -203,9 +207,8 @@ def task_ecdf_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | N
         curves: dict[str, np.ndarray] = {}
         drew = False
         for ax, axis in zip(axes, axes_list, strict=True):
-            hits = {lab: np.array([ert_cost(r, axis) if r.success else math.inf
-                                   for r in group.attempted(lab) if not censored(r)])
-                    for lab in labels}
+            hits = {lab: np.where(ok, costs, math.inf) for lab in labels
+                    for costs, ok in [ert_inputs(group.usable(lab), axis)]}
             finite = [v for h in hits.values() for v in h if math.isfinite(v) and v > 0]
             if not finite:
                 ax.text(0.5, 0.5, "no run reached the target", ha="center",

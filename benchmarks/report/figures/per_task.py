@@ -90,10 +90,11 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         shown: list[float] = []  # quartile values on screen, to fit the y axis
         starts: list[float] = []  # starting values, to cap the axis above
         medians: dict[str, np.ndarray] = {}  # evaluation-axis medians, to name coinciding lines
-        # A log axis, unless the metric goes to zero or below (a control task's loss is minus
-        # its return: on a log axis nothing of it would be drawn).
+        # A log axis, unless the metric goes below zero (a control task's loss is minus its
+        # return: on a log axis nothing of it would be drawn). A loss of exactly zero (L-BFGS
+        # solves XOR exactly) stays on the log axis, drawn on its bottom edge.
         log_y = all(
-            v > 0 for lab in labels for r in group.attempted(lab)
+            v >= 0 for lab in labels for r in group.attempted(lab)
             for v in trace_column(r, metric) if math.isfinite(v)
         )
         for ax, axis in zip(axes, axes_list, strict=True):

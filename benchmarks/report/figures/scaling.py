@@ -18,7 +18,9 @@ from benchmarks.report.analysis import (
     CostAxis,
     TaskGroup,
     bootstrap_seed,
+    ert_inputs,
     knob_numeric,
+    success_grid,
 )
 from benchmarks.report.figures.common import (
     Palette,
@@ -31,7 +33,6 @@ from benchmarks.report.figures.common import (
     theme,
 )
 from benchmarks.report.stats import ert, ert_bootstrap
-from benchmarks.results import ert_cost
 
 _ERT_AXES: tuple[CostAxis, CostAxis] = ("evaluations", "seconds")
 
@@ -70,14 +71,13 @@ def scaling_figure(
             for ax, axis in zip(axes[:2], _ERT_AXES, strict=True):
                 ys, los, his, miss = [], [], [], []
                 for m, pos in zip(members, positions, strict=True):
-                    runs = m.attempted(lab)
-                    if not runs:
+                    rows = m.tried(lab)
+                    if rows.empty:
                         ys.append(math.nan)
                         los.append(math.nan)
                         his.append(math.nan)
                         continue
-                    costs = [ert_cost(r, axis) for r in runs]
-                    ok = [r.success for r in runs]
+                    costs, ok = ert_inputs(rows, axis)
                     e = ert(costs, ok)
                     lo, hi = ert_bootstrap(costs, ok, seed=bootstrap_seed(m.name, lab, axis))
                     # Same numbers as the task's table; floored only to sit on a log axis.
@@ -176,11 +176,10 @@ def scaling_summary_figure(
             for k, lab in enumerate(labels):
                 ys, miss = [], []
                 for m, pos in zip(members, positions, strict=True):
-                    runs = m.attempted(lab)
-                    e = (ert([ert_cost(r, axis) for r in runs], [r.success for r in runs])
-                         if runs else math.nan)
+                    rows = m.tried(lab)
+                    e = ert(*ert_inputs(rows, axis)) if len(rows) else math.nan
                     ys.append(max(e, COST_FLOOR[axis]) if math.isfinite(e) else math.nan)
-                    if runs and not math.isfinite(e):
+                    if len(rows) and not math.isfinite(e):
                         miss.append(pos)
                 if all(math.isnan(y) for y in ys) and not miss:
                     continue
@@ -221,15 +220,7 @@ def _success_grid(
     ax: Any, members: Sequence[TaskGroup], labels: Sequence[str], ticks: Sequence[str]
 ) -> None:
     """Success counts as a solver x knob-value heatmap (lines would hide each other at 0 and 1)."""
-    rates = np.full((len(labels), len(members)), math.nan)
-    notes = np.full((len(labels), len(members)), "", dtype=object)
-    for i, lab in enumerate(labels):
-        for j, m in enumerate(members):
-            runs = m.attempted(lab)
-            if runs:
-                ok = sum(r.success for r in runs)
-                rates[i, j] = ok / len(runs)
-                notes[i, j] = f"{ok}/{len(runs)}"
+    rates, notes = success_grid(members, labels)
     sns.heatmap(
         rates,
         ax=ax,
