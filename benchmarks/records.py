@@ -8,12 +8,15 @@ trace and the environment.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import functools
 import hashlib
 import json
 import math
 import os
+import stat
 import types
 import typing
 from collections.abc import Iterable, Iterator
@@ -210,31 +213,72 @@ def cell_key(
 
 
 class RecordWriter:
-    """Appends records to a JSON-lines file, one ``write`` + ``flush`` + ``fsync`` per record."""
+    """Appends records to a JSON-lines file, one ``write`` + ``fsync`` per record.
+
+    The file holds only whole records, whatever fails: a write that does not complete (the disk
+    is full, the device reports an I/O error, the fsync fails) takes its partial line back out
+    before raising, so the records written before it are kept as they were and rerunning the
+    command resumes after them. Every ``OSError`` it raises names the file (``exc.filename``),
+    which a write error would not otherwise do, so the caller can say which file failed.
+    The file is opened without blocking and must be a regular file: a named pipe or a device
+    at the path fails at once instead of hanging or swallowing the records.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair_torn_tail()
-        self._file = self.path.open("a", encoding="utf-8")
+        self._fd: int | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+        except OSError as exc:
+            raise self._named(exc) from exc
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", str(self.path))
+            self._repair_torn_tail(fd, info.st_size)
+        except OSError as exc:
+            os.close(fd)
+            raise self._named(exc) from exc
+        self._fd = fd
 
-    def _repair_torn_tail(self) -> None:
+    def _named(self, exc: OSError) -> OSError:
+        """``exc`` as the same kind of ``OSError``, naming this writer's file."""
+        if exc.filename is not None:
+            return exc
+        return OSError(exc.errno, exc.strerror or str(exc), str(self.path))
+
+    @staticmethod
+    def _repair_torn_tail(fd: int, size: int) -> None:
         # A previous process killed mid-write can leave a last line without its newline. Start the
         # next record on a fresh line so the torn fragment stays isolated (and is skipped on read).
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with self.path.open("rb") as f:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
-                    with self.path.open("a", encoding="utf-8") as g:
-                        g.write("\n")
+        if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")
 
     def write(self, record: RunRecord) -> None:
-        self._file.write(record.to_json() + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        """Append one record and make it durable; on failure the file is as it was before."""
+        if self._fd is None:
+            raise ValueError(f"the record writer for {self.path} is closed")
+        line = memoryview((record.to_json() + "\n").encode("utf-8"))
+        size: int | None = None
+        try:
+            size = os.fstat(self._fd).st_size
+            while line:
+                line = line[os.write(self._fd, line):]
+            os.fsync(self._fd)
+        except OSError as exc:
+            if size is not None:  # take the partial line back: only whole records stay
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, size)
+            raise self._named(exc) from exc
 
     def close(self) -> None:
-        self._file.close()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                raise self._named(exc) from exc
 
     def __enter__(self) -> RecordWriter:
         return self

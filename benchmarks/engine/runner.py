@@ -28,6 +28,7 @@ import dataclasses
 import functools
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -51,6 +52,7 @@ from benchmarks.engine.executors import (
     open_engine,
     run_preload,
 )
+from benchmarks.engine.files import check_file_target, file_kind
 from benchmarks.environment import environment
 from benchmarks.harness import check_budget_fits, empty_record, record_base, run_one
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
@@ -126,15 +128,20 @@ def _plan_one(cell: Cell) -> PlannedCell:
     ))
 
 
-def plan_cells(cells: Sequence[Cell]) -> list[PlannedCell]:
+def plan_cells(cells: Sequence[Cell | PlannedCell]) -> list[PlannedCell]:
     """Validate every cell (task, solver, budget, seed, memory) and key it, in one pass.
 
     Raises on the first bad name or value, before anything runs. Tasks are cached and a solver
     configuration is checked once, so a 10,000-cell grid costs one check per distinct cell.
+    Cells planned already (a caller that checks the grid before deciding to run it, as the
+    command line does) pass through unchanged, so no grid is planned twice.
     """
     planned: list[PlannedCell] = []
     checked: dict[tuple[Any, ...], PlannedCell] = {}
     for cell in cells:
+        if isinstance(cell, PlannedCell):
+            planned.append(cell)
+            continue
         check_interval(cell.seed, "seed", "Cell", kind=int, low=0, high=MAX_SEED)
         ident = (cell.task, _freeze(cell.task_options), cell.solver, _freeze(cell.solver_options),
                  cell.budget, cell.seed)
@@ -345,10 +352,19 @@ def _single_writer(path: Path) -> Iterator[None]:
     removed (or replaced) in between sees that the path no longer names what it locked, and
     opens again.
     """
+    check_file_target(path, "records file", source="run_cells's records_path")
     path.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(5):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # O_NONBLOCK: a named pipe at the path fails at once (ENXIO) instead of blocking until
+        # some reader opens it; on a regular file the flag changes nothing.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
         try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise InvalidParameterError(
+                    f"The records file {str(path)!r} must be a regular file. It is "
+                    f"{file_kind(mode)}."
+                )
             _before_lock()
             if fcntl is not None:
                 try:
@@ -396,14 +412,23 @@ class SuiteInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+#: Whether a :func:`stop_on_signals` block is active in this process (only the outermost one
+#: installs handlers).
+_CATCHING = False
+
+
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into :class:`SuiteInterrupted`, once.
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`SuiteInterrupted`, once, for the whole block.
 
     A second signal while the suite is already stopping is ignored, so the workers are still
-    stopped and the summary is still printed.
+    stopped and the summary is still printed. Blocks nest: the command line wraps everything it
+    does (checking the input, running the suite, writing the report) in one, so a signal at any
+    point becomes the same exception and the same exit status; :func:`run_cells` opens its own
+    for callers that have none, and an inner block leaves the outer one in charge.
     """
-    if threading.current_thread() is not threading.main_thread():
+    global _CATCHING
+    if threading.current_thread() is not threading.main_thread() or _CATCHING:
         yield
         return
     stopping = False
@@ -417,9 +442,11 @@ def _stop_on_signals() -> Iterator[None]:
         raise SuiteInterrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    _CATCHING = True
     try:
         yield
     finally:
+        _CATCHING = False
         if stopping:
             # The interrupt is still on its way to the caller, which prints the summary and
             # exits: a further stop signal now would kill the process with the default action
@@ -470,7 +497,7 @@ def _unique_todo(planned: Sequence[PlannedCell], done: set[str], rerun: bool) ->
 
 
 def run_cells(
-    cells: Iterable[Cell],
+    cells: Iterable[Cell | PlannedCell],
     *,
     suite: str,
     records_path: Path,
@@ -484,7 +511,8 @@ def run_cells(
     """Run cells on an executor, appending each record to ``records_path`` as it finishes.
 
     Args:
-        cells: the grid (duplicates, by key, run once).
+        cells: the grid (duplicates, by key, run once), as cells or as :func:`plan_cells`
+            returned them.
         suite: the suite's name, recorded.
         records_path: the JSON-lines file to append to (created with its folder).
         rerun: run cells even if their key is already recorded.
@@ -509,7 +537,7 @@ def run_cells(
     load_plugins(plugins)
     planned = plan_cells(list(cells))
     start = time.perf_counter()
-    with _stop_on_signals(), _single_writer(records_path):
+    with stop_on_signals(), _single_writer(records_path):
         done, bad = (set(), 0) if rerun else done_keys(records_path)
         todo = _unique_todo(planned, done, rerun)
         summary = SuiteSummary(0, len(planned) - len(todo), 0, Counter(), 0.0, records_path,
