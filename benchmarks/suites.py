@@ -19,17 +19,20 @@ An explicit ``data_seed`` in a task entry pins one draw for every seed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks.budget import Budget
-from solvers import get_solver_class
+from benchmarks.engine.files import check_file_target
+from solvers import SOLVERS, get_solver, get_solver_class, solver_fields
 from solvers.base import REFERENCE
 from solvers.space import configuration, sobol_points
-from tasks import task_knobs
-from tasks._validation import unknown_name
+from tasks import TASKS, task_knobs
+from tasks._validation import shown, unknown_name
 from tasks.errors import InvalidParameterError
 
 #: A task option value meaning "the run's seed": the data are drawn per seed, paired across
@@ -95,8 +98,9 @@ class Suite:
 
     Attributes:
         arms: which arms to run; ``tuned`` cells exist only for the (task, solver) pairs that
-            the ``tuned`` mapping passed to :meth:`cells` holds (a missing pair is reported, not
-            silently replaced by the defaults).
+            the ``tuned`` mapping passed to :meth:`cells` holds (a missing pair is never replaced
+            by the defaults; :meth:`tuned_gaps` lists them, and the command line states them
+            before anything runs).
         per_seed_data: draw each run's data from its seed (tasks with a ``data_seed`` knob).
         trials: with the ``trial`` arm (a tuning study), how many configurations each solver
             draws from its search space per task: the first ``trials`` points of one scrambled
@@ -157,6 +161,40 @@ class Suite:
                         )
 
 
+    def tuned_gaps(
+        self,
+        registered: tuple[str, ...],
+        tuned: Tuned,
+        expected: Callable[[TaskEntry, str], bool],
+    ) -> list[TunedGap]:
+        """The tasks whose tuned arm :meth:`cells` leaves out, at least partly, and why.
+
+        Args:
+            registered: the solvers ``solvers=None`` stands for.
+            tuned: the tuned configurations the arm reads.
+            expected: whether the tuned arm should have a configuration for a solver on a
+                task entry. A tuning study never tunes a reference line, nor a solver that does
+                not apply to the task, so their absence is no gap.
+
+        Returns:
+            One gap per task entry (empty when the suite has no tuned arm): what the caller
+            states before anything runs, so a cell is never dropped without a word.
+        """
+        if "tuned" not in self.arms:
+            return []
+        solvers = self.solvers if self.solvers is not None else registered
+        gaps: list[TunedGap] = []
+        for entry in self.tasks:
+            key = entry_key(entry.name, entry.options)
+            chosen = tuned.get(key)
+            missing = tuple(
+                s for s in solvers if s not in (chosen or {}) and expected(entry, s)
+            )
+            if missing:
+                gaps.append(TunedGap(entry=entry, key=key, solvers=missing,
+                                     has_entry=chosen is not None))
+        return gaps
+
     def trial_configs(self, solver: str) -> list[dict[str, Any]]:
         """The configurations a tuning study tries for ``solver``, in trial order."""
         space = get_solver_class(solver).search_space
@@ -179,6 +217,24 @@ class Suite:
                     arm="trial",
                     trial=trial,
                 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TunedGap:
+    """A task entry whose tuned arm has no configuration for some solvers of the suite.
+
+    Attributes:
+        entry: the task entry.
+        key: the entry's key in ``tuned.json`` (:func:`entry_key`).
+        solvers: the solvers that should have a configuration and have none.
+        has_entry: whether the file has an entry for ``key`` at all (``False``: it has none for
+            this task with these options, e.g. after a ``--task-set`` changed them).
+    """
+
+    entry: TaskEntry
+    key: str
+    solvers: tuple[str, ...]
+    has_entry: bool
 
 
 def _b(evaluations: int, seconds: float = SAFETY_SECONDS, *, to_budget: bool = False) -> Budget:
@@ -461,23 +517,121 @@ def with_budget(suite: Suite, budget: Budget | None) -> Suite:
     return replace(suite, tasks=tasks)
 
 
+#: The shape of a ``tuned.json``, level by level, as :func:`check_tuned` checks it (each
+#: level's expectation is what an error message states):
+TUNED_SCHEMA: dict[str, str] = {
+    "$": "an object with a 'tuned' member (and optionally 'study' and 'details' objects)",
+    '$["study"]': "an object (the study's settings, shown in the report)",
+    '$["details"]': "an object (each choice's trials, shown in the report)",
+    '$["tuned"]': "an object mapping task entries ('xor', 'parity(num_bits=4)') to solvers",
+    '$["tuned"][ENTRY]': "an object mapping solver names to hyperparameters",
+    '$["tuned"][ENTRY][SOLVER]': "an object mapping that solver's hyperparameters to values",
+}
+#: An entry key: a task name, then optionally its options in parentheses (:func:`entry_key`).
+_ENTRY_KEY = re.compile(r"(?P<task>[^()]+)(?:\((?P<options>.*)\))?")
+
+
+def _json_path(*keys: str) -> str:
+    """``$["tuned"]["xor"]``: a JSON path whose members are quoted as JSON strings."""
+    return "$" + "".join(f"[{json.dumps(k)}]" for k in keys)
+
+
+def _found(value: Any) -> str:
+    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    return "null" if value is None else f"{kind} ({shown(value)})"
+
+
+def check_tuned(document: Any, path: Path) -> Tuned:
+    """Check a tuned-configurations document against :data:`TUNED_SCHEMA`; return its mapping.
+
+    Every name is checked too: task entries must name registered tasks, solvers registered
+    solvers, hyperparameters fields of their solver, and each configuration must build its
+    solver. A file of the wrong shape would otherwise make the tuned arm vanish, or fail an hour
+    into a suite, without naming the file.
+
+    Raises:
+        InvalidParameterError: the file, the JSON path of the first bad entry, what was expected
+            there and what was found.
+        UnknownNameError: an unknown task, solver or hyperparameter; the valid ones are listed.
+    """
+    name = str(path)
+
+    def require_object(value: Any, where: str, *keys: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise InvalidParameterError(
+                f"The tuned configurations file {name!r} must have the shape load_tuned reads: "
+                f"at {_json_path(*keys)} expected {TUNED_SCHEMA[where]}; found {_found(value)}."
+            )
+        return value
+
+    def at(*keys: str) -> str:
+        return f" at {_json_path(*keys)} in the tuned configurations file {name!r}"
+
+    require_object(document, "$")
+    if "tuned" not in document:
+        raise InvalidParameterError(
+            f"The tuned configurations file {name!r} must have the shape load_tuned reads: at $ "
+            f"expected {TUNED_SCHEMA['$']}; found an object with members "
+            f"{', '.join(repr(k) for k in document) or 'none'}."
+        )
+    for member in ("study", "details"):
+        if member in document:
+            require_object(document[member], f'$["{member}"]', member)
+    tuned = require_object(document["tuned"], '$["tuned"]', "tuned")
+    for key, solvers in tuned.items():
+        match = _ENTRY_KEY.fullmatch(key)
+        task = match.group("task") if match else key
+        if task not in TASKS:
+            raise unknown_name("task", task, TASKS, where=at("tuned", key))
+        require_object(solvers, '$["tuned"][ENTRY]', "tuned", key)
+        for solver, config in solvers.items():
+            if solver not in SOLVERS:
+                raise unknown_name("solver", solver, SOLVERS, where=at("tuned", key, solver))
+            require_object(config, '$["tuned"][ENTRY][SOLVER]', "tuned", key, solver)
+            for param in config:
+                if param not in solver_fields(solver):
+                    raise unknown_name("hyperparameter", param, solver_fields(solver),
+                                       where=at("tuned", key, solver, param))
+            try:
+                get_solver(solver, **config)
+            except (ValueError, TypeError) as exc:
+                raise InvalidParameterError(
+                    f"The tuned configurations file {name!r} holds a configuration that does not "
+                    f"build its solver: at {_json_path('tuned', key, solver)}: {exc}"
+                ) from None
+    return tuned
+
+
 def load_tuned(path: Path | None = None) -> tuple[Tuned, dict[str, Any]]:
     """The tuned configurations and the whole document (``({}, {})`` when the file is absent).
 
+    The file is checked before it is used (:func:`check_tuned`): a file of the wrong shape is
+    refused with the JSON path of the bad entry, never read as "no configurations".
+
     Raises:
-        InvalidParameterError: the file exists but is not a study's ``tuned.json``.
+        InvalidParameterError: the path is not a readable regular file, or the file is not a
+            study's ``tuned.json`` (not JSON, or not of :data:`TUNED_SCHEMA`'s shape).
+        UnknownNameError: the file names an unknown task, solver or hyperparameter.
     """
     path = REFERENCE_TUNED if path is None else Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}, {}
+    # Not a named pipe or a device: reading one would block or never end.
+    check_file_target(path, "tuned configurations file", write=False)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        tuned = document["tuned"]
-        if not isinstance(tuned, dict):
-            raise TypeError("'tuned' is not an object")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidParameterError(
-            f"The tuned configurations file {path} could not be read ({exc}); expected the "
-            f"tuned.json that `run_all.py --suite tuning` writes."
-        ) from None
-    return tuned, document
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        why = f"it could not be read ({exc.strerror or exc})"
+    except UnicodeDecodeError as exc:
+        why = f"it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    except json.JSONDecodeError as exc:
+        why = f"it is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    except RecursionError:
+        why = "it is not JSON this reader can parse (nested too deeply)"
+    else:
+        return check_tuned(document, path), document
+    raise InvalidParameterError(
+        f"The tuned configurations file {str(path)!r} must be the tuned.json that "
+        f"`run_all.py --suite tuning` writes; {why}."
+    )
