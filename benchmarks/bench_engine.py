@@ -57,6 +57,20 @@ def suite(cells: int, iterations: int) -> list[Cell]:
     ]
 
 
+def check_records(records: list[RunRecord], cells: list[Cell]) -> None:
+    """Fail unless the records are one full run of each cell, whatever the executor.
+
+    Every seed once, each run exactly its budget's iterations, and the same final loss as the
+    same cell run here in this process: a worker must not change a run's outcome.
+    """
+    assert sorted(r.seed for r in records) == sorted(c.seed for c in cells)
+    assert {r.iterations for r in records} == {c.budget.max_iterations for c in cells}
+    first = next(c for c in cells if c.seed == min(c.seed for c in cells))
+    here = run_cell(first, "bench")
+    (there,) = (r for r in records if r.seed == first.seed)
+    assert there.final_train == here.final_train
+
+
 def config(executor: str) -> ExecutorConfig:
     return ExecutorConfig(kind=executor, workers=WORKERS if executor == "process" else None)
 
@@ -102,6 +116,7 @@ def test_engine_suite(benchmark: BenchmarkFixture, executor: str, tmp_path: Path
     assert summary.ran == len(cells) and summary.failed == 0
     records = read_records(last).records
     assert {r.stop_reason for r in records} == {"max_iterations"}
+    check_records(records, cells)
     benchmark.extra_info.update(
         executor=summary.executor,
         workers=summary.workers,
@@ -147,6 +162,7 @@ def test_engine_throughput(benchmark: BenchmarkFixture, started_engine: Engine,
     records = benchmark.pedantic(run_all, setup=serial_round, rounds=ROUNDS, iterations=1)
     assert len(records) == len(cells)
     assert {r.stop_reason for r in records} == {"max_iterations"}
+    check_records(records, cells)
     benchmark.extra_info.update(executor=engine.name, workers=engine.workers,
                                 cells=len(cells), iterations=cells[0].budget.max_iterations)
     record_speedup(benchmark, serial)
