@@ -3,7 +3,7 @@
 Examples:
     python benchmarks/run_all.py                       # the default suite
     python benchmarks/run_all.py --suite smoke         # a two-minute check
-    python benchmarks/run_all.py --tasks xor --solvers sgd --seeds 100 \\
+    python benchmarks/run_all.py --tasks xor --solvers sgd --seeds 100 --arms defaults \\
         --set sgd.learning_rate=0.02 --set sgd.momentum=0.9 --max-iterations 2001
     python benchmarks/run_all.py --report-only         # rebuild the report, run nothing
     python benchmarks/run_all.py --executor dask --scheduler tcp://host:8786  # on a cluster
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import errno
 import os
 import re
+import signal
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,21 +27,35 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks.budget import Budget
 from benchmarks.engine.executors import EXECUTORS, ExecutorConfig
-from benchmarks.engine.runner import MAX_SEED, MAX_SEEDS, run_cells
+from benchmarks.engine.files import check_file_target
+from benchmarks.engine.runner import (
+    MAX_SEED,
+    MAX_SEEDS,
+    PlannedCell,
+    build_task,
+    plan_cells,
+    run_cells,
+    stop_on_signals,
+)
 from benchmarks.records import read_records
 from benchmarks.report.document import figures_dir_for, write_report
 from benchmarks.studies.tuning import write_tuned
 from benchmarks.suites import (
     ARMS,
+    PER_SEED,
     REFERENCE_TUNED,
     SUITES,
+    TUNED_FILE,
+    Cell,
     Suite,
     TaskEntry,
+    TunedGap,
     get_suite,
     load_tuned,
     with_budget,
 )
-from solvers import SOLVERS, get_solver_class, solver_fields
+from solvers import SOLVERS, get_solver, get_solver_class, solver_fields
+from solvers.base import REFERENCE
 from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs
 from tasks._validation import check_interval, unknown_name
 from tasks.errors import BenchmarkError, InvalidParameterError
@@ -277,12 +293,118 @@ def report_path(out: Path, suite: str) -> Path:
     return out / ("report.md" if suite == "default" else f"report-{suite}.md")
 
 
+def _tuned_solver_expected(entry: TaskEntry, solver: str, suite: Suite) -> bool:
+    """Whether a tuning study would have a configuration for ``solver`` on ``entry``.
+
+    It never tunes a reference line (scikit-learn's MLP is shown, not tuned) nor a solver that
+    does not apply to the task (recorded as unsupported in the defaults arm), so neither is a
+    gap in the tuned arm worth a word.
+    """
+    if get_solver_class(solver).paradigm == REFERENCE:
+        return False
+    cell = Cell(task=entry.name, task_options=suite.entry_options(entry), solver=solver,
+                solver_options={}, budget=entry.budget, seed=suite.seeds[0])
+    return get_solver(solver).unsupported_reason(build_task(cell)) is None
+
+
+def _gap_text(gap: TunedGap, tuned: dict[str, Any], path: Path) -> str:
+    """Why the tuned arm skips (part of) a task, naming what is missing and what exists."""
+    if not gap.has_entry:
+        options = {k: v for k, v in gap.entry.options.items() if v != PER_SEED}
+        shown = f" with options {options}" if options else ""
+        have = ", ".join(sorted(tuned)) or "no task"
+        return (f"no entry for task {gap.entry.name!r}{shown} (key {gap.key!r}) in {path}; "
+                f"entries exist for {have}")
+    return (f"the entry {gap.key!r} in {path} has no configuration for "
+            f"{', '.join(repr(s) for s in gap.solvers)}")
+
+
+def check_tuned_arm(
+    suite: Suite, cells: list[Cell], tuned: dict[str, Any], path: Path,
+    solver_sets: dict[str, dict[str, Any]],
+) -> list[str]:
+    """Check what the tuned arm will run; return one note per task it skips (wholly or partly).
+
+    Raises:
+        InvalidParameterError: ``--set`` names a solver the tuned arm runs (the tuned
+            configuration would silently win over it, or the set value would change what the
+            study tuned), or the run asks for the tuned arm alone and it has nothing to run.
+    """
+    if "tuned" not in suite.arms:
+        return []
+    tuned_cells = [c for c in cells if c.arm == "tuned"]
+    for solver, params in solver_sets.items():
+        tasks = sorted({c.task for c in tuned_cells if c.solver == solver})
+        if tasks:
+            raise InvalidParameterError(
+                f"The '--set' option cannot set {solver}.{', '.join(params)} in a run with the "
+                f"tuned arm: the tuned arm runs {solver!r} on {', '.join(tasks)} with the "
+                f"configuration in {path}, which would override the set value or be changed by "
+                f"it. Run the defaults arm alone to set it (--arms defaults)."
+            )
+    gaps = suite.tuned_gaps(
+        tuple(SOLVERS), tuned, lambda entry, solver: _tuned_solver_expected(entry, solver, suite)
+    )
+    if not tuned_cells and suite.arms == ("tuned",):
+        why = "; ".join(_gap_text(g, tuned, path) for g in gaps) or f"{path} has no entries"
+        raise InvalidParameterError(
+            f"The '--arms' option asks for the tuned arm only, which has nothing to run: {why}. "
+            f"Give a --tuned file with these entries (--suite tuning writes one) or add the "
+            f"defaults arm."
+        )
+    return [f"tuned arm: {_gap_text(g, tuned, path)}; the tuned arm skips {_skipped(g)}."
+            for g in gaps]
+
+
+def _skipped(gap: TunedGap) -> str:
+    if not gap.has_entry:
+        return "this task"
+    return "it on this task" if len(gap.solvers) == 1 else "them on this task"
+
+
+def _os_error(exc: OSError, what: str, path: Path) -> str:
+    """``cannot write the report '/x/report.md': No space left on device (ENOSPC)``."""
+    where = exc.filename if exc.filename is not None else path
+    code = errno.errorcode.get(exc.errno or 0, "")
+    cause = (exc.strerror or str(exc)) + (f" ({code})" if code else "")
+    return f"cannot write the {what} {str(where)!r}: {cause}."
+
+
+@dataclass
+class _Doing:
+    """What the command is doing: what an interrupt at this moment says was kept."""
+
+    interrupted: str = "interrupted before any run started; nothing was written."
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line; returns (or exits with) its status.
+
+    Statuses: 0 done; 2 a bad input or a file that cannot be written (one line, no traceback);
+    130 or 143 stopped by SIGINT or SIGTERM at any point, with a line saying what was kept.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
         print(list_everything())
         return 0
+    doing = _Doing()
+    # One signal handler for the whole command (checks, runs, report): the runner's block
+    # nests inside it, so Ctrl-C or SIGTERM while the report is written stops the same way.
+    with stop_on_signals():
+        try:
+            return _command(parser, args, doing)
+        except KeyboardInterrupt as exc:
+            print(doing.interrupted, file=sys.stderr)
+            # Stop signals stay ignored until the process exits: stopping the workers can
+            # still signal this process group on the way out, and the summary is printed.
+            return 128 + getattr(exc, "signum", signal.SIGINT)  # 130 for Ctrl-C, 143 SIGTERM
+
+
+def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _Doing) -> int:
+    def fail(message: str) -> NoReturn:
+        parser.exit(2, f"{parser.prog}: error: {message}\n")
+
     try:
         suite = configure(args)
         executor = ExecutorConfig(
@@ -296,6 +418,14 @@ def main(argv: list[str] | None = None) -> int:
         report = report_path(args.out, suite.name)
         check_writable_folder(figures_dir_for(report), "--out")
         records_path = args.out / "raw" / f"{suite.name}.jsonl"
+        # Every file the command opens by name is a regular file (or creatable), checked
+        # before anything runs: a folder, a device or a named pipe fails here in one line.
+        check_file_target(records_path, "records file", source="--out and --suite",
+                          write=not args.report_only)
+        for target in (report, report.with_suffix(".html")):
+            check_file_target(target, "report", source="--out and --suite")
+        if suite.trials:
+            check_file_target(args.out / TUNED_FILE, "tuned configurations file", source="--out")
         if args.arms is not None:
             arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
             if not arms:
@@ -304,20 +434,30 @@ def main(argv: list[str] | None = None) -> int:
                 if arm not in ARMS:
                     raise unknown_name("arm", arm, ARMS)
             suite = replace(suite, arms=arms)
-        if args.tuned != REFERENCE_TUNED and not args.tuned.exists():
+        if args.tuned != REFERENCE_TUNED and not os.path.lexists(args.tuned):
             raise InvalidParameterError(
                 f"The '--tuned' option names {str(args.tuned)!r}, which does not exist; give the "
                 f"tuned.json a tuning study wrote (python benchmarks/run_all.py --suite tuning)."
             )
         tuned, _ = load_tuned(args.tuned) if "tuned" in suite.arms else ({}, {})
-    except BenchmarkError as exc:
-        parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    except (ValueError, TypeError, OverflowError) as exc:  # a value no check anticipated
-        parser.exit(2, f"{parser.prog}: error: invalid input: {type(exc).__name__}: {exc}\n")
-    try:
+        planned: list[PlannedCell] = []
         if not args.report_only:
+            cells = list(suite.cells(tuple(SOLVERS), tuned))
+            planned = plan_cells(cells)  # every name and value, before the arms are judged
+            notes = check_tuned_arm(suite, cells, tuned, args.tuned,
+                                    parse_assignments(args.set, "--set"))
+            for note in notes:
+                print(note, file=sys.stderr)
+    except BenchmarkError as exc:
+        fail(str(exc))
+    except (ValueError, TypeError, OverflowError) as exc:  # a value no check anticipated
+        fail(f"invalid input: {type(exc).__name__}: {exc}")
+    kept = f"every record already in {str(records_path)!r} is kept"
+    if not args.report_only:
+        doing.interrupted = f"interrupted: {kept}; rerun the same command to resume."
+        try:
             summary = run_cells(
-                suite.cells(tuple(SOLVERS), tuned),
+                planned,
                 suite=suite.name,
                 records_path=records_path,
                 rerun=args.rerun,
@@ -325,31 +465,55 @@ def main(argv: list[str] | None = None) -> int:
                 threads=args.threads,
                 executor=executor,
             )
-            print(summary.describe())
-    except BenchmarkError as exc:
-        parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    except KeyboardInterrupt as exc:
-        print("interrupted: every finished run is kept; rerun the same command to resume.",
-              file=sys.stderr)
-        # Stop signals stay ignored until the process exits: stopping the workers can still
-        # signal this process group on the way out, and the summary is already printed.
-        return 128 + getattr(exc, "signum", 2)  # 130 for Ctrl-C, 143 for SIGTERM
+        except BenchmarkError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            if exc.filename is not None and Path(exc.filename) in (records_path,
+                                                                   records_path.parent):
+                why = _os_error(exc, "records file", records_path)
+            else:
+                named = f" ({exc.filename})" if exc.filename is not None else ""
+                why = (f"the suite stopped on an operating-system error: "
+                       f"{exc.strerror or exc}{named}.")
+            fail(f"{why} Every record written before it is kept in {str(records_path)!r}; fix "
+                 f"the cause and rerun the same command to resume.")
+        print(summary.describe())
+    doing.interrupted = (f"interrupted while writing the report: {kept}; rerun with "
+                         f"--report-only to write the report.")
     if not records_path.exists():
-        parser.exit(2, f"{parser.prog}: error: no records at {records_path}; run a suite first.\n")
+        fail(f"no records at {records_path}; run a suite first.")
     result = read_records([records_path])
-    if suite.trials:
-        tuned_path = write_tuned(result.records, args.out, suite)
-        print(f"tuned configurations: {tuned_path} (pass it with --tuned to run the tuned arm)")
+    if not result.records:
+        # Nothing to report: writing would replace a good report with an empty one.
+        if result.bad_lines:
+            _, lineno, why = result.bad_lines[0]
+            what = (f"none of its {len(result.bad_lines)} non-empty lines is a record "
+                    f"(line {lineno}: {why})" if lineno else why)
+        else:
+            what = "it holds no records"
+        fail(f"no records to report in {str(records_path)!r}: {what}. The report "
+             f"{str(report)!r} was left as it was.")
     for line in result.warnings():
         print(line, file=sys.stderr)
     if result.superseded:
         print(f"{result.superseded} superseded records ignored (a later record of the same "
               f"cell wins)", file=sys.stderr)
+    if suite.trials:
+        try:
+            tuned_path = write_tuned(result.records, args.out, suite)
+        except OSError as exc:
+            fail(f"{_os_error(exc, 'tuned configurations', args.out / TUNED_FILE)} The study's "
+                 f"records in {str(records_path)!r} are kept; rerun with --report-only to write "
+                 f"it and the report.")
+        print(f"tuned configurations: {tuned_path} (pass it with --tuned to run the tuned arm)")
     try:
         path = write_report(result.records, report, f"evo-vs-grad report: suite '{suite.name}'",
                             superseded=result.superseded)
     except OSError as exc:
-        parser.exit(2, f"{parser.prog}: error: cannot write the report: {exc}\n")
+        fail(f"{_os_error(exc, 'report', report)} The records in {str(records_path)!r} are "
+             f"kept; rerun with --report-only to write the report.")
+    except BenchmarkError as exc:  # e.g. a tuned.json beside the report that is not one
+        fail(f"cannot write the report {str(report)!r}: {exc}")
     print(f"report: {path} (self-contained copy: {path.with_suffix('.html')})")
     return 0
 
