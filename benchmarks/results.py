@@ -384,7 +384,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Write a frame as CSV, complete or not at all (:func:`write_atomic`). List-valued cells
     (layer widths) are written as JSON."""
     out = frame.copy()
-    for column in out.select_dtypes(include="object").columns:
+    for column in [c for c in out.columns if pd.api.types.is_object_dtype(out[c].dtype)]:
         out[column] = [json.dumps(v) if isinstance(v, list | tuple | dict) else v
                        for v in out[column]]
     return write_atomic(path, out.to_csv(index=False, lineterminator="\n"))
