@@ -29,6 +29,10 @@ median over the rounds divided by that count. The timer is the process's CPU tim
 (``time.process_time``): the benchmark machine is shared, and CPU time is what other jobs'
 load perturbs least. Torch and BLAS run on one thread, as the harness runs solvers.
 
+Every variant's result is checked after its rounds, timed or not: each ran its generations,
+kept its best (elitism, best-so-far) no worse than where it started, and the per-solution
+torch objective of (b) is the task's own loss, so the variants optimise the same function.
+
 Ratios: the GA's (a) test runs after (b) and (c) of its group and records
 ``speedup_vs_pygad_torch`` = (b) / (a) (target >= 10) and ``slowdown_vs_numpy_floor`` = (a) / (c)
 (target <= 3) in its ``extra_info``, with the three per-generation times; the CMA-ES (a) test
@@ -96,19 +100,37 @@ def _rounds(network: str) -> int:
 
 
 class _CountingMonitor:
-    """Lets a solver run ``generations`` generations after its initial report, then stops it."""
+    """Lets a solver run ``generations`` generations after its initial report, then stops it.
+
+    Keeps the first and the last reported parameters (a copy each report: negligible beside a
+    generation) so the run's result can be checked after the timing.
+    """
 
     def __init__(self, generations: int) -> None:
         self.left = generations + 1
+        self.first: FlatParams | None = None
+        self.last: FlatParams | None = None
 
     def report(self, params: FlatParams, *, evaluations: int, backward: int = 0) -> bool:
         self.left -= 1
+        self.last = params.copy()
+        if self.first is None:
+            self.first = self.last
         return self.left <= 0
 
     def check(self, *args: Any) -> None:
         """Teardown: a run that ended early would make the per-generation time wrong."""
         if self.left != 0:
             raise RuntimeError(f"the solver stopped {self.left} generations early")
+
+    def check_result(self, task: Task) -> None:
+        """The run ran every generation and reported its best so far: finite parameters of the
+        network's size, whose loss is no worse than the starting point's."""
+        self.check()
+        assert self.first is not None and self.last is not None
+        assert self.last.shape == (task.num_params,) and np.all(np.isfinite(self.last))
+        first, last = task.losses(np.stack([self.first, self.last]))
+        assert last <= first, f"best-so-far got worse: {first} -> {last}"
 
 
 def _time(
@@ -120,20 +142,25 @@ def _time(
     target: Callable[..., None],
     setup: Callable[[], tuple[tuple[Any, ...], dict[str, Any]]],
     teardown: Callable[..., None] | None = None,
-) -> float | None:
-    """Time ``rounds`` rounds of ``generations`` generations; record and return s/generation."""
+) -> tuple[float | None, Any]:
+    """Time ``rounds`` rounds of ``generations`` generations; record s/generation.
+
+    Returns the seconds per generation (``None`` in the untimed smoke run) and what ``target``
+    returned in the last round, for the caller to check.
+    """
     benchmark.group = group
     benchmark.extra_info.update(variant=variant, generations=generations, population=POPULATION)
-    benchmark.pedantic(target, setup=setup, teardown=teardown, rounds=rounds, iterations=1)
+    result = benchmark.pedantic(target, setup=setup, teardown=teardown, rounds=rounds,
+                                iterations=1)
     if benchmark.stats is None:  # untimed smoke run (plain ``pytest``)
-        return None
+        return None, result
     stats = benchmark.stats.stats
     median, fastest = float(stats.median) / generations, float(stats.min) / generations
     PER_GENERATION[(group, variant)] = median
     PER_GENERATION[(group, variant + ":min")] = fastest
     benchmark.extra_info["per_generation_us"] = median * 1e6
     benchmark.extra_info["per_generation_us_min"] = fastest * 1e6
-    return median
+    return median, result
 
 
 def _generations(network: str, variant: str, config: pytest.Config) -> int:
@@ -153,6 +180,26 @@ def _torch_module(task: Task) -> torch.nn.Module:
         if act in acts:
             layers.append(acts[act]())
     return torch.nn.Sequential(*layers)
+
+
+def _task_params(task: Task, weights: np.ndarray) -> FlatParams:
+    """A ``torch.nn`` weight vector (PyGAD's and pycma's order: per layer, the ``(out, in)``
+    weight then the bias) in the task's flat layout (per layer, ``(in, out)`` then the bias)."""
+    layers, offset = [], 0
+    for fan_in, fan_out in task.model.shapes:
+        w = weights[offset:offset + fan_in * fan_out].reshape(fan_out, fan_in).T
+        offset += fan_in * fan_out
+        layers.append((w, weights[offset:offset + fan_out]))
+        offset += fan_out
+    assert offset == len(weights) == task.num_params
+    return task.model.pack(layers)
+
+
+def _check_same_objective(task: Task, weights: np.ndarray, loss: float) -> None:
+    """The per-solution torch objective's ``loss`` at ``weights`` is the task's own training
+    loss of the same network (to float32 round-off): the routes optimise the same function."""
+    ours = float(task.losses(_task_params(task, np.asarray(weights, dtype=np.float64))[None])[0])
+    np.testing.assert_allclose(loss, ours, rtol=1e-5)
 
 
 def _per_solution_objective(task: Task) -> tuple[torch.nn.Module, Callable[[np.ndarray], float]]:
@@ -185,15 +232,17 @@ def _pygad_torch_setup(task: Task, generations: int) -> tuple[tuple[Any, ...], d
 
 def _pygad_torch_run(
     population: np.ndarray, fitness: Callable[..., float], generations: int
-) -> None:
-    pygad.GA(
+) -> pygad.GA:
+    ga = pygad.GA(
         num_generations=generations,
         num_parents_mating=GASolver().mating_pool_size,
         fitness_func=fitness,
         initial_population=population,
         suppress_warnings=True,
         random_seed=SEED,
-    ).run()
+    )
+    ga.run()
+    return ga
 
 
 # -- (c) the floor: a minimal, fully vectorized NumPy GA --------------------------------------
@@ -201,9 +250,11 @@ def _pygad_torch_run(
 
 def _numpy_ga(
     task: Task, population: np.ndarray, generations: int, rng: np.random.Generator
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
     """Tournament selection (3), single-point crossover, per-gene mutation, elitism: the same
-    algorithm as ``ga``'s defaults, as plain array code with the same batched fitness."""
+    algorithm as ``ga``'s defaults, as plain array code with the same batched fitness.
+
+    Returns the last population and its fitness."""
     defaults = GASolver()
     size, genes = population.shape
     elites, parents_count = defaults.keep_elitism, defaults.mating_pool_size
@@ -225,6 +276,7 @@ def _numpy_ga(
         best = np.argsort(-fitness)[:elites]
         population = np.concatenate([population[best], offspring])
         fitness = np.concatenate([fitness[best], -task.losses(offspring)])
+    return population, fitness
 
 
 # -- GA benchmarks: (b) and (c) first, then (a), which computes the ratios --------------------
@@ -241,8 +293,13 @@ def test_ga_pygad_torch(benchmark: BenchmarkFixture, request: pytest.FixtureRequ
     """(b): PyGAD defaults with one torch module call per solution."""
     task = _task(network)
     generations = _generations(network, "pygad-torch", request.config)
-    _time(benchmark, _ga_group(network, task), "pygad-torch", generations, _rounds(network),
-          _pygad_torch_run, lambda: _pygad_torch_setup(task, generations))
+    _, ga = _time(benchmark, _ga_group(network, task), "pygad-torch", generations,
+                  _rounds(network), _pygad_torch_run, lambda: _pygad_torch_setup(task, generations))
+    assert ga.generations_completed == generations
+    # One elite: the best fitness never falls from the initial population's.
+    assert ga.best_solutions_fitness[-1] >= ga.best_solutions_fitness[0]
+    best, best_fitness, _ = ga.best_solution(pop_fitness=ga.last_generation_fitness)
+    _check_same_objective(task, best, -best_fitness)
 
 
 @benchmark_cpu
@@ -252,15 +309,21 @@ def test_ga_numpy_floor(benchmark: BenchmarkFixture, request: pytest.FixtureRequ
     """(c): the floor, a minimal fully vectorized NumPy GA."""
     task = _task(network)
     generations = _generations(network, "numpy-floor", request.config)
+    starts: list[np.ndarray] = []
 
     def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
         rng = np.random.default_rng(SEED)
         population = np.vstack([initial_params(task, SEED),
                                 task.model.init_params(rng, POPULATION - 1)])
+        starts.append(population)
         return (task, population, generations, rng), {}
 
-    _time(benchmark, _ga_group(network, task), "numpy-floor", generations, _rounds(network),
-          _numpy_ga, setup)
+    _, (population, fitness) = _time(benchmark, _ga_group(network, task), "numpy-floor",
+                                     generations, _rounds(network), _numpy_ga, setup)
+    # The carried fitness is the final population's own, and elitism kept the best.
+    assert population.shape == (POPULATION, task.num_params)
+    np.testing.assert_array_equal(fitness, -task.losses(population))
+    assert fitness.max() >= -task.losses(starts[-1]).min()
 
 
 @benchmark_cpu
@@ -270,14 +333,16 @@ def test_ga_ours(benchmark: BenchmarkFixture, request: pytest.FixtureRequest, ne
     task = _task(network)
     generations = _generations(network, "ga", request.config)
     solver = GASolver(population_size=POPULATION)
+    monitors: list[_CountingMonitor] = []
 
     def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        monitor = _CountingMonitor(generations)
-        return (task, initial_params(task, SEED), monitor, np.random.default_rng(SEED)), {}
+        monitors.append(_CountingMonitor(generations))
+        return (task, initial_params(task, SEED), monitors[-1], np.random.default_rng(SEED)), {}
 
     group = _ga_group(network, task)
-    ours = _time(benchmark, group, "ga", generations, _rounds(network), solver.run, setup,
-                 teardown=lambda *args: args[2].check())
+    ours, _ = _time(benchmark, group, "ga", generations, _rounds(network), solver.run, setup,
+                    teardown=lambda *args: args[2].check())
+    monitors[-1].check_result(task)
     if ours is None:
         return
     _ratio(benchmark, group, "pygad-torch", "ga", "speedup_vs_pygad_torch")
@@ -313,7 +378,9 @@ def _cma_group(network: str, task: Task) -> str:
     return f"cmaes per generation: {network} ({task.num_params} weights), P={POPULATION}"
 
 
-def _pycma_torch_run(x0: np.ndarray, loss: Callable[[np.ndarray], float], generations: int) -> None:
+def _pycma_torch_run(
+    x0: np.ndarray, loss: Callable[[np.ndarray], float], generations: int
+) -> cma.CMAEvolutionStrategy:
     es = cma.CMAEvolutionStrategy(
         x0, CMAESSolver().sigma0,
         {"popsize": POPULATION, "seed": SEED + 1, "verbose": -9, "signals_filename": "",
@@ -324,6 +391,7 @@ def _pycma_torch_run(x0: np.ndarray, loss: Callable[[np.ndarray], float], genera
             raise RuntimeError(f"pycma stopped after {done} generations: {es.stop()}")
         solutions = es.ask()
         es.tell(solutions, [loss(s) for s in solutions])
+    return es
 
 
 @benchmark_cpu
@@ -334,13 +402,20 @@ def test_cmaes_pycma_torch(benchmark: BenchmarkFixture, request: pytest.FixtureR
     task = _task(network)
     generations = _generations(network, "pycma-torch", request.config)
 
+    objectives: list[Callable[[np.ndarray], float]] = []
+
     def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
         model, loss = _per_solution_objective(task)
+        objectives.append(loss)
         x0 = pygad.torchga.model_weights_as_vector(model)
         return (x0, loss, generations), {}
 
-    _time(benchmark, _cma_group(network, task), "pycma-torch", generations, _rounds(network),
-          _pycma_torch_run, setup)
+    _, es = _time(benchmark, _cma_group(network, task), "pycma-torch", generations,
+                  _rounds(network), _pycma_torch_run, setup)
+    assert es.countiter == generations and es.countevals == generations * POPULATION
+    # pycma's best is the objective's value at its best point, and that is the task's loss.
+    assert es.result.fbest == objectives[-1](es.result.xbest)
+    _check_same_objective(task, es.result.xbest, es.result.fbest)
 
 
 @benchmark_cpu
@@ -351,13 +426,15 @@ def test_cmaes_ours(benchmark: BenchmarkFixture, request: pytest.FixtureRequest,
     task = _task(network)
     generations = _generations(network, "cmaes", request.config)
     solver = CMAESSolver(population_size=POPULATION)
+    monitors: list[_CountingMonitor] = []
 
     def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        monitor = _CountingMonitor(generations)
-        return (task, initial_params(task, SEED), monitor, np.random.default_rng(SEED)), {}
+        monitors.append(_CountingMonitor(generations))
+        return (task, initial_params(task, SEED), monitors[-1], np.random.default_rng(SEED)), {}
 
     group = _cma_group(network, task)
-    ours = _time(benchmark, group, "cmaes", generations, _rounds(network), solver.run, setup,
-                 teardown=lambda *args: args[2].check())
+    ours, _ = _time(benchmark, group, "cmaes", generations, _rounds(network), solver.run, setup,
+                    teardown=lambda *args: args[2].check())
+    monitors[-1].check_result(task)
     if ours is not None:
         _ratio(benchmark, group, "pycma-torch", "cmaes", "speedup_vs_pycma_torch")
