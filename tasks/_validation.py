@@ -93,6 +93,34 @@ def check_sizes(options: Mapping[str, Any], owner: str) -> None:
             check_interval(options[name], name, owner, kind=int, low=1, high=MAX_EXAMPLES)
 
 
+def check_params_shape(
+    params: Any, num_params: int, name: str, owner: str, *, population: bool = False
+) -> None:
+    """Raise unless ``params`` is one parameter vector ``(num_params,)`` (or ``(K, num_params)``).
+
+    Without it a vector one element too long is evaluated as if the extra element were not
+    there (the network reads its slices and ignores the rest), and one too short fails deep in
+    NumPy with a broadcasting error that names no parameter. It is a shape comparison only, run
+    on every evaluation of the harness, so it costs nothing measurable next to the forward pass.
+
+    Args:
+        params: the array to check.
+        num_params: the network's parameter count.
+        name: the parameter's name, as the caller spells it (``params``, ``population``).
+        owner: what evaluates it, e.g. ``Task.evaluate of task 'xor' (network 2-2sigmoid-1)``.
+        population: expect a 2-D population ``(K, num_params)`` instead of one vector.
+    """
+    shape = getattr(params, "shape", None)
+    if shape is not None and len(shape) == 1 + population and shape[-1] == num_params:
+        return
+    expected = (f"a NumPy array of shape (K, {num_params}) (K parameter vectors of length "
+                f"{num_params})" if population else f"a NumPy vector of shape ({num_params},)")
+    got = f"an array of shape {tuple(shape)}" if shape is not None else shown(params)
+    raise InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {got} instead."
+    )
+
+
 def check_options(value: Any, name: str, owner: str, options: Iterable[Any]) -> None:
     """Raise ``InvalidParameterError`` unless ``value`` is one of ``options``."""
     options = list(options)

@@ -16,7 +16,12 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
-from tasks._validation import check_interval, check_options, check_type
+from tasks._validation import (
+    check_interval,
+    check_options,
+    check_params_shape,
+    check_type,
+)
 from tasks.errors import InvalidParameterError
 from tasks.mlp import (
     HIDDEN_ACTIVATIONS,
@@ -250,7 +255,14 @@ class Task:
         ``dtype="float32"`` runs the forward in single precision (about twice the arithmetic
         rate; see ``benchmarks/bench_hotpaths.py``) and returns the losses as float64. For a
         population method's fitness only: the harness's target check stays in float64.
+
+        Raises:
+            InvalidParameterError: ``population`` is not ``(P, num_params)``.
         """
+        shape = getattr(population, "shape", ())
+        if len(shape) != 2 or shape[1] != self.model.num_params:
+            check_params_shape(population, self.model.num_params, "population",
+                               self._owner("losses"), population=True)
         x, y = self.data(split)
         if dtype == "float32":
             population = population.astype(np.float32)
@@ -277,7 +289,13 @@ class Task:
         return self.losses(population), len(population) * self.n_train
 
     def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
-        """Loss, MSE and (for classification) accuracy of one parameter vector on a split."""
+        """Loss, MSE and (for classification) accuracy of one parameter vector on a split.
+
+        Raises:
+            InvalidParameterError: ``params`` is not a vector of :attr:`num_params` values.
+        """
+        if getattr(params, "shape", None) != (self.model.num_params,):
+            check_params_shape(params, self.model.num_params, "params", self._owner("evaluate"))
         x, y = self.data(split)
         z = forward(self.model, params[None, :], x, logits=True)
         out = activate(self.model.output_activation, z)
@@ -291,6 +309,10 @@ class Task:
         if self.kind == "classification":
             metrics["accuracy"] = accuracy(out[0], y)
         return metrics
+
+    def _owner(self, method: str) -> str:
+        """``Task.evaluate of task 'xor' (network 2-2sigmoid-1identity (normal))``."""
+        return f"Task.{method} of task {self.name!r} (network {self.model.describe()})"
 
     def evaluator(self, split: Split = "train") -> Callable[[FlatParams], Metrics]:
         """A reusable :meth:`evaluate` for one split: same metrics, bit for bit, far less overhead.
@@ -320,6 +342,9 @@ class _MetricSetup:
     def __init__(self, task: Task, split: Split) -> None:
         x, y = task.data(split)
         self.spec = task.model
+        self.num_params = task.model.num_params
+        self.shape = (self.num_params,)
+        self._owner = task._owner  # named only when a call is refused
         self.x, self.y = x, y
         self.count = float(y.size)  # np.mean's divisor
         self.n = x.shape[0]
@@ -339,6 +364,10 @@ class BatchEvaluator(_MetricSetup):
     """
 
     def __call__(self, population: FloatArray) -> list[Metrics]:
+        shape = getattr(population, "shape", ())
+        if len(shape) != 2 or shape[1] != self.num_params:
+            check_params_shape(population, self.num_params, "population",
+                               self._owner("batch_evaluator"), population=True)
         k = population.shape[0]
         z = forward(self.spec, population, self.x, logits=True)
         out = activate(self.output, z)
@@ -385,6 +414,8 @@ class Evaluator(_MetricSetup):
         self.diff = np.empty(self.y.shape)
 
     def __call__(self, params: FlatParams) -> Metrics:
+        if getattr(params, "shape", None) != self.shape:
+            check_params_shape(params, self.num_params, "params", self._owner("evaluator"))
         self.params[:] = params
         h: FloatArray = self.x
         for i, (w, b, z, act) in enumerate(self.layers):
