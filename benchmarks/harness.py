@@ -38,6 +38,7 @@ from benchmarks.budget import Budget, StopReason
 from benchmarks.environment import environment
 from benchmarks.records import RunRecord, TracePoint, cell_key
 from solvers.base import Cost, Solver
+from tasks._validation import check_interval
 from tasks.base import Task
 from tasks.errors import BudgetOverrunError, InvalidParameterError, NumericalFailureError
 from tasks.mlp import FlatParams
@@ -45,6 +46,10 @@ from tasks.mlp import FlatParams
 #: Runs on tasks with at most this many parameters keep their final parameters in the record
 #: (for decision-boundary and rollout plots); larger ones would bloat the records.
 MAX_STORED_PARAMS = 2_000
+
+
+#: Seeds are non-negative integers below 2**32 (what NumPy's and torch's seeding accept).
+MAX_SEED = 2**32 - 1
 
 
 def initial_params(task: Task, seed: int) -> FlatParams:
@@ -467,7 +472,14 @@ def run_one(
         suite: name of the suite, recorded.
         threads: torch/BLAS threads for this run, recorded.
         key: the cell's key, when the caller computed it already.
+
+    Raises:
+        InvalidParameterError: ``seed`` is not an int in ``[0, MAX_SEED]`` (a bool, a string or
+            a float included): NumPy would take some of them, and the run would then be
+            recorded with a seed the record reader rejects.
     """
+    check_interval(seed, "seed", "run_one", kind=int, low=0, high=MAX_SEED)
+    seed = int(seed)  # a NumPy integer is recorded as the plain int it holds
     base = record_base(task, solver, budget, seed, suite=suite, threads=threads, key=key)
     reason = solver.unsupported_reason(task)
     if reason is not None:

@@ -54,7 +54,13 @@ from benchmarks.engine.executors import (
 )
 from benchmarks.engine.files import check_file_target, file_kind
 from benchmarks.environment import environment
-from benchmarks.harness import check_budget_fits, empty_record, record_base, run_one
+from benchmarks.harness import (
+    MAX_SEED,
+    check_budget_fits,
+    empty_record,
+    record_base,
+    run_one,
+)
 from benchmarks.records import RecordWriter, RunRecord, cell_key, read_records
 from benchmarks.suites import PER_SEED, Cell, resolve_options
 from solvers import get_solver
@@ -71,9 +77,6 @@ except ImportError:  # pragma: no cover - Windows
 
 #: A suite whose first this-many runs all fail before reporting back stops (see ``_drive``).
 BROKEN_AFTER = 3
-
-#: Seeds are non-negative integers below 2**32 (what NumPy's and torch's seeding accept).
-MAX_SEED = 2**32 - 1
 
 #: The most seeds one command may ask for: far beyond any study, small enough to list.
 MAX_SEEDS = 100_000

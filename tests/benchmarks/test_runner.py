@@ -30,10 +30,11 @@ from benchmarks.engine.runner import key_of, run_cells
 from benchmarks.records import RecordWriter, RunRecord, read_records
 from benchmarks.run_all import main
 from benchmarks.suites import Cell
-from solvers import SOLVERS
+from solvers import SOLVERS, get_solver
 from solvers.base import Cost, Monitor, Solver
+from tasks import get_task
 from tasks.base import Task
-from tasks.errors import BenchmarkError
+from tasks.errors import BenchmarkError, InvalidParameterError
 from tasks.mlp import FlatParams
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -409,6 +410,28 @@ def test_a_writer_that_locked_a_removed_file_opens_it_again(
     go.set()
     thread.join(10)
     assert [r.key for r in read_records([path]).records] == [record.key]
+
+
+# --- seeds -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", ["3", True, np.bool_(False), -1, 2**32, 3.0, None])
+def test_run_one_refuses_a_seed_that_is_not_an_int_in_range(seed: Any) -> None:
+    """A string seed used to run (NumPy took it) and be recorded with a seed the project's own
+    reader rejects; a bool ran as seed 0 or 1."""
+    with pytest.raises(InvalidParameterError, match=r"^The 'seed' parameter of run_one must be "
+                                                    r"an int in the range \[0, 4294967295\]\."):
+        runner.run_one(get_task("xor"), get_solver("sgd"), Budget(max_iterations=2), seed)
+
+
+def test_run_one_records_a_numpy_integer_seed_as_the_int_it_holds(tmp_path: Path) -> None:
+    record = runner.run_one(get_task("xor"), get_solver("sgd"), Budget(max_iterations=2),
+                            np.uint32(2**32 - 1))
+    assert type(record.seed) is int and record.seed == 2**32 - 1
+    path = tmp_path / "records.jsonl"
+    with RecordWriter(path) as writer:
+        writer.write(record)
+    assert [r.seed for r in read_records([path]).records] == [2**32 - 1]
 
 
 # --- errors inside a run ------------------------------------------------------------------------
