@@ -327,12 +327,12 @@ def _same_commit(a: str, b: str) -> bool:
 
 
 def _provenance_flags(
-    records: Sequence[RunRecord], md_path: Path, root: Path, sections: Sequence[ReportSection]
+    frame: pd.DataFrame, md_path: Path, root: Path, sections: Sequence[ReportSection]
 ) -> list[str]:
     """Lines flagging a study or benchmark section measured at another commit or on another
     machine than these records: its numbers are then not directly comparable with theirs."""
-    commits = {str(r.environment.get("git_revision", "")) for r in records}
-    cpus = {str(r.environment.get("cpu", "")) for r in records}
+    commits = set(_column(frame, "environment.git_revision", ""))
+    cpus = set(_column(frame, "environment.cpu", ""))
     others: list[tuple[str, set[str], set[str]]] = []
     titles = {tuple(s.record_files): s.title for s in sections}
     for files, title in titles.items():
@@ -340,7 +340,7 @@ def _provenance_flags(
         present = [path for path in paths if path.exists()]
         if not present:
             continue
-        own = {r.key for r in records}
+        own = set(frame["key"])
         study = [r for r in read_records(present).records if r.key not in own]
         if study:
             others.append((
@@ -408,7 +408,7 @@ def _facts(
         f"{total / 60:.1f} min ({len(records)} runs; executor: {_count_text(executors)}).",
         f"- **Machine:** {_count_text(cpus)}, {_count_text(cores)} cores; commit "
         f"{_count_text(commits)}.",
-        *(_provenance_flags(records, md_path, root, sections) if md_path is not None else []),
+        *(_provenance_flags(frame, md_path, root, sections) if md_path is not None else []),
         "",
     ]
 

@@ -162,7 +162,7 @@ def tuning_section(tuned_doc: dict[str, Any], draw: Draw) -> list[str]:
         "reaching the target | tuning cost: evaluations | tuning cost: seconds |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    totals: dict[str, list[float]] = {}
+    spent: list[tuple[str, float, float]] = []
     for task, by_solver in details.items():
         for solver, d in by_solver.items():
             trials = d.get("trials", [])
@@ -176,13 +176,15 @@ def tuning_section(tuned_doc: dict[str, Any], draw: Draw) -> list[str]:
                 f"{reaching}/{len(trials)} | {d.get('tuning_evaluations', 0):,.0f} | "
                 f"{d.get('tuning_seconds', 0):.1f} |"
             )
-            tot = totals.setdefault(solver, [0.0, 0.0])
-            tot[0] += float(d.get("tuning_evaluations", 0))
-            tot[1] += float(d.get("tuning_seconds", 0))
+            spent.append((solver, float(d.get("tuning_evaluations", 0)),
+                          float(d.get("tuning_seconds", 0))))
+    totals = pd.DataFrame(spent, columns=["solver", "evaluations", "seconds"]).groupby(
+        "solver", sort=False).sum()
     lines += [
         "",
         "Tuning cost per solver, all tasks: "
-        + "; ".join(f"{s}: {e:,.0f} evaluations, {sec:.0f} s" for s, (e, sec) in totals.items())
+        + "; ".join(f"{s}: {row.evaluations:,.0f} evaluations, {row.seconds:.0f} s"
+                    for s, row in totals.iterrows())
         + ".",
         "",
     ]

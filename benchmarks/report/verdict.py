@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmarks.records import RunRecord
 from benchmarks.report.analysis import (
     TaskGroup,
     bootstrap_seed,
@@ -98,10 +97,6 @@ class TaskVerdict:
     p_reliability: dict[str, float]
     p_cost: dict[str, float]
     decided: str
-
-
-def _usable(group: TaskGroup, label: str) -> list[RunRecord]:
-    return [group.records[i] for i in group.usable(label).index]
 
 
 def _quality(rows: pd.DataFrame, field: str) -> float:
@@ -412,31 +407,31 @@ def _notes(verdicts: Sequence[TaskVerdict]) -> list[str]:
     notes = []
     for v in verdicts:
         for paradigm, e in v.entries.items():
-            runs = _usable(v.group, e.label)
-            by_budget = all(r.stop_reason in BUDGET_STOPS for r in runs)
+            rows = v.group.usable(e.label)
+            by_budget = bool(rows["stop_reason"].isin(BUDGET_STOPS).all())
             if (e.runs and e.successes == 0 and paradigm != v.pick and v.pick is not None
                     and by_budget):
-                budget = [r.budget.get("max_evaluations") for r in runs]
+                budget = rows["budget.max_evaluations"].iloc[0] if len(rows) else None
                 pick_ert = v.entries[v.pick].ert
-                if budget and budget[0] and math.isfinite(pick_ert) and pick_ert > 0:
+                if pd.notna(budget) and budget and math.isfinite(pick_ert) and pick_ert > 0:
                     notes.append(
                         f"- {v.group.name}: `{e.label}` never reached the target within "
-                        f"{budget[0]:,} evaluations, {budget[0] / pick_ert:.0f}× the pick's ERT: "
+                        f"{budget:,} evaluations, {budget / pick_ert:.0f}× the pick's ERT: "
                         "the budget, not necessarily the method, ended those runs; it needs "
                         "more than that many times the pick's evaluations."
                     )
-            notes += _pathologies(v, e, runs)
+            notes += _pathologies(v, e, rows)
     return notes
 
 
-def _pathologies(v: TaskVerdict, e: Entry, runs: Sequence[RunRecord]) -> list[str]:
+def _pathologies(v: TaskVerdict, e: Entry, rows: pd.DataFrame) -> list[str]:
     """Two recurring failure shapes, checked on the records, explained where they appear."""
     out = []
     task = v.group.task_obj
-    failed = [r for r in runs if not r.success]
-    if task is not None and failed and task.loss == "mse":
+    failed = rows[~rows["success"]]
+    if task is not None and len(failed) and task.loss == "mse":
         variance = float(np.var(task.y_train, axis=0).mean())
-        mses = [float(r.final_train.get("mse", math.nan)) for r in failed]
+        mses = failed["final_train.mse"].astype(float) if "final_train.mse" in failed else []
         constant = [m for m in mses if math.isfinite(m) and abs(m - variance) <= 1e-3 * variance]
         if len(constant) >= max(1, len(failed) // 2):
             out.append(
@@ -446,8 +441,8 @@ def _pathologies(v: TaskVerdict, e: Entry, runs: Sequence[RunRecord]) -> list[st
                 "single input correlates with the labels (XOR, parity, a centred circle), the "
                 "first layer's least-squares slopes vanish and the network outputs the mean."
             )
-    weights = [max((abs(x) for x in r.final_params), default=0.0) for r in runs
-               if r.final_params]
+    weights = [max((abs(x) for x in r.final_params), default=0.0)
+               for r in (v.group.records[i] for i in rows.index) if r.final_params]
     if weights and float(np.median(weights)) > HUGE_WEIGHT:
         out.append(
             f"- {v.group.name}: `{e.label}`'s largest weight has a median of "
