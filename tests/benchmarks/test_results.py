@@ -205,3 +205,22 @@ def test_default_reference_report_rebuilds_from_its_records_without_drift(
             assert generated.sub("", new) == generated.sub("", old)
         else:
             assert new == old, f"report.md line {n} drifted"
+
+
+def test_report_only_rebuilds_the_csv_from_the_records(
+    tmp_path: Path, sample_lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks.run_all import main
+
+    raw = tmp_path / "raw" / "default.jsonl"
+    raw.parent.mkdir()
+    raw.write_text("\n".join(sample_lines[:12]) + "\n", encoding="utf-8")
+    monkeypatch.setattr(_Figures, "make", lambda self, name, draw, alt: [])
+    assert main(["--report-only", "--out", str(tmp_path), "--no-progress"]) == 0
+    csv = tmp_path / "default-runs.csv"
+    first = pd.read_csv(csv)
+    assert first["key"].tolist() == [json.loads(line)["key"] for line in sample_lines[:12]]
+    with raw.open("a", encoding="utf-8") as f:  # a record arrives: the next rebuild has it
+        f.write(sample_lines[12] + "\n")
+    assert main(["--report-only", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert len(pd.read_csv(csv)) == 13
