@@ -27,7 +27,6 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks.budget import Budget
 from benchmarks.engine.executors import EXECUTORS, ExecutorConfig
-from benchmarks.engine.files import check_file_target
 from benchmarks.engine.runner import (
     MAX_SEED,
     MAX_SEEDS,
@@ -57,7 +56,7 @@ from benchmarks.suites import (
 from solvers import SOLVERS, get_solver, get_solver_class, solver_fields
 from solvers.base import REFERENCE
 from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs
-from tasks._validation import check_interval, unknown_name
+from tasks._validation import check_file_target, check_interval, unknown_name
 from tasks.errors import BenchmarkError, InvalidParameterError
 
 AD_HOC_BUDGET = Budget(max_evaluations=1_000_000, max_seconds=10.0)

@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.budget import Budget
-from benchmarks.engine.files import check_file_target
 from solvers import SOLVERS, get_solver, get_solver_class, solver_fields
 from solvers.base import REFERENCE
 from solvers.space import configuration, sobol_points
 from tasks import TASKS, task_knobs
-from tasks._validation import shown, unknown_name
+from tasks._validation import check_file_target, shown, unknown_name
 from tasks.errors import InvalidParameterError
 
 #: A task option value meaning "the run's seed": the data are drawn per seed, paired across

@@ -52,7 +52,6 @@ from benchmarks.engine.executors import (
     open_engine,
     run_preload,
 )
-from benchmarks.engine.files import check_file_target, file_kind
 from benchmarks.environment import environment
 from benchmarks.harness import (
     MAX_SEED,
@@ -66,7 +65,7 @@ from benchmarks.suites import PER_SEED, Cell, resolve_options
 from solvers import get_solver
 from solvers.base import Solver
 from tasks import get_task
-from tasks._validation import check_interval
+from tasks._validation import check_file_target, check_interval, file_kind
 from tasks.base import Task
 from tasks.errors import BenchmarkError, InvalidParameterError, RunTimeoutError
 
