@@ -259,7 +259,7 @@ class Task:
         Raises:
             InvalidParameterError: ``population`` is not ``(P, num_params)``.
         """
-        shape = getattr(population, "shape", ())
+        shape: tuple[int, ...] = getattr(population, "shape", ())
         if len(shape) != 2 or shape[1] != self.model.num_params:
             check_params_shape(population, self.model.num_params, "population",
                                self._owner("losses"), population=True)
@@ -364,7 +364,7 @@ class BatchEvaluator(_MetricSetup):
     """
 
     def __call__(self, population: FloatArray) -> list[Metrics]:
-        shape = getattr(population, "shape", ())
+        shape: tuple[int, ...] = getattr(population, "shape", ())
         if len(shape) != 2 or shape[1] != self.num_params:
             check_params_shape(population, self.num_params, "population",
                                self._owner("batch_evaluator"), population=True)
