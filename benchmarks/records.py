@@ -19,7 +19,7 @@ import os
 import stat
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -380,73 +380,160 @@ def _kind(value: Any) -> str:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _field_converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any], bool], ...]:
+    """``(name, converter, required)`` for each field of the dataclass ``cls``, built once."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (
+            f.name,
+            _converter(hints[f.name]),
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in fields(cls)
+    )
 
 
 def _typed_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
     """The dataclass fields of ``cls`` found in ``data``, converted and type-checked."""
-    hints = _hints(cls)
     out: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise RecordFormatError(f"{what} has no {f.name!r} field")
+    for name, convert, required in _field_converters(cls):
+        if name not in data:
+            if required:
+                raise RecordFormatError(f"{what} has no {name!r} field")
             continue
         try:
-            out[f.name] = _convert(data[f.name], hints[f.name])
+            out[name] = convert(data[name])
         except RecordFormatError as exc:
-            raise RecordFormatError(f"{what} field {f.name!r}: {exc}") from None
+            raise RecordFormatError(f"{what} field {name!r}: {exc}") from None
     return out
 
 
 def _convert(value: Any, hint: Any) -> Any:
     """``value`` as type ``hint`` (JSON-shaped input), or ``RecordFormatError``."""
+    return _converter(hint)(value)
+
+
+@functools.cache
+def _converter(hint: Any) -> Callable[[Any], Any]:
+    """A function that returns its JSON-shaped argument as type ``hint`` or raises
+    ``RecordFormatError``. Built once per hint: a records file holds hundreds of thousands of
+    values of a few types, and inspecting the hint for each of them was most of the reading time.
+    """
     origin = typing.get_origin(hint)
     if hint is Any:
-        return value
-    if origin in (types.UnionType, typing.Union):
-        for option in typing.get_args(hint):
-            try:
-                return _convert(value, option)
-            except RecordFormatError:
-                continue
+        return _identity
+
+    def wrong(value: Any) -> Any:
         raise RecordFormatError(f"expected {_hint_name(hint)}, got {_kind(value)}")
+
+    if origin in (types.UnionType, typing.Union):
+        options = [_converter(option) for option in typing.get_args(hint)]
+        if len(options) == 2 and type(None) in typing.get_args(hint):
+            # ``X | None``, the commonest union: one test instead of a try per option.
+            (inner,) = [_converter(a) for a in typing.get_args(hint) if a is not type(None)]
+
+            def optional(value: Any) -> Any:
+                if value is None:
+                    return None
+                try:
+                    return inner(value)
+                except RecordFormatError:
+                    return wrong(value)
+
+            return optional
+
+        def union(value: Any) -> Any:
+            for option in options:
+                try:
+                    return option(value)
+                except RecordFormatError:
+                    continue
+            return wrong(value)
+
+        return union
     if hint is type(None):
-        if value is None:
-            return None
-    elif hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif isinstance(hint, type) and issubclass(hint, StopReason):
-        if isinstance(value, str) and value in _STOP_VALUES:
-            return StopReason(value)
-        raise RecordFormatError(
-            f"expected a stop reason ({', '.join(sorted(_STOP_VALUES))}), got {value!r}"[:300]
+        return lambda value: None if value is None else wrong(value)
+    if hint is bool:
+        return lambda value: value if isinstance(value, bool) else wrong(value)
+    if hint is int:
+        return lambda value: (
+            value if isinstance(value, int) and not isinstance(value, bool) else wrong(value)
         )
-    elif isinstance(hint, type) and is_dataclass(hint):
-        if isinstance(value, dict):
-            return hint(**_typed_fields(hint, value, hint.__name__))
-    elif origin is dict:
-        if isinstance(value, dict):
-            _, value_hint = typing.get_args(hint) or (str, Any)
-            return {str(k): _convert(v, value_hint) for k, v in value.items()}
-    elif origin is list:
-        if isinstance(value, list):
-            (item_hint,) = typing.get_args(hint) or (Any,)
-            return [_convert(v, item_hint) for v in value]
-    else:  # a type this reader does not know (a newer field): keep it as it is
+    if hint is float:
+        return _to_float
+    if hint is str:
+        return lambda value: value if isinstance(value, str) else wrong(value)
+    if isinstance(hint, type) and issubclass(hint, StopReason):
+        return _to_stop_reason
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _dataclass_converter(hint, wrong)
+    if origin is dict:
+        _, value_hint = typing.get_args(hint) or (str, Any)
+        item = _converter(value_hint)
+        return lambda value: (
+            {str(k): item(v) for k, v in value.items()} if isinstance(value, dict)
+            else wrong(value)
+        )
+    if origin is list:
+        (item_hint,) = typing.get_args(hint) or (Any,)
+        if item_hint is float:
+            return _to_float_list
+        item = _converter(item_hint)
+        return lambda value: [item(v) for v in value] if isinstance(value, list) else wrong(value)
+    return _identity  # a type this reader does not know (a newer field): keep it as it is
+
+
+def _dataclass_converter(cls: type, wrong: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A converter for a nested dataclass (a trace point). A record holds dozens of them, so
+    where the class has no ``__post_init__`` and only plain defaults, the checked fields go
+    straight into a new instance's ``__dict__``: the same object its frozen ``__init__``
+    would build, without a ``object.__setattr__`` call per field."""
+    defaults = {f.name: f.default for f in fields(cls) if f.default is not dataclasses.MISSING}
+    plain = not hasattr(cls, "__post_init__") and all(
+        f.default_factory is dataclasses.MISSING for f in fields(cls))
+    name = cls.__name__
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return wrong(value)
+        checked = _typed_fields(cls, value, name)
+        if not plain:
+            return cls(**checked)
+        instance: Any = object.__new__(cls)
+        instance.__dict__.update(defaults)
+        instance.__dict__.update(checked)
+        return instance
+
+    return convert
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _to_float(value: Any) -> float:
+    if type(value) is float:
         return value
-    raise RecordFormatError(f"expected {_hint_name(hint)}, got {_kind(value)}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise RecordFormatError(f"expected float, got {_kind(value)}")
+
+
+def _to_float_list(value: Any) -> list[float]:
+    # Final parameters: the longest lists in a record, checked without a call per element.
+    if not isinstance(value, list):
+        raise RecordFormatError(f"expected {_hint_name(list[float])}, got {_kind(value)}")
+    if all(type(v) is float for v in value):
+        return value
+    return [_to_float(v) for v in value]
+
+
+def _to_stop_reason(value: Any) -> StopReason:
+    if isinstance(value, str) and value in _STOP_VALUES:
+        return StopReason(value)
+    raise RecordFormatError(
+        f"expected a stop reason ({', '.join(sorted(_STOP_VALUES))}), got {value!r}"[:300]
+    )
 
 
 def _hint_name(hint: Any) -> str:
