@@ -506,9 +506,13 @@ def run_one(
             if told or monitor.stop_reason is None:
                 if strict:
                     raise
+                error = f"{type(exc).__name__}: {exc}"
                 if isinstance(exc, NumericalFailureError):
+                    # An expected failure, the solver's own verdict: its reason is the record,
+                    # a traceback would only say where the check sits.
                     failed = StopReason.NUMERICAL_FAILURE
-                error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=-3))
+                else:  # a bug: where it happened is what the reader needs
+                    error += "\n" + "".join(traceback.format_exc(limit=-3))
     wall = time.perf_counter() - wall_start
     warned = caught.count if monitor.warnings_at_stop is None else monitor.warnings_at_stop
     base = {**base, "warnings": warned, "first_warning": caught.first if warned else ""}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ N_BOOT = 2000
 #: Stand-in for an infinite final metric in quantiles (keeps them ordered, never shown).
 _BIG = 1e300
 #: Characters of an error message shown in the failed-runs table.
-_MESSAGE_CHARS = 200
+_MESSAGE_CHARS = 320
 #: Longest figure file stem (file systems limit names; long knob values would exceed it).
 _MAX_STEM = 120
 
@@ -831,25 +832,58 @@ def _caveats(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+#: A number in a failure message: failures that differ only in their numbers are one kind.
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?!\w|\.\d)")
+
+
+def _failure_kind(message: str) -> tuple[str, tuple[float, ...]]:
+    """A failure's first line with its numbers taken out, and the numbers."""
+    first = message.strip().splitlines()[0] if message.strip() else "(no message)"
+    return _NUMBER.sub("#", first), tuple(float(n) for n in _NUMBER.findall(first))
+
+
+def _failure_text(kind: str, numbers: pd.Series) -> str:
+    """The kind's message with each number put back: its value where every run gave the same,
+    else the range the runs spanned."""
+    slots = iter(zip(*numbers, strict=True)) if numbers.map(len).nunique() == 1 else None
+
+    def put_back(_: re.Match[str]) -> str:
+        values = next(slots, None) if slots is not None else None
+        if not values:
+            return "…"
+        lo, hi = min(values), max(values)
+        return f"{lo:.3g}" if lo == hi else f"{lo:.3g}–{hi:.3g}"
+
+    return re.sub("#", put_back, kind)
+
+
 def _errors(groups: Sequence[TaskGroup]) -> list[str]:
+    """Failed runs, one row per kind of failure: the same stop reason and message up to its
+    numbers, wherever it happened (twenty export-check failures are one row, with the tasks,
+    solvers and seeds they hit and the range of the numbers in the message)."""
     frame = pd.concat([g.frame for g in groups])
     failed = frame[frame["stop_reason"].isin(["error", "timeout", "numerical_failure"])]
     if failed.empty:
         return []
-    first_line = failed["error"].astype(str).map(
-        lambda e: e.strip().splitlines()[0] if e.strip() else "(no message)")
-    keys = [failed["group"].astype(str), failed["label"], failed["stop_reason"].astype(str),
-            first_line]
-    rows = failed.groupby(keys, sort=False).size().sort_values(ascending=False, kind="stable")
+    kinds = failed["error"].astype(str).map(_failure_kind)
+    failed = failed.assign(kind=kinds.str[0], numbers=kinds.str[1],
+                           reason=failed["stop_reason"].astype(str))
     lines = [
         "## Runs that failed with an error",
         "",
-        "| task | solver | stop reason | message (first line) | runs |",
-        "|---|---|---|---|---|",
+        "| stop reason | message (first line; numbers as their range over the runs) | where "
+        "(task: solver, seeds) | runs |",
+        "|---|---|---|---|",
     ]
-    for (task, label, reason, msg), n in rows.items():
-        shown = _cell(msg[:_MESSAGE_CHARS])
-        lines.append(f"| {_cell(task)} | {_cell(label)} | {reason} | {shown} | {n} |")
+    by_kind = failed.groupby(["reason", "kind"], sort=False)
+    for (reason, kind), rows in sorted(by_kind, key=lambda kv: -len(kv[1])):
+        where = "; ".join(
+            f"{task}: " + ", ".join(
+                f"{label} on seeds {seed_text(sorted(set(part['seed'].tolist())))}"
+                for label, part in at.groupby("label", sort=False))
+            for task, at in rows.groupby(rows["group"].astype(str), sort=False))
+        message = _cell(_failure_text(str(kind), rows["numbers"])[:_MESSAGE_CHARS])
+        lines.append(f"| {reason} | {message} | {_cell(where)} | {len(rows)} |")
     return [*lines, ""]
 
 

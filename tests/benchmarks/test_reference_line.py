@@ -4,9 +4,9 @@ the verdict, the paired comparisons and the tuning study leave it out, by what i
 from __future__ import annotations
 
 from benchmarks.report.analysis import group_records
-from benchmarks.results import is_reference
 from benchmarks.report.comparisons import arm_labels
 from benchmarks.report.verdict import representatives
+from benchmarks.results import is_reference
 from benchmarks.suites import Suite, TaskEntry, _b
 from solvers import SOLVERS
 from tests.benchmarks.test_report import _record

@@ -451,6 +451,15 @@ def test_every_registered_task_runs_or_gives_a_reason() -> None:
             assert "do not reproduce its own forward pass" in record.error, name
 
 
+def test_an_expected_failure_records_its_reason_not_a_traceback() -> None:
+    """The export check failing is ZORB's own verdict (``numerical_failure``): the record holds
+    that one sentence; tracebacks are for errors, which are bugs."""
+    record = run_one(get_task("spirals"), ZORBSolver(), Budget(max_iterations=1), seed=0)
+    assert record.stop_reason == "numerical_failure"
+    assert record.error.startswith("NumericalFailureError: ")
+    assert "\n" not in record.error and "Traceback" not in record.error
+
+
 # --- The comparison (benchmarks/studies/zorb_claim.py), end to end on one small task ---
 
 
