@@ -592,3 +592,33 @@ def test_coinciding_names_the_earlier_twin_only_for_equal_curves() -> None:
     curves = {"sgd": a, "numpy-backprop": a.copy(), "adam": a * 1.01}
     assert coinciding(curves) == {"numpy-backprop": "sgd"}
     assert coinciding(curves, rtol=0.02) == {"numpy-backprop": "sgd", "adam": "sgd"}
+
+
+def test_a_failed_write_leaves_the_previous_report_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the report is written must not leave an empty or half report: every
+    file goes to a temporary file first and replaces the old one only when complete."""
+    import errno
+    import os
+
+    from benchmarks.report.document import _Figures
+
+    monkeypatch.setattr(_Figures, "make", lambda self, name, draw, alt: [])
+    records = [r for r in synthetic_records() if r.task == "xor"]
+    md = tmp_path / "report-synthetic.md"
+    build_report(records, md, "first", root=tmp_path, sections=())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert {"report-synthetic.md", "report-synthetic.html", "synthetic-runs.csv"} <= set(before)
+
+    real_write_text = Path.write_text
+
+    def disk_fills(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        real_write_text(self, data[: len(data) // 2], *args, **kwargs)  # half of it lands
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_text", disk_fills)
+    with pytest.raises(OSError, match="No space left"):
+        build_report(records[:3], md, "second", root=tmp_path, sections=())
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before  # the old report, HTML and CSV, byte for byte; no temporary left
