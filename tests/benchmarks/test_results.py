@@ -224,3 +224,15 @@ def test_report_only_rebuilds_the_csv_from_the_records(
         f.write(sample_lines[12] + "\n")
     assert main(["--report-only", "--out", str(tmp_path), "--no-progress"]) == 0
     assert len(pd.read_csv(csv)) == 13
+
+
+def test_default_options_are_the_options_of_a_task_built_without_any() -> None:
+    """Group names compare options with the factory's keyword defaults instead of building
+    each task; that is right only while the two agree, for every registered task."""
+    from benchmarks.results import default_options, freeze
+    from tasks import TASKS, get_task
+
+    for name in TASKS:
+        built = {k: v for k, v in get_task(name).options.items() if k != "gate"}
+        assert default_options(name) == dict(freeze(built)), name
+    assert default_options("no-such-task") == {}
