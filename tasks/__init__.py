@@ -22,6 +22,7 @@ from tasks.parity import make_parity
 from tasks.playground import make_blobs, make_circle, make_quadrants, make_spirals
 from tasks.real import make_cancer, make_diabetes, make_digits, make_iris, make_wine
 from tasks.sine import make_sine
+from tasks.user_data import make_data
 from tasks.zorb_paper import (
     make_zorb_digits,
     make_zorb_iris,
@@ -64,6 +65,7 @@ TASKS: dict[str, TaskFactory] = {
     "zorb_digits": make_zorb_digits,
     "cartpole": make_cartpole,
     "acrobot": make_acrobot,
+    "data": make_data,
 }
 
 

@@ -45,7 +45,7 @@ from tasks.mlp import FloatArray, ModelSpec
 VAL_FRACTION = 0.2
 
 
-def _deduplicate(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+def deduplicate(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Drop repeated feature rows, keeping the first, in the original order."""
     _, first = np.unique(x, axis=0, return_index=True)
     keep = np.sort(first)
@@ -64,28 +64,51 @@ def _split(
     classes: bool,
     val_fraction: float = 0.0,
 ) -> Splits:
-    """Load, deduplicate, split (stratified) and standardize the features of one data set.
-
-    Returns ``x_train, x_val, x_test, y_train, y_val, y_test``. The validation rows are carved
-    from the training split (``val_fraction`` of it, stratified the same way), so the test split
-    stays exactly what it is without one; features are standardized with the remaining training
-    rows' statistics only.
+    """Load one bundled data set, deduplicate it, then :func:`split_and_standardize` it.
 
     ``loader`` names the ``sklearn.datasets`` function. scikit-learn is imported here, not at
     module level, because importing it costs about half a second that ``import tasks`` should
     not pay when no real data set is used.
     """
     from sklearn import datasets
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
 
     owner = f"task {name!r}"
     check_interval(test_fraction, "test_fraction", owner, low=0.05, high=0.9)
     check_interval(data_seed, "data_seed", owner, kind=int, low=0)
     check_interval(val_fraction, "val_fraction", owner, low=0.0, high=0.5)
     bunch = getattr(datasets, loader)()
-    x, y = _deduplicate(np.asarray(bunch.data, dtype=np.float64),
+    x, y = deduplicate(np.asarray(bunch.data, dtype=np.float64),
                         np.asarray(bunch.target, dtype=np.float64))
+    return split_and_standardize(x, y, test_fraction, data_seed, classes=classes,
+                                 val_fraction=val_fraction)
+
+
+def split_and_standardize(
+    x: FloatArray,
+    y: FloatArray,
+    test_fraction: float,
+    data_seed: int,
+    *,
+    classes: bool,
+    val_fraction: float = 0.0,
+) -> Splits:
+    """Split rows (stratified) into train, validation and test; standardize the features.
+
+    The one preparation every real-data task shares (the bundled sets here, a user's file in
+    ``tasks/user_data.py``), so a split means the same thing wherever it is drawn.
+
+    Returns ``x_train, x_val, x_test, y_train, y_val, y_test``. ``test_fraction`` of the rows
+    are held out for testing, drawn from ``data_seed`` and stratified: by class when
+    ``classes`` (``y`` holds class codes), by target quintile otherwise, so both splits cover
+    the target's range. The validation rows are carved from the training split
+    (``val_fraction`` of it, stratified the same way), so the test split stays exactly what it
+    is without one; features are standardized with the remaining training rows' statistics
+    only (constant features keep a scale of 1), so nothing about the held-out rows leaks into
+    training.
+    """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
     # Regression is stratified by target quintile, so both splits cover the target's range.
     strata = y if classes else np.digitize(y, np.quantile(y, [0.2, 0.4, 0.6, 0.8]))
     x_train, x_test, y_train, y_test, strata_train, _ = train_test_split(
