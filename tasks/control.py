@@ -40,7 +40,6 @@ labels, and ``differentiable = False`` keeps solvers that would fit them away.
 
 from __future__ import annotations
 
-import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -50,7 +49,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from tasks._validation import check_interval, check_options
+from tasks._validation import check_interval, check_options, check_params_shape
 from tasks.base import Metrics, Split, Target, Task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import FlatParams, FloatArray, ModelSpec, forward_each
@@ -392,23 +391,36 @@ class ControlTask(Task):
 
         ``dtype`` is accepted for the common signature and ignored: episodes always step in
         float64, as gymnasium's own environments do.
+
+        Raises:
+            InvalidParameterError: ``population`` is not ``(P, num_params)``.
         """
         del dtype
+        self._check_population(population, "losses")
         return -self.returns(population, split).returns.mean(axis=1)
 
     def evaluator(self, split: Split = "train") -> Callable[[FlatParams], Metrics]:
         """The harness's per-report evaluation: :meth:`evaluate` itself (episodes in one batch;
         the supervised :class:`~tasks.base.Evaluator`'s set-up does not apply)."""
-        return functools.partial(self.evaluate, split=split)
+        def evaluate(params: FlatParams) -> Metrics:
+            self._check_vector(params, "evaluator")
+            return self._score(params, split)
+        return evaluate
 
     def batch_evaluator(self, split: Split = "train") -> Callable[[FloatArray], list[Metrics]]:
         """:meth:`evaluate` row by row: each policy's episodes are one batch already."""
         def each(population: FloatArray) -> list[Metrics]:
-            return [self.evaluate(params, split) for params in population]
+            self._check_population(population, "batch_evaluator")
+            return [self._score(params, split) for params in population]
         return each
 
     def scored_losses(self, population: FloatArray) -> tuple[FloatArray, int]:
-        """Training losses and the environment steps they took."""
+        """Training losses and the environment steps they took.
+
+        Raises:
+            InvalidParameterError: ``population`` is not ``(P, num_params)``.
+        """
+        self._check_population(population, "scored_losses")
         result = self.returns(population, "train")
         return -result.returns.mean(axis=1), result.steps
 
@@ -417,7 +429,30 @@ class ControlTask(Task):
         held-out test episodes (``test``), greedy, in one batch.
 
         ``mse`` is NaN: a return has no squared error (kept so every trace row has the field).
+
+        Raises:
+            InvalidParameterError: ``params`` is not a vector of :attr:`num_params` values, or
+                ``split`` is ``val`` (control tasks have no validation episodes).
         """
+        self._check_vector(params, "evaluate")
+        return self._score(params, split)
+
+    def _check_vector(self, params: FlatParams, method: str) -> None:
+        """The supervised tasks' check (``Task.evaluate``): without it the policy network reads
+        its slices of a vector that is too long and ignores the rest, and one too short fails
+        in a reshape that names no parameter."""
+        if getattr(params, "shape", None) != (self.model.num_params,):
+            check_params_shape(params, self.model.num_params, "params", self._owner(method))
+
+    def _check_population(self, population: FloatArray, method: str) -> None:
+        """:meth:`_check_vector` for a population ``(P, num_params)`` (``Task.losses``'s check)."""
+        shape: tuple[int, ...] = getattr(population, "shape", ())
+        if len(shape) != 2 or shape[1] != self.model.num_params:
+            check_params_shape(population, self.model.num_params, "population",
+                               self._owner(method), population=True)
+
+    def _score(self, params: FlatParams, split: Split) -> Metrics:
+        """:meth:`evaluate` of a vector already checked."""
         if split == "val":
             raise InvalidParameterError(f"Task {self.name!r} has no validation split.")
         result = self.returns(params[None, :], "eval" if split == "train" else "test")

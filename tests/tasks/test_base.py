@@ -1,7 +1,8 @@
 """Task's evaluation entry points refuse a parameter vector of the wrong length (issue 30).
 
 A vector one element too long used to be evaluated as if the extra element were not there, and
-one too short failed inside NumPy with a broadcasting error naming no parameter.
+one too short failed inside NumPy with a broadcasting error naming no parameter. Control tasks
+(``tasks/control.py``) override every entry point and check the same way, with the same message.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from tasks import get_task
 from tasks.base import Task
+from tasks.control import ControlTask
 from tasks.errors import InvalidParameterError
 
 #: Supervised tasks of each shape the evaluators handle: one output (regression and
@@ -24,6 +26,10 @@ TASKS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("parity", {"num_bits": 3}),
     ("iris", {}),
     ("xor", {"output_activation": "sigmoid", "loss": "cross_entropy"}),
+    # Control tasks override each entry point (episodes, not examples); two episodes per set
+    # keep them cheap.
+    ("cartpole", {"train_episodes": 2, "eval_episodes": 2, "test_episodes": 2}),
+    ("acrobot", {"train_episodes": 2, "eval_episodes": 2, "test_episodes": 2}),
 )
 
 #: Each entry point: (its name in the message, the parameter's name, what it is given for a
@@ -36,6 +42,10 @@ ENTRY_POINTS: tuple[tuple[str, str, Callable[[np.ndarray], np.ndarray],
     ("Task.batch_evaluator", "population", lambda p: p[None],
      lambda task, x: task.batch_evaluator()(x)),
     ("Task.losses", "population", lambda p: np.stack([p, p]), lambda task, x: task.losses(x)),
+    # A supervised task's scored_losses is its losses (the message names Task.losses); a
+    # control task's runs the training episodes itself.
+    ("Task.scored_losses", "population", lambda p: np.stack([p, p]),
+     lambda task, x: task.scored_losses(x)),
 )
 
 
@@ -48,6 +58,8 @@ def test_a_parameter_vector_of_the_wrong_length_is_refused(
     extra: int,
 ) -> None:
     task = get_task(name, **options)
+    if method == "Task.scored_losses" and not isinstance(task, ControlTask):
+        method = "Task.losses"
     n = task.num_params
     call(task, given(np.zeros(n)))  # the right length is evaluated
     wrong = given(np.zeros(n + extra))
@@ -60,8 +72,12 @@ def test_a_parameter_vector_of_the_wrong_length_is_refused(
     assert f"Got an array of shape {wrong.shape} instead." in message
 
 
-def test_a_population_where_a_vector_is_expected_is_refused() -> None:
-    task = get_task("xor")
-    with pytest.raises(InvalidParameterError, match=r"must be a NumPy vector of shape \(9,\)\. "
-                                                    r"Got an array of shape \(1, 9\)"):
-        task.evaluate(np.zeros((1, task.num_params)))
+@pytest.mark.parametrize("name", ["xor", "cartpole"])
+def test_a_population_where_a_vector_is_expected_is_refused(name: str) -> None:
+    task = get_task(name)
+    n = task.num_params
+    for evaluate in (task.evaluate, task.evaluator()):
+        with pytest.raises(InvalidParameterError, match=rf"must be a NumPy vector of shape "
+                                                        rf"\({n},\)\. Got an array of shape "
+                                                        rf"\(1, {n}\)"):
+            evaluate(np.zeros((1, n)))
