@@ -53,11 +53,12 @@ from benchmarks.suites import (
     load_tuned,
     with_budget,
 )
-from solvers import SOLVERS, get_solver, get_solver_class, solver_fields
+from solvers import SOLVER_ORIGINS, SOLVERS, get_solver, get_solver_class, solver_fields
 from solvers.base import REFERENCE
-from tasks import MODEL_OPTIONS, TASKS, get_factory, task_knobs
+from tasks import MODEL_OPTIONS, TASK_ORIGINS, TASKS, get_factory, task_knobs
 from tasks._validation import check_file_target, check_interval, unknown_name
 from tasks.errors import BenchmarkError, InvalidParameterError
+from tasks.plugins import BUILTIN, PluginError, check_plugins
 
 AD_HOC_BUDGET = Budget(max_evaluations=1_000_000, max_seconds=10.0)
 
@@ -161,18 +162,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def list_everything() -> str:
+    """Suites, solvers and tasks, each solver and task with its origin in brackets.
+
+    The origin is ``built-in`` or the plugin's ``distribution version`` (``tasks/plugins.py``),
+    so a name that came from another installed package says which one.
+    """
     lines = ["suites:"]
     lines += [f"  {s.name}: {s.description}" for s in SUITES.values()]
-    lines.append("solvers (hyperparameters):")
+    lines.append("solvers [origin] (hyperparameters; plugins run only when named with --solvers):")
     for name in SOLVERS:
         cls = get_solver_class(name)
         defaults = cls().config()
-        lines.append(f"  {name}: " + ", ".join(f"{k}={defaults[k]!r}" for k in solver_fields(name)))
+        lines.append(f"  {name} [{SOLVER_ORIGINS.get(name, BUILTIN)}]: "
+                     + ", ".join(f"{k}={defaults[k]!r}" for k in solver_fields(name)))
         lines.append(f"    one iteration: {cls.iteration}; cost: {cls.evaluations}")
-    lines.append(f"tasks (knobs; every task also takes {', '.join(MODEL_OPTIONS)}):")
+    lines.append(f"tasks [origin] (knobs; every task also takes {', '.join(MODEL_OPTIONS)}):")
     for name in TASKS:
-        doc = (get_factory(name).__doc__ or "").strip().splitlines()[0]
-        lines.append(f"  {name}: {', '.join(task_knobs(name)) or '-'}  # {doc}")
+        doc = ((get_factory(name).__doc__ or "").strip().splitlines() or ["-"])[0]
+        lines.append(f"  {name} [{TASK_ORIGINS.get(name, BUILTIN)}]: "
+                     f"{', '.join(task_knobs(name)) or '-'}  # {doc}")
     return "\n".join(lines)
 
 
@@ -384,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:  # a broken installed plugin blocks every command, before anything runs or is listed
+        check_plugins()
+    except PluginError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     if args.list:
         print(list_everything())
         return 0

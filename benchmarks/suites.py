@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.budget import Budget
-from solvers import SOLVERS, get_solver, get_solver_class, solver_fields
+from solvers import SOLVERS, builtin_solvers, get_solver, get_solver_class, solver_fields
 from solvers.base import REFERENCE
 from solvers.space import configuration, sobol_points
 from tasks import TASKS, task_knobs
@@ -93,7 +93,10 @@ def entry_key(name: str, options: dict[str, Any]) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Suite:
-    """A named grid. ``solvers=None`` means every registered solver.
+    """A named grid. ``solvers=None`` means every built-in solver.
+
+    Plugins (solvers of other installed packages) are opt-in: a suite runs one only when it
+    names it (``--solvers``), so installing a package never changes what a suite measures.
 
     Attributes:
         arms: which arms to run; ``tuned`` cells exist only for the (task, solver) pairs that
@@ -128,9 +131,13 @@ class Suite:
             options[DATA_SEED] = PER_SEED
         return options
 
+    def solver_names(self, registered: tuple[str, ...]) -> tuple[str, ...]:
+        """The solvers the suite runs: its own list, or the built-in ones among ``registered``."""
+        return self.solvers if self.solvers is not None else builtin_solvers(registered)
+
     def cells(self, registered: tuple[str, ...], tuned: Tuned | None = None) -> Iterator[Cell]:
         """Expand the grid, task-major, then solver, arm, seeds innermost."""
-        solvers = self.solvers if self.solvers is not None else registered
+        solvers = self.solver_names(registered)
         for entry in self.tasks:
             options = self.entry_options(entry)
             chosen = (tuned or {}).get(entry_key(entry.name, entry.options), {})
@@ -169,7 +176,7 @@ class Suite:
         """The tasks whose tuned arm :meth:`cells` leaves out, at least partly, and why.
 
         Args:
-            registered: the solvers ``solvers=None`` stands for.
+            registered: the solvers ``solvers=None`` stands for (the built-in ones among them).
             tuned: the tuned configurations the arm reads.
             expected: whether the tuned arm should have a configuration for a solver on a
                 task entry. A tuning study never tunes a reference line, nor a solver that does
@@ -181,7 +188,7 @@ class Suite:
         """
         if "tuned" not in self.arms:
             return []
-        solvers = self.solvers if self.solvers is not None else registered
+        solvers = self.solver_names(registered)
         gaps: list[TunedGap] = []
         for entry in self.tasks:
             key = entry_key(entry.name, entry.options)

@@ -14,12 +14,20 @@ from typing import Any
 from tasks._validation import check_sizes, unknown_name
 from tasks.base import MODEL_OPTIONS, Target, Task, with_options
 from tasks.control import make_acrobot, make_cartpole
+from tasks.errors import InvalidParameterError
 from tasks.functions import make_abs, make_exp, make_poly, make_sin2d, make_sinc, make_step
 from tasks.logic import make_and, make_nand, make_nor, make_or, make_xnor, make_xor
 from tasks.lotka_volterra import make_lotka
 from tasks.mlp import ModelSpec
 from tasks.parity import make_parity
 from tasks.playground import make_blobs, make_circle, make_quadrants, make_spirals
+from tasks.plugins import (
+    BUILTIN,
+    TASK_GROUP,
+    load_pending,
+    load_plugins,
+    task_factory_problem,
+)
 from tasks.real import make_cancer, make_diabetes, make_digits, make_iris, make_wine
 from tasks.sine import make_sine
 from tasks.user_data import make_data
@@ -77,6 +85,8 @@ def task_knobs(name: str) -> tuple[str, ...]:
 
 def get_factory(name: str) -> TaskFactory:
     """Look a task factory up by registry key; unknown names list the valid ones."""
+    if name not in TASKS:
+        load_pending()  # a plugin whose module was mid-import when TASKS was built
     try:
         return TASKS[name]
     except KeyError:
@@ -103,7 +113,20 @@ def get_task(name: str, **options: Any) -> Task:
         )
     check_sizes(options, f"task {name!r}")
     task = factory(**{k: v for k, v in options.items() if k in knobs})
+    if not isinstance(task, Task):  # a plugin's factory (tasks/plugins.py) may return anything
+        raise InvalidParameterError(
+            f"The factory of task {name!r} ({TASK_ORIGINS.get(name, BUILTIN)}) must return a "
+            f"Task. Got {type(task).__name__} instead."
+        )
     return with_options(task, **{k: v for k, v in options.items() if k in MODEL_OPTIONS})
 
 
-__all__ = ["MODEL_OPTIONS", "TASKS", "ModelSpec", "Target", "Task", "get_task", "task_knobs"]
+#: Where each task comes from: ``built-in``, or the plugin's ``distribution version``.
+TASK_ORIGINS: dict[str, str] = {name: BUILTIN for name in TASKS}
+# Last, so a plugin module may import anything above from ``tasks`` (tasks/plugins.py).
+load_plugins(TASK_GROUP, "task", TASKS, TASK_ORIGINS, task_factory_problem)
+
+__all__ = [
+    "MODEL_OPTIONS", "TASKS", "TASK_ORIGINS", "ModelSpec", "Target", "Task", "get_task",
+    "task_knobs",
+]
