@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import ast
 import errno
+import math
 import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,6 +27,8 @@ from typing import Any, NoReturn
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.api import DEFAULT_OUT, Protocol, Results, run_protocol
+from benchmarks.api import plan as plan_protocol
 from benchmarks.budget import Budget
 from benchmarks.engine.executors import EXECUTORS, ExecutorConfig
 from benchmarks.engine.runner import (
@@ -45,6 +49,11 @@ from benchmarks.suites import (
     REFERENCE_TUNED,
     SUITES,
     TUNED_FILE,
+    YOURS,
+    YOURS_SAFETY_SECONDS,
+    YOURS_SEEDS,
+    YOURS_TRIALS,
+    YOURS_TUNING,
     Cell,
     Suite,
     TaskEntry,
@@ -133,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="set a solver hyperparameter, e.g. sgd.learning_rate=0.02")
     parser.add_argument("--task-set", action="append", default=[], metavar="TASK.OPTION=VALUE",
                         help="set a task option, e.g. xor.hidden=4 or parity.num_bits=6")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    parser.add_argument("--out", type=Path, help="output folder (default: results; "
+                        "results/yours with --data)")
     parser.add_argument("--tuned", type=Path, default=REFERENCE_TUNED, metavar="PATH",
                         help="tuned configurations for the suite's 'tuned' arm (default: the "
                              "committed study, %(default)s); --suite tuning writes a new one "
@@ -158,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--time-limit", type=float, metavar="SECONDS",
                         help="wall-clock limit per run; a run past it is killed and recorded "
                              "as a timeout")
+    add_data_arguments(parser)
     return parser
 
 
@@ -416,6 +427,10 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
     def fail(message: str) -> NoReturn:
         parser.exit(2, f"{parser.prog}: error: {message}\n")
 
+    if args.data is not None or args.suite == YOURS:
+        return _yours_command(args, doing, fail)
+    if args.out is None:
+        args.out = Path("results")
     try:
         suite = configure(args)
         executor = ExecutorConfig(
@@ -527,6 +542,179 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
         fail(f"cannot write the report {str(report)!r}: {exc}")
     print(f"report: {path} (self-contained copy: {path.with_suffix('.html')})")
     return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Your data: --data FILE --target COLUMN (--suite yours), the protocol of benchmarks/api.py
+# --------------------------------------------------------------------------------------------
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``--data``: your file, its target, the network and the target to reach."""
+    data = parser.add_argument_group(
+        "your data (--suite yours)",
+        "run the whole protocol on your data: a short tuning study, both arms over the "
+        "evaluation seeds, the report and its verdict (README: Your data)",
+    )
+    data.add_argument("--data", metavar="FILE",
+                      help="a CSV, Parquet or NPZ (arrays X and y) file; implies --suite yours")
+    data.add_argument("--target", metavar="COLUMN", default="",
+                      help="the column to predict (CSV, Parquet)")
+    data.add_argument("--kind", default="auto", metavar="KIND",
+                      help="auto (from the target column), classification or regression")
+    data.add_argument("--encode", default="none", metavar="ENCODING",
+                      help="none (non-numeric features are refused) or onehot")
+    data.add_argument("--hidden", default="32", metavar="W,W",
+                      help="hidden layer widths (default: %(default)s)")
+    data.add_argument("--activation", default="tanh", metavar="NAME",
+                      help="hidden activation (default: %(default)s)")
+    data.add_argument("--target-accuracy", type=float, metavar="A",
+                      help="target: training accuracy >= A (classification)")
+    data.add_argument("--target-mse", type=float, metavar="M",
+                      help="target: training MSE of the standardized target <= M (regression); "
+                           "with no target the runs are fixed-budget only")
+    data.add_argument("--trials", type=int, default=YOURS_TRIALS, metavar="N",
+                      help="tuning trials per solver (default: %(default)s; 0: no tuned arm)")
+
+
+def _yours_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], Protocol, Path]:
+    """The task options, the protocol and the output folder of a ``--data`` run.
+
+    Raises:
+        InvalidParameterError: an option that does not apply, or a bad value.
+    """
+    if args.data is None:
+        raise InvalidParameterError(
+            "The yours suite runs on your data: give --data FILE (a CSV, Parquet or NPZ file) "
+            "and --target COLUMN."
+        )
+    if args.suite not in ("default", YOURS):
+        raise InvalidParameterError(
+            f"The '--data' option runs the yours suite; got --suite {args.suite!r}. Leave "
+            f"--suite out (or give --suite yours)."
+        )
+    for flag, given in (("--tasks", args.tasks is not None), ("--task-set", bool(args.task_set)),
+                        ("--tuned", args.tuned != REFERENCE_TUNED)):
+        if given:
+            raise InvalidParameterError(
+                f"The '{flag}' option does not apply with --data: the task is your file (set it "
+                f"up with --target, --kind, --encode, --hidden, --activation, --target-accuracy "
+                f"and --target-mse), and the yours suite tunes on it."
+            )
+    hidden = parse_value(args.hidden)
+    options: dict[str, Any] = {
+        "path": str(Path(args.data).absolute()), "target_column": args.target,
+        "kind": args.kind, "encode": args.encode,
+        "target_accuracy": args.target_accuracy, "target_mse": args.target_mse,
+        "hidden": list(hidden) if isinstance(hidden, tuple) else hidden,
+        "hidden_activation": args.activation,
+    }
+    arms = ARMS
+    if args.arms is not None:
+        arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
+        if not arms:
+            raise InvalidParameterError("The '--arms' option needs at least one arm.")
+        for arm in arms:
+            if arm not in ARMS:
+                raise unknown_name("arm", arm, ARMS)
+    limits = {k: v for k, v in (("max_iterations", args.max_iterations),
+                                ("max_evaluations", args.max_evaluations),
+                                ("max_seconds", args.max_seconds)) if v is not None}
+    if limits:
+        limits.setdefault("max_seconds", YOURS_SAFETY_SECONDS)
+    solvers = None
+    if args.solvers is not None:
+        solvers = parse_list(args.solvers, "--solvers", "solvers")
+        for name in solvers:
+            get_solver_class(name)
+    protocol = Protocol(
+        solvers=solvers,
+        solver_options=parse_assignments(args.set, "--set"),
+        seeds=parse_seeds(args.seeds, args.seed_list) or YOURS_SEEDS,
+        trials=args.trials,
+        arms=arms,
+        budget=Budget(**limits, stop_at_target=False) if limits else None,
+    )
+    return options, protocol, args.out if args.out is not None else DEFAULT_OUT
+
+
+def _yours_command(args: argparse.Namespace, doing: _Doing,
+                   fail: Callable[[str], NoReturn]) -> int:
+    """``--data FILE``: plan and check everything, run the protocol, write the report."""
+    try:
+        options, protocol, out = _yours_inputs(args)
+        executor = ExecutorConfig(
+            kind=args.executor or ("dask" if args.scheduler else "process"),
+            workers=args.workers, scheduler=args.scheduler, time_limit=args.time_limit,
+        )
+        report = report_path(out, YOURS)
+        for folder in (out, out / "raw", figures_dir_for(report)):
+            check_writable_folder(folder, "--out")
+        for name in (YOURS, YOURS_TUNING):
+            check_file_target(out / "raw" / f"{name}.jsonl", "records file", source="--out",
+                              write=not args.report_only)
+        for target in (report, report.with_suffix(".html"), out / TUNED_FILE):
+            check_file_target(target, "report", source="--out")
+        task, entry, tuning, evaluation, notes = plan_protocol(options, protocol)
+    except BenchmarkError as exc:
+        fail(str(exc))
+    except (ValueError, TypeError, OverflowError) as exc:  # a value no check anticipated
+        fail(f"invalid input: {type(exc).__name__}: {exc}")
+    for note in notes:
+        print(note, file=sys.stderr)
+    arms = ", ".join(evaluation.arms)
+    print(f"{task.description}\nnetwork {task.model.describe()} "
+          f"({task.num_params:,} parameters); budget per run: {entry.budget.describe()}"
+          + (" (the rule: benchmarks.suites.yours_budget)" if protocol.budget is None else "")
+          + (f"; tuning: {tuning.trials} trials per solver on seeds "
+             f"{', '.join(map(str, tuning.seeds))}" if tuning is not None else "")
+          + f"; arms {arms} on seeds {', '.join(map(str, evaluation.seeds))}.", file=sys.stderr)
+    records_path = out / "raw" / f"{YOURS}.jsonl"
+    doing.interrupted = (f"interrupted: every record already in {str(out / 'raw')!r} is kept; "
+                         f"rerun the same command to resume.")
+    try:
+        results = run_protocol(options, protocol, out=out, executor=executor,
+                               threads=args.threads, progress=not args.no_progress,
+                               rerun=args.rerun, run=not args.report_only)
+    except BenchmarkError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{_os_error(exc, 'records file', records_path)} Every record written before it "
+             f"is kept; fix the cause and rerun the same command to resume.")
+    if not results.records:
+        fail(f"no records of this data file in {str(records_path)!r}; run it without "
+             f"--report-only first.")
+    doing.interrupted = (f"interrupted while writing the report: the records in "
+                         f"{str(out / 'raw')!r} are kept; rerun with --report-only to write it.")
+    try:
+        path = results.report(report)
+    except OSError as exc:
+        fail(f"{_os_error(exc, 'report', report)} The records are kept; rerun with "
+             f"--report-only to write the report.")
+    print(verdict_sentence(results))
+    print(f"report: {path} (self-contained copy: {path.with_suffix('.html')})")
+    return 0
+
+
+def verdict_sentence(results: Results) -> str:
+    """The verdict in one or two lines, for the terminal (the report has the rest)."""
+    table = results.verdict_table()
+    quality = "; ".join(f"{r.paradigm} {r.quality:.3g} ({r.label})"
+                        for r in table.itertuples() if math.isfinite(r.quality))
+    advice = results.target_advice()
+    if advice is not None:
+        return (f"verdict: no target was given, so this is a fixed-budget comparison; held-out "
+                f"quality at the budget: {quality or 'none'}. To choose a target: "
+                f"{advice.option} {advice.best_median:g} (what the best solver, "
+                f"{advice.best_label}, reached on half its seeds) or {advice.all_median:g} "
+                f"(half of all runs); see 'Choosing a target' in the report.")
+    verdict = results.verdict
+    if verdict is None or verdict.pick is None:
+        return f"verdict: no paradigm reached the target; held-out quality: {quality or 'none'}."
+    entry = verdict.entries[verdict.pick]
+    return (f"verdict: {verdict.pick} ({entry.label}, {entry.success_text()} reached the "
+            f"target)" + (", not decided: no rival is significantly worse" if verdict.decided ==
+                          "open" else ", decided") + f"; held-out quality: {quality}.")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from solvers import SOLVERS, builtin_solvers, get_solver, get_solver_class, solv
 from solvers.base import REFERENCE
 from solvers.space import configuration, sobol_points
 from tasks import TASKS, task_knobs
-from tasks._validation import check_file_target, shown, unknown_name
+from tasks._validation import check_file_target, check_interval, shown, unknown_name
 from tasks.errors import InvalidParameterError
 
 #: A task option value meaning "the run's seed": the data are drawn per seed, paired across
@@ -641,3 +641,124 @@ def load_tuned(path: Path | None = None) -> tuple[Tuned, dict[str, Any]]:
         f"The tuned configurations file {str(path)!r} must be the tuned.json that "
         f"`run_all.py --suite tuning` writes; {why}."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Your data: the protocol of `run_all.py --data FILE` (`--suite yours`) and `benchmarks.api`
+# --------------------------------------------------------------------------------------------
+
+#: The work one run of the yours suite may do, in multiply-adds of single-example forward
+#: passes: evaluations x network parameters. See :func:`yours_budget`.
+YOURS_WORK = 2e10
+#: The fewest and most passes over the training rows (epochs) one run may spend.
+YOURS_MIN_EPOCHS = 50
+YOURS_MAX_EPOCHS = 2_000
+#: The seconds safety net of a yours run (solver clock); it never decides a success.
+YOURS_SAFETY_SECONDS = 600.0
+#: Evaluation seeds, tuning seeds and trials per solver of the yours suite: the default suite's
+#: protocol, scaled to a user's patience (fewer seeds and trials; still disjoint seeds).
+YOURS_SEEDS: tuple[int, ...] = tuple(range(5))
+YOURS_TUNING_SEEDS: tuple[int, ...] = (10_000, 10_001)
+YOURS_TRIALS = 4
+#: Solvers the yours suite leaves out above a network size, and why: their cost per evaluation
+#: grows faster than the network. pycma's full covariance costs O(n^2) per sample and an
+#: O(n^3) eigendecomposition every few generations: on 9,697 parameters one CMA-ES run had not
+#: finished after several minutes where Adam's took 17 s (2-core machine, measured).
+YOURS_SIZE_LIMITS: dict[str, tuple[int, str]] = {
+    "cmaes": (2_000, "pycma's full covariance matrix costs O(n^2) per sample and O(n^3) per "
+                     "eigendecomposition"),
+}
+#: The name of the yours suite (records ``raw/yours.jsonl``, report ``report-yours.md``) and of
+#: its tuning study (``raw/yours-tuning.jsonl``).
+YOURS = "yours"
+YOURS_TUNING = "yours-tuning"
+
+
+def yours_budget(n_train: int, num_params: int) -> Budget:
+    """The budget of every run of the yours suite, from the size of the task. The rule:
+
+    ``max_evaluations = clamp(YOURS_WORK / num_params, 50 * n_train, 2000 * n_train)``
+
+    Every run may spend about ``YOURS_WORK`` = 2e10 multiply-adds of forward passes (one
+    evaluation of a network of ``P`` parameters is about ``P`` of them), so a run costs about the
+    same whatever the data's size, and the suite about the same 15 minutes on 2 cores, as long
+    as that is between 50 and 2,000 passes over the training rows (epochs). On 10^4 training
+    rows and 10^4 parameters that is 2e6 evaluations, 200 epochs. Smaller tasks are capped at
+    2,000 epochs (what the default suite gives its small tasks, 1,000-6,000; they finish
+    sooner); larger ones get at least 50 epochs, so from ``rows x parameters`` = 4e8 on the
+    suite's cost grows in proportion to rows x parameters. Runs continue to the end of the
+    budget (the fixed-budget view; the cost to target is still recorded where there is one),
+    with a seconds safety net of :data:`YOURS_SAFETY_SECONDS`.
+    """
+    check_interval(n_train, "n_train", "yours_budget", kind=int, low=1)
+    check_interval(num_params, "num_params", "yours_budget", kind=int, low=1)
+    evaluations = int(min(max(YOURS_WORK / num_params, YOURS_MIN_EPOCHS * n_train),
+                          YOURS_MAX_EPOCHS * n_train))
+    return Budget(max_evaluations=evaluations, max_seconds=YOURS_SAFETY_SECONDS,
+                  stop_at_target=False)
+
+
+def yours_suites(
+    entry: TaskEntry,
+    *,
+    solvers: tuple[str, ...] | None = None,
+    solver_options: dict[str, dict[str, Any]] | None = None,
+    seeds: tuple[int, ...] = YOURS_SEEDS,
+    tuning_seeds: tuple[int, ...] = YOURS_TUNING_SEEDS,
+    trials: int = YOURS_TRIALS,
+    arms: tuple[str, ...] = ARMS,
+) -> tuple[Suite | None, Suite]:
+    """The tuning study and the evaluation suite of the yours protocol on one task entry.
+
+    The same protocol as the default suite and its tuning study (``--suite tuning``), on one
+    task: ``trials`` Sobol points of every solver's search space on the tuning seeds (stopping
+    at the target, ERT objective, ties by median final training loss: with no target every
+    trial misses, so the lowest final loss wins), then both arms on the evaluation seeds with
+    ``entry.budget`` (:func:`yours_budget` unless given), runs to the end of the budget. The
+    tuning study is ``None`` when the tuned arm is not asked for (or ``trials`` is 0).
+
+    Raises:
+        InvalidParameterError: tuning and evaluation seeds overlap, or a count is out of range.
+    """
+    check_interval(trials, "trials", "yours_suites", kind=int, low=0, high=64)
+    shared = sorted(set(seeds) & set(tuning_seeds))
+    if shared:
+        raise InvalidParameterError(
+            f"The tuning seeds of the yours suite must be disjoint from its evaluation seeds, "
+            f"so no configuration is chosen on a seed (or data split) it is judged on. Seeds "
+            f"{shared[:5]} are in both."
+        )
+    tuned = "tuned" in arms and trials > 0
+    evaluation = Suite(
+        name=YOURS,
+        description=(
+            f"Your data: every solver in the arms {', '.join(arms)} on {len(seeds)} evaluation "
+            f"seeds, {entry.budget.describe()} per run"
+            + (f", tuned by {trials} trials per solver on tuning seeds "
+               f"{', '.join(map(str, tuning_seeds))}" if tuned else "")
+            + "."
+        ),
+        tasks=(entry,),
+        solvers=solvers,
+        solver_options=dict(solver_options or {}),
+        seeds=tuple(seeds),
+        arms=tuple(a for a in arms if a != "tuned" or tuned),
+    )
+    if not tuned:
+        return None, evaluation
+    tuning = replace(
+        TUNING,
+        name=YOURS_TUNING,
+        description=(
+            f"The tuning study of your data: {trials} Sobol points of every solver's search "
+            f"space, each run on tuning seeds {', '.join(map(str, tuning_seeds))} with the "
+            "evaluation budget, stopping at the target; ERT in evaluations, misses counted, "
+            "ties by median final training loss."
+        ),
+        tasks=(entry,),
+        solvers=solvers,
+        solver_options=dict(solver_options or {}),
+        seeds=tuple(tuning_seeds),
+        trials=trials,
+    )
+    return tuning, evaluation
