@@ -3,17 +3,30 @@
 Parametrized over ``tasks.TASKS`` at import time. The last test checks that the target is
 reachable in principle: a parameter vector built by hand or in closed form (no training) for the
 task's *default* network meets the task's target. ``KNOWN_GOOD`` holds those builders; a task
-without one is skipped with the reason, never passed silently.
+without one (and whose factory has no ``known_good`` attribute, as a plugin's may) is skipped
+with the reason, never passed silently. The checks live in ``benchmarks/conformance.py``, which
+``python -m benchmarks.conformance PACKAGE:FUNCTION`` runs against a plugin's task factory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tasks import TASKS, get_task, task_knobs
+from benchmarks.conformance import (
+    NotApplicable,
+    check_data_seed,
+    check_knobs_recorded,
+    check_known_good,
+    check_same_task,
+    check_split,
+    check_task_data,
+    known_good_builder,
+)
+from tasks import TASKS
 from tasks.base import Task
 from tasks.logic import GATES
 from tasks.mlp import FlatParams, FloatArray, activate
@@ -21,65 +34,38 @@ from tasks.mlp import FlatParams, FloatArray, activate
 TASK_NAMES = sorted(TASKS)
 
 
-def _tasks_equal(a: Task, b: Task) -> bool:
-    arrays = ("x_train", "y_train", "x_test", "y_test")
-    return (
-        all(np.array_equal(getattr(a, k), getattr(b, k)) for k in arrays)
-        and a.model == b.model
-        and a.target == b.target
-        and dict(a.options) == dict(b.options)
-        and a.loss == b.loss
-    )
+def _check(check: Callable[..., None], *args: Any) -> None:
+    """Run a shared check (``benchmarks/conformance.py``); one that does not apply is a skip."""
+    try:
+        check(*args)
+    except NotApplicable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_shapes_dtypes_and_finite_data(name: str) -> None:
-    task = get_task(name)
-    assert task.name == name, "the task's name must be its registry key"
-    n_in, n_out = task.model.layer_sizes[0], task.model.layer_sizes[-1]
-    for x, y in ((task.x_train, task.y_train), (task.x_test, task.y_test)):
-        assert x.dtype == np.float64 and y.dtype == np.float64
-        assert x.ndim == 2 and y.ndim == 2 and x.shape[0] == y.shape[0] > 0
-        assert x.shape[1] == n_in and y.shape[1] == n_out
-        assert np.all(np.isfinite(x)) and np.all(np.isfinite(y))
-    if task.kind == "classification":
-        labels = np.concatenate([task.y_train, task.y_test])
-        assert set(np.unique(labels)) <= {0.0, 1.0}
-        if n_out > 1:
-            np.testing.assert_array_equal(labels.sum(axis=1), 1.0)
-    assert task.description and task.target.describe()
+    _check(check_task_data, name, TASKS[name])
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_every_knob_is_recorded_in_options(name: str) -> None:
     """Records carry ``task.options``; a knob missing there would be lost from every record."""
-    task = get_task(name)
-    missing = set(task_knobs(name)) - set(task.options)
-    assert not missing, f"knobs {sorted(missing)} are not in task.options"
+    _check(check_knobs_recorded, name, TASKS[name])
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_same_options_give_the_same_task(name: str) -> None:
-    assert _tasks_equal(get_task(name), get_task(name))
+    _check(check_same_task, name, TASKS[name])
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_data_seed_changes_the_data(name: str) -> None:
-    if "data_seed" not in task_knobs(name):
-        pytest.skip(f"{name} has no data seed: its data are fixed")
-    a, b = get_task(name, data_seed=0), get_task(name, data_seed=1)
-    assert not np.array_equal(a.x_train, b.x_train)
-    assert _tasks_equal(get_task(name, data_seed=1), b)
+    _check(check_data_seed, name, TASKS[name])
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_no_example_is_in_both_splits(name: str) -> None:
-    task = get_task(name)
-    if not task.has_split:
-        pytest.skip(f"{name} has no split: the whole domain is the training set")
-    train = {row.tobytes() for row in np.ascontiguousarray(task.x_train)}
-    shared = sum(row.tobytes() in train for row in np.ascontiguousarray(task.x_test))
-    assert shared == 0, f"{shared} test inputs also appear in the training set"
+    _check(check_split, name, TASKS[name])
 
 
 # --- Known-good parameter vectors ------------------------------------------------------------
@@ -328,11 +314,6 @@ SLOW_KNOWN_GOOD = ("digits", "zorb_digits", "zorb_sinc")
     [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_KNOWN_GOOD else n for n in TASK_NAMES],
 )
 def test_a_known_good_vector_meets_the_target(name: str) -> None:
-    if name not in KNOWN_GOOD:
-        pytest.skip(NO_BUILDER_REASON.get(name, f"no known-good builder for {name!r} in "
-                                                f"tests/test_task_conformance.py"))
-    task = get_task(name)
-    params = KNOWN_GOOD[name](task)
-    assert params.shape == (task.num_params,)
-    metrics = task.evaluate(params, "train")
-    assert task.target.is_met(metrics), f"{task.target.describe()} not met: {metrics}"
+    """A builder here, or the factory's own ``known_good`` attribute (a plugin's)."""
+    builder = KNOWN_GOOD.get(name) or known_good_builder(TASKS[name])
+    _check(check_known_good, name, TASKS[name], builder, NO_BUILDER_REASON.get(name, ""))
