@@ -84,6 +84,8 @@ class CellDiff:
     other_stop: str
     base_cost: int | None
     other_cost: int | None
+    base_success: bool = False
+    other_success: bool = False
     note: str = ""
 
     @property
@@ -330,6 +332,7 @@ def compare_cells(base: Side, other: Side) -> tuple[list[CellDiff], list[OneSide
             solver=record.solver, seed=record.seed, kind=kind,
             base_stop=str(record.stop_reason), other_stop=str(twin.stop_reason),
             base_cost=_cost(record), other_cost=_cost(twin),
+            base_success=record.success, other_success=twin.success,
             note=outcome_note(record, twin) if kind == OUTCOME else "",
         ))
     for j, record in enumerate(other.records):
@@ -410,6 +413,10 @@ def _both(a: str, b: str) -> str:
     return a if a == b else f"**{a} → {b}**"
 
 
+def _outcome(stop: str, success: bool) -> str:
+    return f"{stop} ({'target reached' if success else 'target missed'})"
+
+
 def _fmt_ert(value: float | None) -> str:
     if value is None:
         return "—"
@@ -445,7 +452,7 @@ def summary_lines(c: Comparison) -> list[str]:
     ]
     if c.unexpected:
         lines.append(f"  {_plural(len(c.unexpected), 'outcome change')} not expected across "
-                     f"CPUs (a NumPy solver, not marked CPU-dependent): see the report")
+                     f"CPUs (a NumPy solver, not marked CPU-dependent): see the written section")
     return lines
 
 
@@ -461,8 +468,9 @@ def _opening(c: Comparison) -> str:
         f"outcome (success or stop reason)."
     ]
     if c.only:
-        parts.append(f"{mine} cells are only in {c.base.name} and {len(c.only) - mine} only in "
-                     f"{c.other.name} (not compared).")
+        parts.append(f"{_plural(mine, 'cell')} only in {c.base.name} and "
+                     f"{_plural(len(c.only) - mine, 'cell')} only in {c.other.name} (not "
+                     f"compared).")
     if c.base.commit != c.other.commit:
         parts.append(f"The two sets come from different commits ({c.base.commit}, "
                      f"{c.other.commit}): code changes, not only the CPU, can explain "
@@ -501,12 +509,13 @@ def markdown(c: Comparison) -> str:
     outcome = c.of_kind(OUTCOME)
     lines += ["", "### Cells whose outcome differs", ""]
     if outcome:
-        lines.append(f"| task | solver | seed | stop reason ({c.base.name}) | "
-                     f"stop reason ({c.other.name}) | across CPUs |")
+        lines.append(f"| task | solver | seed | stop reason ({_cell(c.base.name)}) | "
+                     f"stop reason ({_cell(c.other.name)}) | across CPUs |")
         lines.append("|---|---|---:|---|---|---|")
         for d in outcome[:MAX_LISTED]:
-            lines.append(f"| {_cell(d.group)} | {_cell(d.label)} | {d.seed} | {d.base_stop} | "
-                         f"{d.other_stop} | {d.note} |")
+            lines.append(f"| {_cell(d.group)} | {_cell(d.label)} | {d.seed} | "
+                         f"{_outcome(d.base_stop, d.base_success)} | "
+                         f"{_outcome(d.other_stop, d.other_success)} | {d.note} |")
         if len(outcome) > MAX_LISTED:
             lines.append(f"\n{len(outcome) - MAX_LISTED} more not listed.")
     else:

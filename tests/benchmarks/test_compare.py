@@ -166,7 +166,9 @@ def test_outcome_changes_are_listed_with_both_stop_reasons_and_whether_expected(
     missed = outcome[("xor", "sgd [tuned]")]
     assert missed.base_stop == missed.other_stop == "max_evaluations"  # success alone differs
     text = markdown(c)
-    assert "| parity (num_bits=4) | sgd | " in text and "| max_evaluations | diverged |" in text
+    assert ("| parity (num_bits=4) | sgd | " in text
+            and "| max_evaluations (target missed) | diverged (target missed) |" in text)
+    assert "| max_evaluations (target reached) | max_evaluations (target missed) |" in text
     assert not c.unexpected
 
 
