@@ -188,16 +188,39 @@ class TaskGroup:
     def all_attempted(self) -> list[RunRecord]:
         return [r for runs in self._attempted.values() for r in runs]
 
+    @functools.cached_property
+    def _rows(self) -> dict[str, dict[str | None, pd.DataFrame]]:
+        """The attempted (``tried``) and usable rows, whole and per label, split once: the
+        report asks for them hundreds of times, and each boolean selection of a wide frame
+        copies every column."""
+        out: dict[str, dict[str | None, pd.DataFrame]] = {}
+        if self.frame.empty:
+            return {"tried": {None: self.frame}, "usable": {None: self.frame}}
+        tried = self.frame[self.frame["attempted"]]
+        for kind, rows in (("tried", tried), ("usable", tried[~tried["censored"]])):
+            out[kind] = {None: rows, **{str(label): part for label, part in
+                                        rows.groupby("label", sort=False, observed=True)}}
+        return out
+
+    @functools.cached_property
+    def _seed_costs(self) -> dict[tuple[str, bool], pd.DataFrame]:
+        return {}
+
+    def seed_costs(self, axis: CostAxis = "evaluations", *, floor: bool = True) -> pd.DataFrame:
+        """The usable runs' costs to target by seed x label (:func:`paired_costs` of this group
+        alone), computed once: the verdict pairs each pick with each rival, in both arms."""
+        if (axis, floor) not in self._seed_costs:
+            self._seed_costs[axis, floor] = paired_costs(
+                [self], list(self.runs), axis, usable_only=True, floor=floor)
+        return self._seed_costs[axis, floor]
+
     def tried(self, label: str) -> pd.DataFrame:
         """The rows of a label's attempted runs (censored ones included)."""
-        return self.frame[self.frame["label"].eq(label) & self.frame["attempted"]]
+        return self._rows["tried"].get(label, self.frame.iloc[:0])
 
     def usable(self, label: str | None = None) -> pd.DataFrame:
         """The group's attempted runs not censored by time (of ``label`` if given), as rows."""
-        keep = self.frame["attempted"] & ~self.frame["censored"]
-        if label is not None:
-            keep &= self.frame["label"] == label
-        return self.frame[keep]
+        return self._rows["usable"].get(label, self.frame.iloc[:0])
 
     @property
     def kind(self) -> str:
@@ -407,14 +430,14 @@ def paired_costs(
     ``NaN`` where a label has no run, ``inf`` where it missed. ``usable_only`` leaves out runs
     censored by time; ``floor`` raises costs to :data:`COST_FLOOR` (for ratios and log axes).
     """
-    frames = [(g.usable() if usable_only else g.frame[g.frame["attempted"]]).assign(group=g.name)
-              for g in groups if not g.frame.empty]
+    column = f"cost_to_target.{axis}"
+    frames = [(g.usable() if usable_only else g._rows["tried"][None])[["seed", "label", column]]
+              .assign(group=g.name) for g in groups if not g.frame.empty]
     index = pd.MultiIndex.from_tuples(
         [(str(f["group"].iloc[0]), int(s)) for f in frames if not f.empty
          for s in sorted(set(f["seed"]))], names=["group", "seed"])
-    rows = pd.concat(frames) if frames else pd.DataFrame(
-        columns=["group", "seed", "label", f"cost_to_target.{axis}"])
-    cost = rows[f"cost_to_target.{axis}"].astype("float64").fillna(math.inf)
+    rows = pd.concat(frames) if frames else pd.DataFrame(columns=["group", "seed", "label", column])
+    cost = rows[column].astype("float64").fillna(math.inf)
     if floor:
         cost = cost.clip(lower=COST_FLOOR[axis])
     table = rows.assign(cost=cost)[rows["label"].isin(list(labels))].pivot_table(

@@ -67,22 +67,20 @@ class PairComparison:
         return self.a if side == "a" else self.b
 
 
-def _blocks(
-    groups: Sequence[TaskGroup], a: str, b: str, axis: str = "evaluations"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Paired costs to target of ``a`` and ``b`` (``inf``: missed) over the blocks both ran;
-    runs censored by time are left out (they say nothing about either algorithm)."""
-    both = paired_costs(groups, [a, b], axis, usable_only=True).dropna()  # type: ignore[arg-type]
-    return both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)
-
-
 def compare(
     groups: Sequence[TaskGroup], pairs: Sequence[tuple[str, str]], axis: str = "evaluations"
 ) -> list[PairComparison]:
-    """Both questions for every pair, Holm-adjusted within each question's family."""
+    """Both questions for every pair, Holm-adjusted within each question's family.
+
+    A pair's blocks are the (task, seed) pairs where both ran; runs censored by time are left
+    out (they say nothing about either algorithm); ``inf`` marks a miss.
+    """
+    labels = list(dict.fromkeys(label for pair in pairs for label in pair))
+    costs = paired_costs(groups, labels, axis, usable_only=True)  # type: ignore[arg-type]
     raw = []
     for a, b in pairs:
-        x, y = _blocks(groups, a, b, axis)
+        both = costs[[a, b]].dropna()
+        x, y = both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)
         raw.append((a, b, mcnemar(np.isfinite(x), np.isfinite(y)),
                     cost_given_success(x, y, floor=COST_FLOOR[axis],
                                        seed=bootstrap_seed(a, b, axis))))

@@ -30,7 +30,6 @@ from benchmarks.report.analysis import (
     TaskGroup,
     bootstrap_seed,
     ert_inputs,
-    paired_costs,
     quality_metric,
 )
 from benchmarks.report.stats import (
@@ -117,7 +116,6 @@ def _quality(rows: pd.DataFrame, field: str) -> float:
 def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
     """Each paradigm's best label on the task, in ``arm`` where that arm ran (else defaults)."""
     out: dict[str, Entry] = {}
-    usable = group.usable()
     field, _, _ = quality_metric(group)
     for paradigm in PARADIGMS:
         best: Entry | None = None
@@ -125,8 +123,8 @@ def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
             if paradigm_of(solver) != paradigm:
                 continue
             wanted = f"{solver} [{arm}]" if arm != "defaults" else solver
-            label = wanted if (usable["label"] == wanted).any() else solver
-            rows = usable[usable["label"] == label]
+            label = wanted if len(group.usable(wanted)) else solver
+            rows = group.usable(label)
             if rows.empty:
                 continue
             costs, success = ert_inputs(rows, "evaluations")
@@ -147,7 +145,7 @@ def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
 
 
 def _paired(group: TaskGroup, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
-    both = paired_costs([group], [a, b], usable_only=True, floor=False).dropna()
+    both = group.seed_costs(floor=False)[[a, b]].dropna()
     return both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)
 
 
