@@ -284,7 +284,7 @@ def configure(args: argparse.Namespace) -> Suite:
     }
     suite = with_budget(suite, Budget(**limits) if limits else None)
     solver_sets = parse_assignments(args.set, "--set")
-    chosen = suite.solvers if suite.solvers is not None else tuple(SOLVERS)
+    chosen = suite.solver_names(tuple(SOLVERS))  # plugins run only when named
     options = {k: dict(v) for k, v in suite.solver_options.items()}
     for solver, params in solver_sets.items():
         get_solver_class(solver)

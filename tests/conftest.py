@@ -1,17 +1,9 @@
-"""Shared fixtures: registries as parametrization sources, small budgets, cheap tasks."""
+"""Shared fixtures (the conformance suite's cheap tasks live in benchmarks/conformance.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-#: Cheap tasks every solver is run on by the conformance suite: (registry key, options).
-CHEAP_TASKS: tuple[tuple[str, dict[str, object]], ...] = (
-    ("xor", {"hidden": 4}),
-    ("and", {}),
-    ("parity", {"num_bits": 3}),
-    ("sine", {}),
-)
 
 
 @pytest.fixture
