@@ -335,7 +335,7 @@ def _provenance_flags(
     commits = set(_column(frame, "environment.git_revision", ""))
     cpus = set(_column(frame, "environment.cpu", ""))
     others: list[tuple[str, set[str], set[str]]] = []
-    titles = {tuple(s.record_files): s.title for s in sections}
+    titles = {tuple(s.record_files): s.title for s in sections if s.record_files}
     for files, title in titles.items():
         paths = [md_path.parent / "raw" / f"{name}.jsonl" for name in files]
         present = [path for path in paths if path.exists()]
@@ -351,8 +351,8 @@ def _provenance_flags(
             ))
     bench = latest_benchmark_file(root)
     prov = benchmark_provenance(bench) if bench is not None else None
-    if prov is not None and any(not s.record_files for s in sections):
-        title = next(s.title for s in sections if not s.record_files)
+    if prov is not None and any(s.benchmarks for s in sections):
+        title = next(s.title for s in sections if s.benchmarks)
         others.append((title, {prov[0]}, {prov[1]}))
     lines = []
     for title, their_commits, their_cpus in others:

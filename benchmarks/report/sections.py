@@ -47,11 +47,14 @@ class ReportSection:
             it names some and none of them exists, the section is left out (nothing to report).
             Empty: the section reads no records and is always shown.
         lines: the section's Markdown lines, without its heading.
+        benchmarks: the section shows saved pytest-benchmark runs, so the report's facts flag
+            it when that run comes from another commit or machine than the records.
     """
 
     title: str
     record_files: tuple[str, ...]
     lines: Callable[[SectionInputs], Sequence[str]]
+    benchmarks: bool = False
 
 
 def _zorb_claim(inputs: SectionInputs) -> list[str]:
@@ -85,7 +88,8 @@ REPORT_SECTIONS: tuple[ReportSection, ...] = (
                   lines=_sklearn_lbfgs),
     ReportSection(title="Control tasks: published reference points", record_files=("control",),
                   lines=_control_references),
-    ReportSection(title="Performance (pytest-benchmark)", record_files=(), lines=_benchmark_table),
+    ReportSection(title="Performance (pytest-benchmark)", record_files=(), lines=_benchmark_table,
+                  benchmarks=True),
 )
 
 __all__ = ["REPORT_SECTIONS", "ReportSection", "SectionInputs"]

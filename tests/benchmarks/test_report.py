@@ -500,7 +500,7 @@ def test_facts_flag_a_benchmark_run_from_another_commit_and_machine(tmp_path: Pa
     commit = str(records[0].environment.get("git_revision", "")).removesuffix("-dirty")
     cpu = str(records[0].environment.get("cpu", ""))
     section = ReportSection(title="Performance (pytest-benchmark)", record_files=(),
-                            lines=lambda inputs: [])
+                            lines=lambda inputs: [], benchmarks=True)
     storage = tmp_path / "results" / "benchmarks" / "m"
     storage.mkdir(parents=True)
 
@@ -516,6 +516,14 @@ def test_facts_flag_a_benchmark_run_from_another_commit_and_machine(tmp_path: Pa
     assert "commit 0123456789" in flagged and "CPU Other CPU" in flagged
     assert "(#performance-pytest-benchmark)" in flagged
     assert "Not measured with these records" not in facts(commit, cpu)
+    # A section that reads no records and is not the benchmark table is never flagged.
+    plain = ReportSection(title="Choosing a target", record_files=(), lines=lambda inputs: [])
+    (storage / "0001.json").write_text(json.dumps({
+        "benchmarks": [], "datetime": "2026-01-01",
+        "commit_info": {"id": "0123456789abcdef"}, "machine_info": {"cpu": {"brand_raw": "X"}},
+    }))
+    assert "Not measured" not in "\n".join(_facts(records, tmp_path / "report.md", tmp_path,
+                                                   [plain]))
 
 
 @pytest.mark.slow
