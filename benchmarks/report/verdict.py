@@ -384,7 +384,9 @@ def _totals(verdicts: Sequence[TaskVerdict], paradigm: str) -> tuple[int, int, i
 
 def _task_row(v: TaskVerdict) -> str:
     _, title, _ = quality_metric(v.group)
-    pick = "cannot pick: no paradigm reached the target" if v.pick is None else (
+    pick = ("cannot pick: no paradigm reached the target" if not _fixed_budget_only(v.group)
+            else "no target (fixed budget only): compare the quality column")
+    pick = pick if v.pick is None else (
         f"**{v.pick}** (`{v.entries[v.pick].label}`)"
         + (" — not decided" if v.decided == "open" else ""))
     rel = "; ".join(f"{p}: {e.success_text()}" for p, e in v.entries.items())
@@ -398,6 +400,15 @@ def _task_row(v: TaskVerdict) -> str:
                         if math.isfinite(e.quality))
     return (f"| {v.group.name} | {pick} | {rel} | {'; '.join(costs) or '—'} | "
             f"{title}: {quality or '—'} |")
+
+
+def _fixed_budget_only(group: TaskGroup) -> bool:
+    """A task whose target sets no threshold (a user's data given without one): its runs all
+    go to the budget, and only their quality there can be compared."""
+    target = group.task_obj.target if group.task_obj is not None else None
+    return target is not None and all(
+        getattr(target, name, None) is None
+        for name in ("max_mse", "min_accuracy", "max_loss", "min_return"))
 
 
 def _notes(verdicts: Sequence[TaskVerdict]) -> list[str]:
