@@ -601,7 +601,7 @@ class ZORBSolver(Solver):
     starts at 7.7e3 on failing ones. Within ``zorb_xor`` and ``zorb_spirals`` the seeds form a
     continuum (gap 0.002 to 3 tolerances, weights 1e12 to 7e13), and re-fitting with the
     least-squares columns reordered (the same mathematics, another rounding) moves the gap by
-    up to a factor of 5 and carries ``zorb_spirals`` seeds 6 and 7 across the tolerance on this
+    up to a factor of 5 and carries ``zorb_spirals`` seeds 6 and 7 across the tolerance on that
     one CPU. So the check stays the decision, and it records what it measured: a failure's
     reason and a finished run's ``stop_detail`` give the gap, the tolerance, the largest weight
     and the worst-case round-off, and say ``CPU-dependent`` where rounding alone can move the
