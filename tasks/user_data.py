@@ -7,8 +7,8 @@ record's name and options like any other task.
 What it does with the file, in order (every refusal names the file and what is wrong, before
 any run; :class:`~tasks.errors.InvalidParameterError`):
 
-* **Read.** ``.csv`` / ``.tsv`` through pandas, ``.parquet`` / ``.pq`` through pandas (which
-  needs pyarrow or fastparquet), ``.npz`` with arrays ``X`` (rows x features) and ``y``. The
+* **Read.** ``.csv`` / ``.tsv`` through pandas, ``.parquet`` / ``.pq`` through pandas (with
+  pyarrow, a pinned dependency), ``.npz`` with arrays ``X`` (rows x features) and ``y``. The
   memory the task will hold is estimated from the file before it is read, and a file that
   would not fit this machine is refused with the estimate.
 * **Check.** The target column must exist; feature columns must be numeric unless an encoding
