@@ -588,11 +588,12 @@ class ZORBSolver(Solver):
     must reproduce ZORB's own forward on the training inputs within :data:`EXPORT_TOLERANCE` of
     the targets' range (:func:`check_export`), else the run is a ``numerical_failure``. Where
     the fit rests on round-off, that gap is itself a rounding outcome, and CPUs round
-    differently (BLAS kernels, summation order): at one commit ``zorb_xor`` failed on 2 of 10
-    seeds on an AMD CPU and on none on the reference's Intel CPU. We looked for a criterion
-    measured before the check that decides the same on every CPU, on every ZORB cell of the
-    reference records (default, tuning, writeup-sine, zorb_claim: 466 runs, 40 failing here),
-    rerun on an Intel Xeon. None has a threshold, let alone one with a margin: the largest
+    differently (BLAS kernels, summation order): issue 30 reports ``zorb_xor`` failing on 2 of
+    10 seeds on an AMD CPU and on none on the reference's Intel CPU (on the AMD EPYC of
+    ``results/reference/amd-epyc``, at a later commit, it passed all 10). We looked for a
+    criterion measured before the check that decides the same on every CPU, on every ZORB cell
+    of the reference records (default, tuning, writeup-sine, zorb_claim: 466 runs, 40 failing
+    there), rerun on that AMD EPYC. None has a threshold, let alone one with a margin: the largest
     exported weight reaches 7.1e13 on passing runs (``zorb_xor``) and is 2 on failing ones
     (``zorb_sinc``, whose own forward is the one off); the condition number of the
     least-squares systems reaches 9.9e14 on passing runs (``sine``) and starts at 6.9e9 on
