@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.records import RunRecord
+from benchmarks.results import write_atomic
 from benchmarks.suites import TUNED_FILE, TUNING, Suite, Tuned, entry_key
 from solvers import get_solver_class
 from solvers.space import describe_space
@@ -174,9 +175,10 @@ def study_description(suite: Suite) -> dict[str, Any]:
 
 
 def _solvers_of(suite: Suite) -> tuple[str, ...]:
+    """The solvers the study tuned: an installed plugin is not one of them unless named."""
     from solvers import SOLVERS
 
-    return suite.solvers if suite.solvers is not None else tuple(SOLVERS)
+    return suite.solver_names(tuple(SOLVERS))
 
 
 def write_tuned(records: Sequence[RunRecord], folder: Path, suite: Suite = TUNING) -> Path:
@@ -184,5 +186,4 @@ def write_tuned(records: Sequence[RunRecord], folder: Path, suite: Suite = TUNIN
     document = choose(records, suite)
     path = Path(folder) / TUNED_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_atomic(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
