@@ -136,7 +136,8 @@ def tuning_pairs(groups: Sequence[TaskGroup]) -> list[tuple[str, str]]:
             if lab.endswith(" [tuned]") and base_solver(lab) in labels]
 
 
-def _fmt_p(p: float) -> str:
+def fmt_p(p: float) -> str:
+    """A p-value for a table: two digits, ``<0.001`` below that, a dash when not computed."""
     if not math.isfinite(p):
         return "—"
     return f"{p:.2g}" if p >= 1e-3 else "<0.001"
@@ -161,7 +162,7 @@ def table(comparisons: Sequence[PairComparison]) -> list[str]:
         diff = (f"{r.diff:+.2f} [{r.low:+.2f}, {r.high:+.2f}]" if r.n else "—")
         lines.append(
             f"| {c.a} vs {c.b} | {r.n} | {r.a_only} / {r.b_only} | {diff} | "
-            f"{_fmt_p(c.p_reliability)} | {c.cost.n} | {c.cost.a_cheaper} / {c.cost.b_cheaper} | "
-            f"{_ratio_text(c.cost)} | {_fmt_p(c.p_cost)} | {c.verdict()} |"
+            f"{fmt_p(c.p_reliability)} | {c.cost.n} | {c.cost.a_cheaper} / {c.cost.b_cheaper} | "
+            f"{_ratio_text(c.cost)} | {fmt_p(c.p_cost)} | {c.verdict()} |"
         )
     return [*lines, ""]

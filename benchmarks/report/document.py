@@ -439,16 +439,6 @@ def _profiles_section(
     )
 
 
-def _fmt_rank(value: float) -> str:
-    return "—" if not math.isfinite(value) else f"{value:.2f}"
-
-
-def _fmt_p(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
-
-
 def _ert_cells(group: TaskGroup, label: str, rows: pd.DataFrame) -> list[str]:
     cells = []
     axes: tuple[tuple[CostAxis, str], ...] = (("evaluations", ""), ("seconds", " s"))

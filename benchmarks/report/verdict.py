@@ -32,6 +32,7 @@ from benchmarks.report.analysis import (
     ert_inputs,
     quality_metric,
 )
+from benchmarks.report.comparisons import fmt_p
 from benchmarks.report.stats import (
     CostGivenSuccess,
     Reliability,
@@ -244,23 +245,11 @@ def _decided(
 # --------------------------------------------------------------------------------------------
 
 
-def _fmt_cost(value: float) -> str:
-    if not math.isfinite(value):
-        return "∞"
-    return f"{value:.2g}" if value < 1e4 else f"{value:.1e}"
-
-
 def _fmt_ratio(c: CostGivenSuccess) -> str:
     if c.n == 0:
         return "no seed where both succeeded"
     lo, hi = 10**c.low, 10**c.high
     return f"{1 / c.ratio:.2g}× [{1 / hi:.2g}–{1 / lo:.2g}] over {c.n} seeds"
-
-
-def _fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "—"
-    return f"{p:.2g}" if p >= 1e-3 else "<0.001"
 
 
 def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[str]:
@@ -319,7 +308,7 @@ def _pooled_lines(comparisons: Sequence[Pooled]) -> list[str]:
             f"- **{c.a.capitalize()} vs {c.b}** over {r.n} (task, seed) blocks: only "
             f"{c.a} reached the target in {r.a_only}, only {c.b} in {r.b_only} "
             f"(success difference {r.diff:+.2f} [{r.low:+.2f}, {r.high:+.2f}], "
-            f"McNemar Holm p {_fmt_p(c.p_reliability)}"
+            f"McNemar Holm p {fmt_p(c.p_reliability)}"
         )
         text += (f": **{more} is more reliable**). " if c.p_reliability < ALPHA and
                  r.a_only != r.b_only else ": no significant difference). ")
@@ -331,7 +320,7 @@ def _pooled_lines(comparisons: Sequence[Pooled]) -> list[str]:
             text += (
                 f"Where both succeeded ({k.n} blocks), {other} needed a median "
                 f"{factor:.2g}× [{lo:.2g}–{hi:.2g}] the evaluations of {cheaper} "
-                f"(Wilcoxon Holm p {_fmt_p(c.p_cost)}"
+                f"(Wilcoxon Holm p {fmt_p(c.p_cost)}"
                 + (f": **{cheaper} is cheaper when both work**)." if c.p_cost < ALPHA and
                    k.log_ratio != 0 else ": no significant difference).")
             )
@@ -395,7 +384,7 @@ def _task_row(v: TaskVerdict) -> str:
         if c.n == 0:
             costs.append(f"{other}: no seed where both succeeded")
         else:
-            costs.append(f"{other}: {_fmt_ratio(c)} (p {_fmt_p(v.p_cost[other])})")
+            costs.append(f"{other}: {_fmt_ratio(c)} (p {fmt_p(v.p_cost[other])})")
     quality = "; ".join(f"{p}: {e.quality:.3g}" for p, e in v.entries.items()
                         if math.isfinite(e.quality))
     return (f"| {v.group.name} | {pick} | {rel} | {'; '.join(costs) or '—'} | "

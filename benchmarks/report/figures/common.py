@@ -85,6 +85,14 @@ def save(fig: Figure, path: Path) -> Path:
     return write_atomic(path, png.getvalue())  # a reader never sees half a figure
 
 
+def success_heatmap_axes(ax: Any, rates: Any, notes: Any, **kwargs: Any) -> None:
+    """Success rates drawn by seaborn from their frame (label x group), each cell annotated
+    ``k/n``, on grey where a solver did not run (its rate is NaN)."""
+    ax.set_facecolor("#d9d9d9")
+    sns.heatmap(rates, ax=ax, vmin=0, vmax=1, cmap="RdYlGn", annot=notes, fmt="", linewidths=1,
+                linecolor="white", **kwargs)
+
+
 def suptitle(fig: Figure, text: str, **kwargs: Any) -> None:
     """A figure title wrapped to the figure's width (a one-panel figure is narrow)."""
     width = max(30, int(fig.get_figwidth() * 11))

@@ -31,6 +31,7 @@ from benchmarks.report.figures.common import (
     positive_range,
     save,
     short,
+    success_heatmap_axes,
     suptitle,
     theme,
     twin_name,
@@ -61,21 +62,8 @@ def success_heatmap(groups: Sequence[TaskGroup], labels: Sequence[str], path: Pa
             xticks, yticks = [wrap(t, 22) for t in task_names], [wrap(lab, 30) for lab in labels]
             xlabel, ylabel = "task", "solver"
         fig, ax = plt.subplots(figsize=size)
-        ax.set_facecolor("#d9d9d9")
-        sns.heatmap(
-            rates,
-            ax=ax,
-            vmin=0,
-            vmax=1,
-            cmap="RdYlGn",
-            annot=notes,
-            fmt="",
-            cbar_kws={"label": "success rate"},
-            linewidths=1,
-            linecolor="white",
-            xticklabels=xticks,
-            yticklabels=yticks,
-        )
+        success_heatmap_axes(ax, rates, notes, cbar_kws={"label": "success rate"},
+                             xticklabels=xticks, yticklabels=yticks)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title("Runs that reached the task's target (grey: not run)")

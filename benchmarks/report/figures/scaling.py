@@ -10,7 +10,6 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 
 from benchmarks.report.analysis import (
     AXIS_TITLES,
@@ -29,6 +28,7 @@ from benchmarks.report.figures.common import (
     marker,
     save,
     short,
+    success_heatmap_axes,
     suptitle,
     theme,
 )
@@ -221,22 +221,9 @@ def _success_grid(
 ) -> None:
     """Success counts as a solver x knob-value heatmap (lines would hide each other at 0 and 1)."""
     rates, notes = success_grid(members, labels)
-    sns.heatmap(
-        rates,
-        ax=ax,
-        vmin=0,
-        vmax=1,
-        cmap="RdYlGn",
-        annot=notes,
-        fmt="",
-        cbar=False,
-        linewidths=1,
-        linecolor="white",
-        xticklabels=list(ticks),
-        yticklabels=[short(lab, 20) for lab in labels],
-        annot_kws={"fontsize": 8 if len(members) > 6 else 9},
-    )
-    ax.set_facecolor("#d9d9d9")
+    success_heatmap_axes(ax, rates, notes, cbar=False, xticklabels=list(ticks),
+                         yticklabels=[short(lab, 20) for lab in labels],
+                         annot_kws={"fontsize": 8 if len(members) > 6 else 9})
     ax.set_title("runs reaching the target", fontsize=10)
     ax.set_xlabel(ax.get_xlabel() or "")
     plt.setp(ax.get_yticklabels(), rotation=0)
