@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from tasks._validation import (
     check_interval,
@@ -40,6 +41,7 @@ JSONValue = Any
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 Metrics = dict[str, float]
+BoolArray = NDArray[np.bool_]
 LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
 
 
@@ -335,6 +337,25 @@ class Task:
         """
         return BatchEvaluator(self, split)
 
+    def quiet_screen(self) -> Callable[[FloatArray], BoolArray] | None:
+        """A cheap, sound test of which parameter vectors decide nothing on the training split.
+
+        Before the target is met the harness evaluates every report exactly, yet most reports
+        only need to be known *quiet*: a finite training loss that does not meet the target.
+        The screen proves that from bounds and a fixed eighth of the examples (see
+        :class:`QuietScreen`), so the harness evaluates exactly only the reports the screen
+        cannot clear. ``None`` where it cannot help: too few examples for an eighth to be cheaper,
+        a task that evaluates its own way (a subclass overriding :meth:`evaluate` or the
+        evaluators), or a target it has no bound for.
+        """
+        base = Task
+        if (type(self).evaluate is not base.evaluate
+                or type(self).evaluator is not base.evaluator
+                or type(self).batch_evaluator is not base.batch_evaluator):
+            return None
+        screen = QuietScreen(self)
+        return screen if screen.useful else None
+
 
 class _MetricSetup:
     """What both evaluators take from the task once: data, labels and loss settings."""
@@ -443,6 +464,143 @@ class Evaluator(_MetricSetup):
                 hits = np.count_nonzero(np.argmax(out, axis=1) == self.labels)
                 metrics["accuracy"] = hits / len(out)
         return metrics
+
+
+#: Unit roundoff of float64: every correctly rounded operation is exact to ``(1 +- U)``.
+_U = 2.0**-53
+#: Absolute error allowed per element for NumPy's and SciPy's tanh, expit and softmax, whose
+#: values lie in [-1, 1]: about 900 ulps of 1, hundreds of times what they are accurate to.
+_ACTIVATION_ERROR = 1e-13
+#: What every error bound of the screen is multiplied by before it is trusted.
+_SAFETY = 8.0
+#: Bounds on activations past which the screen clears nothing (overflow is then possible).
+_LARGE = 1e100
+#: The screen forwards an eighth of the examples (at least this many, evenly spread).
+_SCREEN_SHARE, _SCREEN_MIN = 8, 16
+
+
+class QuietScreen(_MetricSetup):
+    """Which rows of a population certainly decide nothing: finite training loss, target not met.
+
+    For each row it returns ``True`` only when :meth:`Task.evaluate` on the training split is
+    certain to give a finite loss and metrics that do not meet the target, without running it.
+    ``False`` means "not proven" and the row is evaluated exactly, so a ``True`` for a row that
+    would have met the target (or diverged) is the one error that must never happen. It is
+    built from two checks, both rigorous bounds on floating-point arithmetic and then widened
+    :data:`_SAFETY` times:
+
+    * **Finite.** Per layer, ``|z| <= max|h| * max_j sum_i |W_ij| + max|b|``; a tanh, sigmoid or
+      softmax output is at most 1. While every bound stays below :data:`_LARGE`, no product, sum,
+      activation or squared error can overflow, so with finite parameters and data every
+      output and the loss are finite.
+    * **Not met.** A fixed, evenly spread eighth of the examples is forwarded the same way as
+      the exact evaluation (the same NumPy operations, on fewer rows). The exact evaluation's
+      outputs for those examples may differ from these by rounding only (another summation
+      order inside BLAS); a forward-error bound (``gamma_n = n u / (1 - n u)`` per dot product
+      of length ``n``, ``u`` the unit roundoff, plus one rounding for the bias and
+      :data:`_ACTIVATION_ERROR` per activation, propagated through each layer's ``max_j sum_i
+      |W_ij|`` with Lipschitz constant 1) bounds that difference. A target condition is then
+      proven unmet when the examples seen already violate it beyond the bound: enough of them
+      misclassified whatever the rounding (``min_accuracy``: the other examples could all be
+      right), or their squared errors alone, each shrunk by the bound, above ``max_mse`` (or
+      ``max_loss`` with the MSE loss; the other examples add non-negative terms). Since every
+      set condition must hold for the target to be met, one unmet condition suffices. A
+      negative ``max_mse`` (the benchmarks' unreachable target) needs no examples at all, and
+      neither does ``min_accuracy`` on a regression task (it has no accuracy to meet it with).
+
+    Not thread-safe, no state between calls. ``tests/tasks/test_quiet_screen.py`` checks it
+    against :meth:`Task.evaluate` on every registered task at and around its target.
+    """
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(task, "train")
+        target = task.target
+        self.layers = [(w, b, fi, fo, act) for (w, b, fi, fo), act
+                       in zip(self.spec.slices(), self.spec.activations, strict=True)]
+        data_ok = bool(np.isfinite(self.x).all() and np.isfinite(self.y).all())
+        self.input_bound = float(np.abs(self.x).max()) if self.x.size else 0.0
+        self.label_bound = float(np.abs(self.y).max()) if self.y.size else 0.0
+        # One threshold the MSE must exceed for the target to be unmet (max_loss is the MSE
+        # only with the MSE loss; a cross-entropy threshold gets no bound here).
+        limits = [target.max_mse]
+        if not self.cross_entropy:
+            limits.append(target.max_loss)
+        set_limits = [float(v) for v in limits if v is not None]
+        self.mse_limit = min(set_limits) if set_limits else None
+        self.min_accuracy = target.min_accuracy
+        # A regression task has no accuracy: Target.is_met reads it as -1.
+        self.never_met = (target.min_accuracy is not None and not self.classification
+                          and target.min_accuracy > -1.0) or (
+            self.mse_limit is not None and self.mse_limit < 0.0)
+        self.accuracy_bound = self.classification and target.min_accuracy is not None
+        m = max(_SCREEN_MIN, -(-self.n // _SCREEN_SHARE))
+        self.rows = np.unique(np.linspace(0, self.n - 1, m).round().astype(np.intp))
+        self.x_sub = np.ascontiguousarray(self.x[self.rows])
+        self.y_sub = np.ascontiguousarray(self.y[self.rows])
+        self.labels_sub = self.labels[self.rows]
+        bounded = self.never_met or self.accuracy_bound or self.mse_limit is not None
+        self.useful = (type(target) is Target and target.min_return is None and data_ok
+                       and bounded and self.n >= _SCREEN_SHARE * _SCREEN_MIN
+                       and self.label_bound < _LARGE)
+
+    def _bounds(self, population: FloatArray) -> tuple[BoolArray, FloatArray]:
+        """Per row: whether every activation is bounded below :data:`_LARGE` (so the loss is
+        finite), and how far the exact evaluation's outputs may lie from the screen's."""
+        k = population.shape[0]
+        height = np.full(k, self.input_bound)  # bound on |h| entering the layer
+        drift = np.zeros(k)  # bound on |h_exact - h_screen|
+        ok = np.ones(k, dtype=bool)
+        for w, b, fi, fo, act in self.layers:
+            column = np.abs(population[:, w]).reshape(k, fi, fo).sum(axis=1).max(axis=1)
+            bias = np.abs(population[:, b]).max(axis=1)
+            gamma = fi * _U / (1.0 - fi * _U) + 2.0 * _U
+            size = height * column + bias  # |z| without rounding
+            drift = drift * column + 2.0 * gamma * ((height + drift) * column + bias)
+            drift *= 1.0 + 1e-6  # the bounds' own rounding
+            ok &= size < _LARGE
+            if act in ("tanh", "sigmoid", "softmax"):
+                height = np.ones(k)
+                drift = np.minimum(drift, 2.0) + 2.0 * _ACTIVATION_ERROR
+            else:  # relu and identity are exact and 1-Lipschitz
+                height = size * (1.0 + 1e-6) + drift
+        ok &= np.isfinite(drift) & np.isfinite(height) & (height < _LARGE)
+        return ok, _SAFETY * drift + 1e-12 * (1.0 + height)
+
+    def __call__(self, population: FloatArray) -> BoolArray:
+        shape: tuple[int, ...] = getattr(population, "shape", ())
+        if len(shape) != 2 or shape[1] != self.num_params:
+            check_params_shape(population, self.num_params, "population",
+                               self._owner("quiet_screen"), population=True)
+        k = population.shape[0]
+        with np.errstate(all="ignore"):  # rows the bounds reject may overflow here
+            finite = np.isfinite(population).all(axis=1)
+            ok, drift = self._bounds(population)
+            ok &= finite
+            if self.never_met or not ok.any():
+                return ok if self.never_met else np.zeros(k, dtype=bool)
+            out = activate(self.output, forward(self.spec, population, self.x_sub, logits=True))
+            unmet = np.zeros(k, dtype=bool)
+            d = drift[:, None, None]
+            if self.accuracy_bound:
+                assert self.min_accuracy is not None
+                if self.one_output:
+                    o = out[:, :, 0]
+                    wrong = np.where(self.labels_sub, o + d[:, :, 0] <= 0.5,
+                                     o - d[:, :, 0] > 0.5)
+                else:
+                    rows = np.arange(len(self.rows))
+                    own = out[:, rows, self.labels_sub]
+                    other = out.copy()
+                    other[:, rows, self.labels_sub] = -np.inf
+                    wrong = other.max(axis=2) - own > 2.0 * d[:, :, 0]
+                # Accuracy is (hits / n) with hits <= n - wrong: correctly rounded, monotone.
+                most = (self.n - np.count_nonzero(wrong, axis=1)) / self.n
+                unmet |= most < self.min_accuracy
+            if self.mse_limit is not None:
+                low = np.maximum(np.abs(out - self.y_sub) - d, 0.0)
+                floor = np.square(low).reshape(k, -1).sum(axis=1) * (1.0 - 1e-6) / self.count
+                unmet |= floor > self.mse_limit
+        return ok & unmet
 
 
 def accuracy(pred: FloatArray, y: FloatArray) -> float:

@@ -17,8 +17,9 @@ from benchmarks.records import RunRecord
 from solvers import get_solver
 from solvers.base import Cost, Monitor, Solver
 from tasks import get_task
-from tasks.base import Task
+from tasks.base import QuietScreen, Target, Task
 from tasks.errors import BudgetOverrunError, InvalidParameterError
+from tasks.mlp import ModelSpec
 
 # A hand-set 2-2-1 network (sigmoid hidden, linear output) that solves XOR: h1 ~ OR, h2 ~ AND,
 # output = h1 - h2.
@@ -227,6 +228,91 @@ def test_held_reports_give_the_record_of_reports_judged_one_at_a_time(
     alone = run_one(task, solver, budget, 2, strict=True)
     assert _everything_but_time(held) == _everything_but_time(alone)
     assert held.iterations > 3
+
+
+#: Cells on tasks the quiet screen serves (``Task.quiet_screen``): held reports it clears are
+#: never evaluated exactly; the records must not change. (A target met mid-hold after cleared
+#: reports: ``test_a_target_met_after_reports_the_screen_cleared_is_found_at_its_report``.)
+SCREENED_CELLS = [
+    ("parity", {"num_bits": 8, "hidden": 64}, "adam", {"learning_rate": 0.01}, False,
+     Budget(max_iterations=400)),  # a fixed budget, cleared all along (accuracy about 0.5)
+    ("parity", {"num_bits": 7, "hidden": 32}, "adam", {"learning_rate": 0.02}, True,
+     Budget(max_iterations=600)),  # the fourth hold's screen clears nothing: it rests
+    ("lotka", {}, "sgd", {"learning_rate": 5.0}, True, Budget(max_iterations=400)),  # diverges
+    ("parity", {"num_bits": 8, "hidden": 16}, "ga", {}, True, Budget(max_iterations=200)),
+]
+
+
+def _count_cleared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many reports each call of the quiet screen clears, from now on."""
+    cleared: list[int] = []
+    screen = QuietScreen.__call__
+
+    def counting(self: QuietScreen, population: np.ndarray) -> np.ndarray:
+        quiet = screen(self, population)
+        cleared.append(int(quiet.sum()))
+        return quiet
+
+    monkeypatch.setattr(QuietScreen, "__call__", counting)
+    return cleared
+
+
+@pytest.mark.parametrize(("task_name", "options", "solver_name", "config", "stop", "budget"),
+                         SCREENED_CELLS)
+def test_screened_held_reports_give_the_record_of_reports_judged_one_at_a_time(
+    task_name: str, options: dict[str, Any], solver_name: str, config: dict[str, Any],
+    stop: bool, budget: Budget, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cleared = _count_cleared(monkeypatch)
+    task, solver = get_task(task_name, **options), get_solver(solver_name, **config)
+    budget = dataclasses.replace(budget, stop_at_target=stop)
+    held = run_one(task, solver, budget, 2, strict=True)
+    assert sum(cleared) > 0  # the screen took part
+    _judged_one_at_a_time(monkeypatch)
+    alone = run_one(task, solver, budget, 2, strict=True)
+    assert _everything_but_time(held) == _everything_but_time(alone)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Switches(Solver):
+    """Reports ``before`` until report ``at``, then ``after`` (a test double)."""
+
+    name: ClassVar[str] = "switches"
+    iteration: ClassVar[str] = "one scripted report"
+    before: tuple[float, ...]
+    after: tuple[float, ...]
+    at: int
+
+    def iteration_cost(self, task: Task) -> Cost:
+        return Cost(1)
+
+    def run(self, task: Task, x0: np.ndarray, monitor: Monitor, rng: np.random.Generator) -> None:
+        i = 0
+        while not monitor.report(np.array(self.after if i >= self.at else self.before),
+                                 evaluations=0 if i == 0 else 1):
+            i += 1
+
+
+def test_a_target_met_after_reports_the_screen_cleared_is_found_at_its_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 1-1-1 net on 256 examples that gets every example wrong (the screen clears those
+    reports), then every one right, in the middle of a hold: the target is met exactly there."""
+    sign = np.where(np.arange(256) % 2 == 0, 1.0, -1.0)[:, None]
+    task = Task(name="separable", family="test", kind="classification", x_train=sign,
+                y_train=(sign > 0).astype(float), x_test=sign, y_test=(sign > 0).astype(float),
+                model=ModelSpec.build(1, (1,), 1, hidden_activation="identity",
+                                      output_activation="sigmoid"),
+                target=Target(min_accuracy=1.0, max_mse=0.01), has_split=False)
+    cleared = _count_cleared(monkeypatch)
+    solver = Switches(before=(-8.0, 0.0, 1.0, 0.0), after=(8.0, 0.0, 1.0, 0.0), at=300)
+    held = run_one(task, solver, Budget(max_iterations=1_000), 0, strict=True)
+    assert (held.stop_reason, held.iterations_to_target, held.iterations) == \
+        ("target_reached", 300, 300)
+    assert sum(cleared) > 250
+    _judged_one_at_a_time(monkeypatch)
+    alone = run_one(task, solver, Budget(max_iterations=1_000), 0, strict=True)
+    assert _everything_but_time(held) == _everything_but_time(alone)
 
 
 @dataclass(frozen=True, kw_only=True)
