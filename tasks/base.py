@@ -475,8 +475,9 @@ _ACTIVATION_ERROR = 1e-13
 _SAFETY = 8.0
 #: Bounds on activations past which the screen clears nothing (overflow is then possible).
 _LARGE = 1e100
-#: The screen forwards an eighth of the examples (at least this many, evenly spread).
-_SCREEN_SHARE, _SCREEN_MIN = 8, 16
+#: The screen forwards an eighth of the examples, evenly spread: at least 16, and at most 4,096
+#: (its copy of them stays small next to a run's memory on the largest data sets).
+_SCREEN_SHARE, _SCREEN_MIN, _SCREEN_MAX = 8, 16, 4096
 
 
 class QuietScreen(_MetricSetup):
@@ -493,23 +494,25 @@ class QuietScreen(_MetricSetup):
       softmax output is at most 1. While every bound stays below :data:`_LARGE`, no product, sum,
       activation or squared error can overflow, so with finite parameters and data every
       output and the loss are finite.
-    * **Not met.** A fixed, evenly spread eighth of the examples is forwarded the same way as
-      the exact evaluation (the same NumPy operations, on fewer rows). The exact evaluation's
-      outputs for those examples may differ from these by rounding only (another summation
-      order inside BLAS); a forward-error bound (``gamma_n = n u / (1 - n u)`` per dot product
-      of length ``n``, ``u`` the unit roundoff, plus one rounding for the bias and
-      :data:`_ACTIVATION_ERROR` per activation, propagated through each layer's ``max_j sum_i
-      |W_ij|`` with Lipschitz constant 1) bounds that difference. A target condition is then
-      proven unmet when the examples seen already violate it beyond the bound: enough of them
-      misclassified whatever the rounding (``min_accuracy``: the other examples could all be
-      right), or their squared errors alone, each shrunk by the bound, above ``max_mse`` (or
-      ``max_loss`` with the MSE loss; the other examples add non-negative terms). Since every
-      set condition must hold for the target to be met, one unmet condition suffices. A
-      negative ``max_mse`` (the benchmarks' unreachable target) needs no examples at all, and
-      neither does ``min_accuracy`` on a regression task (it has no accuracy to meet it with).
+    * **Not met.** A fixed, evenly spread eighth of the examples (at most 4,096) is forwarded
+      the same way as the exact evaluation (the same NumPy operations, on fewer rows). The
+      exact evaluation's outputs for those examples may differ from these by rounding only
+      (another summation order inside BLAS); a forward-error bound (``gamma_n = n u / (1 - n
+      u)`` per dot product of length ``n``, ``u`` the unit roundoff, plus one rounding for the
+      bias and :data:`_ACTIVATION_ERROR` per activation, propagated through each layer's
+      ``max_j sum_i |W_ij|`` with Lipschitz constant 1) bounds that difference. A target
+      condition is then proven unmet when the examples seen already violate it beyond the
+      bound: enough of them misclassified whatever the rounding (``min_accuracy``: the other
+      examples could all be right), or their squared errors alone, each shrunk by the bound,
+      above ``max_mse`` (or ``max_loss`` with the MSE loss; the other examples add
+      non-negative terms). Since every set condition must hold for the target to be met, one
+      unmet condition suffices. A negative ``max_mse`` (the benchmarks' unreachable target)
+      needs no examples at all, and neither does ``min_accuracy`` on a regression task (it has
+      no accuracy to meet it with).
 
-    Not thread-safe, no state between calls. ``tests/tasks/test_quiet_screen.py`` checks it
-    against :meth:`Task.evaluate` on every registered task at and around its target.
+    No state between calls. ``tests/tasks/test_quiet_screen.py`` holds it to
+    :meth:`Task.evaluate` on six task shapes, with targets at, one ulp around and away from the
+    exact metrics.
     """
 
     def __init__(self, task: Task) -> None:
@@ -517,9 +520,11 @@ class QuietScreen(_MetricSetup):
         target = task.target
         self.layers = [(w, b, fi, fo, act) for (w, b, fi, fo), act
                        in zip(self.spec.slices(), self.spec.activations, strict=True)]
-        data_ok = bool(np.isfinite(self.x).all() and np.isfinite(self.y).all())
-        self.input_bound = float(np.abs(self.x).max()) if self.x.size else 0.0
-        self.label_bound = float(np.abs(self.y).max()) if self.y.size else 0.0
+        # Without temporaries the size of the data (a sum is finite only if every value is;
+        # one that overflows only turns the screen off).
+        data_ok = math.isfinite(float(self.x.sum())) and math.isfinite(float(self.y.sum()))
+        self.input_bound = float(max(self.x.max(), -self.x.min())) if self.x.size else 0.0
+        self.label_bound = float(max(self.y.max(), -self.y.min())) if self.y.size else 0.0
         # One threshold the MSE must exceed for the target to be unmet (max_loss is the MSE
         # only with the MSE loss; a cross-entropy threshold gets no bound here).
         limits = [target.max_mse]
@@ -533,7 +538,7 @@ class QuietScreen(_MetricSetup):
                           and target.min_accuracy > -1.0) or (
             self.mse_limit is not None and self.mse_limit < 0.0)
         self.accuracy_bound = self.classification and target.min_accuracy is not None
-        m = max(_SCREEN_MIN, -(-self.n // _SCREEN_SHARE))
+        m = min(max(_SCREEN_MIN, -(-self.n // _SCREEN_SHARE)), _SCREEN_MAX)
         self.rows = np.unique(np.linspace(0, self.n - 1, m).round().astype(np.intp))
         self.x_sub = np.ascontiguousarray(self.x[self.rows])
         self.y_sub = np.ascontiguousarray(self.y[self.rows])
