@@ -3,21 +3,28 @@
 Each fault ends in one ``run_all.py: error: ...`` line with exit status 2 (or 130/143 for a stop
 signal) that names the file or entry at fault, never a traceback, a hang or a silent exit 0.
 Cases that would hang on a regression (named pipes) or that send signals run the command in a
-subprocess with a timeout, so a hang fails the test instead of stalling the suite.
+subprocess with a timeout, so a hang fails the test instead of stalling the suite: one driver
+process imports the command once and forks a child per case (``Driver``), started with the
+module's first test so it runs beside the others. Commands that write a report skip its PNG
+rasterization (``no_png_rendering``): what these tests check is in the exit status, the
+messages and the records; the figures' pixels are the report tests' business.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
+import matplotlib.figure
 import pytest
+from PIL import Image
 
 from benchmarks import run_all
 from benchmarks.records import read_records
@@ -41,10 +48,150 @@ def exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
-def run_driver(script: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` in a fresh interpreter at the repository root (a hang times out)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+#: Seconds the driver may take in all (a hang times out, and the hung case is named).
+DRIVER_TIMEOUT = 120
+
+#: One interpreter imports the command and pays a process's one-off costs once (``warm_worker``,
+#: as the runner's process pool does before it forks its workers: the first torch optimizer
+#: imports torch._dynamo, seconds), then forks one child per case, each a process of its own
+#: (its exit status, its output, its signal); a child still running at the deadline is killed
+#: and reported as ``None``. Prints ``{case: [status, stdout, stderr]}``.
+DRIVER = """
+import contextlib, io, json, os, signal, sys, time, traceback
+from benchmarks import run_all
+from benchmarks.engine.runner import warm_worker
+
+warm_worker()
+
+
+def pipes(cases, tiny):
+    for name, (out, extra) in cases.items():
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            try:
+                code = run_all.main(tiny + ["--out", out] + extra)
+            except SystemExit as exc:
+                code = exc.code
+        print(json.dumps([name, code, err.getvalue()]), flush=True)
+    return 0
+
+
+def stop_signal(sig, argv):
+    def slow_report(*args, **kwargs):
+        os.kill(os.getpid(), sig)
+        time.sleep(30)  # the signal arrives here, mid-report
+        raise AssertionError("the signal did not stop the report")
+
+    run_all.write_report = slow_report
+    return run_all.main(argv)
+
+
+jobs, folder, timeout = json.loads(sys.argv[1])
+children = {}
+for name, (function, args) in jobs.items():
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        for fd, stream in ((1, "out"), (2, "err")):
+            os.dup2(os.open(os.path.join(folder, f"{name}.{stream}"),
+                            os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+        try:
+            code = globals()[function](*args)
+        except SystemExit as exc:
+            code = exc.code
+        except BaseException:
+            traceback.print_exc()
+            code = 99
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1)
+    children[pid] = name
+deadline = time.monotonic() + timeout
+statuses = {}
+while children and time.monotonic() < deadline:
+    pid, status = os.waitpid(-1, os.WNOHANG)
+    if pid == 0:
+        time.sleep(0.02)
+    else:
+        statuses[children.pop(pid)] = os.waitstatus_to_exitcode(status)
+for pid, name in children.items():
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    statuses[name] = None
+results = {}
+for name in jobs:
+    out, err = (open(os.path.join(folder, f"{name}.{s}")).read() for s in ("out", "err"))
+    results[name] = [statuses[name], out, err]
+print(json.dumps(results))
+"""
+
+#: Three commands that used to block forever opening a named pipe: name -> (out, pipe, extra).
+PIPE_CASES: dict[str, tuple[str, str, list[str]]] = {
+    "records": ("a", "raw/default.jsonl", []),
+    "records, --report-only": ("b", "raw/default.jsonl", ["--report-only"]),
+    "report": ("c", "report.md", []),
+}
+
+
+class Driver:
+    """The module's cases that need a process of their own, started with its first test.
+
+    Each costs seconds of importing the command; forked from one interpreter that imported it
+    once, they cost that once, and it runs beside this module's other tests.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for out, where, _ in PIPE_CASES.values():
+            (root / "pipes" / out / where).parent.mkdir(parents=True, exist_ok=True)
+            os.mkfifo(root / "pipes" / out / where)
+        cases = {name: (str(root / "pipes" / out), extra)
+                 for name, (out, _, extra) in PIPE_CASES.items()}
+        jobs: dict[str, tuple[str, list[object]]] = {"pipes": ("pipes", [cases, TINY])}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            argv = [*TINY, "--arms", "defaults", "--out", str(self.signal_out(sig))]
+            jobs[sig.name] = ("stop_signal", [int(sig), argv])
+        (root / "output").mkdir()
+        spec = json.dumps([jobs, str(root / "output"), DRIVER_TIMEOUT])
+        self.proc = subprocess.Popen([sys.executable, "-c", DRIVER, spec], cwd=ROOT,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.results: dict[str, tuple[int | None, str, str]] | None = None
+
+    def signal_out(self, sig: signal.Signals) -> Path:
+        return self.root / sig.name
+
+    def result(self, name: str) -> tuple[int | None, str, str]:
+        """Case ``name``'s (exit status, or ``None`` if it hung; stdout; stderr)."""
+        if self.results is None:
+            out, err = self.proc.communicate(timeout=DRIVER_TIMEOUT + 30)
+            assert self.proc.returncode == 0, err
+            self.results = {k: (v[0], v[1], v[2]) for k, v in json.loads(out).items()}
+        return self.results[name]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
+    started = Driver(tmp_path_factory.mktemp("driver"))
+    try:
+        yield started
+    finally:
+        if started.proc.poll() is None:
+            started.proc.kill()
+        started.proc.communicate()
+
+
+@pytest.fixture
+def no_png_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Figures are built and saved, but ``savefig`` writes a 1x1 white PNG instead of
+    rasterizing them: most of a small report's seconds, and nothing these tests check."""
+    blank = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(blank, format="png")
+
+    def savefig(self: matplotlib.figure.Figure, fname: io.BytesIO, **kwargs: object) -> None:
+        fname.write(blank.getvalue())
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
 
 
 # --- paths that are not regular files ------------------------------------------------------
@@ -75,42 +222,6 @@ def test_a_records_or_report_path_that_is_not_a_regular_file_is_refused(
                   capsys)
     assert f"{str(target)!r} (from --out and --suite) must be a regular file" in err
     assert said in err
-
-
-def test_a_named_pipe_at_the_records_or_report_path_never_hangs(tmp_path: Path) -> None:
-    """Three commands that used to block forever opening a FIFO; each must exit 2 at once."""
-    cases = {
-        "records": (tmp_path / "a", "raw/default.jsonl", []),
-        "records, --report-only": (tmp_path / "b", "raw/default.jsonl", ["--report-only"]),
-        "report": (tmp_path / "c", "report.md", []),
-    }
-    for out, where, _ in cases.values():
-        (out / where).parent.mkdir(parents=True, exist_ok=True)
-        os.mkfifo(out / where)
-    script = f"""
-        import contextlib, io, json, sys
-        from benchmarks.run_all import main
-        for name, (out, extra) in {
-            {k: (str(v[0]), v[2]) for k, v in cases.items()}!r}.items():
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err):
-                try:
-                    code = main({TINY!r} + ["--out", out] + extra)
-                except SystemExit as exc:
-                    code = exc.code
-            print(json.dumps([name, code, err.getvalue()]), flush=True)
-    """
-    try:
-        proc = run_driver(script, timeout=60)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"the command hung on a named pipe: {exc.stdout!r}")
-    assert proc.returncode == 0, proc.stderr
-    results = {name: (code, err) for name, code, err in map(json.loads, proc.stdout.splitlines())}
-    assert set(results) == set(cases)
-    for name, (out, where, _) in cases.items():
-        code, err = results[name]
-        assert code == 2 and len(err.strip().splitlines()) == 1, (name, err)
-        assert f"{str(out / where)!r}" in err and "It is a named pipe." in err, (name, err)
 
 
 # --- a failing disk ------------------------------------------------------------------------
@@ -162,33 +273,6 @@ def test_a_report_that_cannot_be_written_names_it_and_keeps_the_records(
     assert f"cannot write the report {str(report)!r}: {os.strerror(code)} " \
            f"({errno.errorcode[code]})." in err
     assert "are kept; rerun with --report-only" in err
-    assert len(read_records([tmp_path / "raw" / "default.jsonl"]).records) == 1
-
-
-# --- stop signals during the report --------------------------------------------------------
-
-
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_stop_signal_while_the_report_is_written_exits_128_plus_signal(
-    sig: signal.Signals, status: int, tmp_path: Path
-) -> None:
-    script = f"""
-        import os, sys, time
-        from benchmarks import run_all
-
-        def slow_report(*args, **kwargs):
-            os.kill(os.getpid(), {int(sig)})
-            time.sleep(30)  # the signal arrives here, mid-report
-            raise AssertionError("the signal did not stop the report")
-
-        run_all.write_report = slow_report
-        sys.exit(run_all.main({TINY!r} + ["--arms", "defaults", "--out", {str(tmp_path)!r}]))
-    """
-    proc = run_driver(script)
-    assert proc.returncode == status, proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert "interrupted while writing the report" in proc.stderr
-    assert "rerun with --report-only" in proc.stderr
     assert len(read_records([tmp_path / "raw" / "default.jsonl"]).records) == 1
 
 
@@ -244,6 +328,7 @@ def test_a_tuned_file_that_is_not_json_is_refused(
 # --- the tuned arm skips nothing without a word -------------------------------------------
 
 
+@pytest.mark.usefixtures("no_png_rendering")
 def test_a_task_without_a_tuned_entry_is_named_once_before_running(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -259,6 +344,7 @@ def test_a_task_without_a_tuned_entry_is_named_once_before_running(
     assert "ran 2 runs" in out  # the defaults arm only: sgd and adam, one seed
 
 
+@pytest.mark.usefixtures("no_png_rendering")
 def test_a_tuned_entry_without_a_solver_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -285,6 +371,7 @@ def test_the_tuned_arm_alone_with_nothing_to_run_is_an_error(
 # --- --set and the tuned arm ---------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_png_rendering")
 def test_set_on_a_solver_of_the_tuned_arm_is_refused_and_fine_on_the_defaults_arm(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -321,3 +408,32 @@ def test_report_only_over_no_records_exits_2_and_keeps_the_report(
     assert f"no records to report in {str(records)!r}: {reason}" in err
     assert f"The report {str(report)!r} was left as it was." in err
     assert report.read_text() == "the good report\n"
+
+
+# --- in a process of their own (``Driver``), last: it has run beside the tests above -----------
+
+
+def test_a_named_pipe_at_the_records_or_report_path_never_hangs(driver: Driver) -> None:
+    """Three commands that used to block forever opening a FIFO; each must exit 2 at once."""
+    code, out, err = driver.result("pipes")
+    assert code is not None, f"the command hung on a named pipe: {out!r}"
+    assert code == 0, err
+    results = {name: (code, err) for name, code, err in map(json.loads, out.splitlines())}
+    assert set(results) == set(PIPE_CASES)
+    for name, (folder, where, _) in PIPE_CASES.items():
+        code, err = results[name]
+        assert code == 2 and len(err.strip().splitlines()) == 1, (name, err)
+        path = driver.root / "pipes" / folder / where
+        assert f"{str(path)!r}" in err and "It is a named pipe." in err, (name, err)
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_signal_while_the_report_is_written_exits_128_plus_signal(
+    sig: signal.Signals, status: int, driver: Driver
+) -> None:
+    code, _, err = driver.result(sig.name)  # DRIVER's stop_signal: it arrives mid-report
+    assert code == status, err
+    assert "Traceback" not in err
+    assert "interrupted while writing the report" in err
+    assert "rerun with --report-only" in err
+    assert len(read_records([driver.signal_out(sig) / "raw" / "default.jsonl"]).records) == 1
