@@ -254,6 +254,11 @@ def group_records(
     labels in registry order and each label's runs by seed (``frame``: the records' runs frame,
     built here if not given)."""
     frame = runs_frame(records) if frame is None else frame
+    # A group's rows carry what the per-task tables and figures read; the configuration, task
+    # option and environment columns (most of the frame's width) stay in the whole frame,
+    # since every selection of a group's rows copies each column it has.
+    frame = frame.drop(columns=[c for c in frame.columns
+                                if c.startswith(("config.", "task.", "environment."))])
     frame = frame.assign(label=frame["label"].astype(str), _rank=_solver_rank(frame))
     # Groups in order of first appearance; within one, rows by solver rank, label, then seed.
     frame["_group"] = frame.groupby("group_key", sort=False).ngroup()
