@@ -50,7 +50,7 @@ from benchmarks.report.analysis import group_records
 from benchmarks.report.document import build_report
 from benchmarks.report.sections import ReportSection, SectionInputs
 from benchmarks.report.verdict import TaskVerdict, task_verdicts
-from benchmarks.results import runs_frame
+from benchmarks.results import runs_frame, write_atomic
 from benchmarks.studies.tuning import choose
 from benchmarks.suites import (
     ARMS,
@@ -67,7 +67,7 @@ from benchmarks.suites import (
     yours_budget,
     yours_suites,
 )
-from solvers import SOLVERS, get_solver
+from solvers import SOLVERS, builtin_solvers, get_solver
 from solvers.base import REFERENCE
 from tasks import get_task
 from tasks._validation import check_interval
@@ -265,37 +265,15 @@ def report_sections(results: Results) -> tuple[ReportSection, ...]:
     return (ReportSection(title="Choosing a target", record_files=(), lines=section),)
 
 
-class _Share:
-    """The runner's progress bar for one phase, drawn on the whole command's bar."""
-
-    def __init__(self, bar: runner.ProgressBar) -> None:
-        self.bar = bar
-
-    def update(self, n: int = 1) -> None:
-        self.bar.update(n)
-
-    def set_postfix(self, **kwargs: Any) -> None:
-        self.bar.set_postfix(**kwargs)
-
-    def close(self) -> None:
-        """The whole command's bar closes once, after the last phase."""
-
-
 @contextlib.contextmanager
 def _one_bar(total: int, progress: bool) -> Iterator[runner.ProgressBar]:
-    """One progress bar (runs done, time left) over every ``run_cells`` call in the block.
-
-    ``run_cells`` draws a bar per call; the protocol makes two calls (tuning, then both arms),
-    so each call's bar is routed to this one while the block runs.
-    """
+    """One progress bar (runs done, time left) over the protocol's two ``run_cells`` calls
+    (tuning, then both arms), which advance it (their ``bar`` argument)."""
     bar = runner.ProgressBar(total=total, disable=not progress, unit="run", dynamic_ncols=True,
                              desc="yours: tuning, then both arms", file=sys.stderr)
-    original = runner.ProgressBar
-    setattr(runner, "ProgressBar", lambda **_: _Share(bar))  # noqa: B010 - see the docstring
     try:
         yield bar
     finally:
-        setattr(runner, "ProgressBar", original)  # noqa: B010
         bar.close()
 
 
@@ -306,7 +284,7 @@ def _fitting(task: Task, protocol: Protocol) -> tuple[tuple[str, ...] | None, li
     a network that the others train easily; it is left out with its estimate, not the data.
     When no applicable solver fits, the data set is too large: refused with the estimate.
     """
-    names = protocol.solvers if protocol.solvers is not None else tuple(SOLVERS)
+    names = protocol.solvers if protocol.solvers is not None else builtin_solvers(tuple(SOLVERS))
     kept: list[str] = []
     refused: list[InvalidParameterError] = []
     slow: list[str] = []
@@ -435,11 +413,12 @@ def run_protocol(
         if tuning is not None:
             if run and tuning_cells:
                 run_cells(tuning_cells, suite=YOURS_TUNING, records_path=tuning_path,
-                          rerun=rerun, progress=progress, threads=threads, executor=kind)
+                          rerun=rerun, progress=progress, threads=threads, executor=kind,
+                          bar=bar)
             document = choose(_records(tuning_path, tuning_cells), tuning)
             if document["tuned"]:
                 out.mkdir(parents=True, exist_ok=True)
-                (out / TUNED_FILE).write_text(_json(document), encoding="utf-8")
+                write_atomic(out / TUNED_FILE, _json(document))
         cells = plan_cells(list(evaluation.cells(registered, document.get("tuned", {}))))
         if run:
             tuned_cells = [c for c in cells if c.cell.arm == "tuned"]
@@ -447,7 +426,7 @@ def run_protocol(
                 tuned_cells, records_path, rerun)
             bar.refresh()
             run_cells(cells, suite=YOURS, records_path=records_path, rerun=rerun,
-                      progress=progress, threads=threads, executor=kind)
+                      progress=progress, threads=threads, executor=kind, bar=bar)
     records = tuple(_records(records_path, cells))
     frame = runs_frame(records)
     verdicts = task_verdicts(group_records(records, frame)) if records else []

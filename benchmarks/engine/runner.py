@@ -509,6 +509,7 @@ def run_cells(
     executor: ExecutorConfig | str = "serial",
     retries: int = 1,
     plugins: Sequence[str] = (),
+    bar: tqdm | None = None,
 ) -> SuiteSummary:
     """Run cells on an executor, appending each record to ``records_path`` as it finishes.
 
@@ -522,6 +523,8 @@ def run_cells(
         threads: torch/BLAS threads per run (recorded; divides the default worker count).
         executor: an :class:`ExecutorConfig`, or just its kind (``serial`` is the default here,
             so that callers in tests can monkeypatch; the command line defaults to ``process``).
+        bar: a progress bar to advance instead of drawing one (a caller that runs several
+            suites under one bar); it stays the caller's: neither its total nor closing it.
         retries: how many times a run whose worker was lost is submitted again before it is
             recorded as ``error``. Timeouts are never retried: a hung solver would hang again.
         plugins: ``module`` or ``module:function`` imported/called in this process and in every
@@ -553,7 +556,7 @@ def run_cells(
             if isinstance(engine, SerialEngine):
                 warm_worker()  # this process is the worker
             _drive(engine, todo, summary, context, retries=retries, progress=progress,
-                   time_limit=config.time_limit, start=start)
+                   time_limit=config.time_limit, start=start, bar=bar)
     summary.seconds = time.perf_counter() - start
     return summary
 
@@ -568,8 +571,10 @@ def _drive(
     progress: bool,
     time_limit: float | None,
     start: float,
+    bar: tqdm | None = None,
 ) -> None:
-    """Submit every cell, write records as runs complete, resubmit runs whose worker was lost."""
+    """Submit every cell, write records as runs complete, resubmit runs whose worker was lost
+    (advancing ``bar`` if given, else a bar of its own)."""
     suite = context.suite
 
     def submit(item: PlannedCell, attempt: int) -> Any:
@@ -580,7 +585,8 @@ def _drive(
         return failure_record(item.cell, context, stop=stop, error=error, attempt=attempt,
                               wall_seconds=wall)
 
-    bar = ProgressBar(
+    own_bar = bar is None
+    bar = bar if bar is not None else ProgressBar(
         total=len(todo),
         disable=not progress,
         unit="run",
@@ -644,16 +650,19 @@ def _drive(
                     held.clear()
                     keep(record)
     except KeyboardInterrupt:
-        bar.close()
+        if own_bar:
+            bar.close()
         engine.close(abort=True)  # the runs in flight are lost; everything finished is on disk
         summary.interrupted = True
         summary.seconds = time.perf_counter() - start
         print(summary.describe(), file=sys.stderr)
         raise
     except BaseException:
-        bar.close()
+        if own_bar:
+            bar.close()
         engine.close(abort=True)
         raise
-    bar.close()
+    if own_bar:
+        bar.close()
     engine.close()
 

@@ -142,6 +142,19 @@ def test_a_rerun_skips_every_recorded_cell(tmp_path: Path) -> None:
     assert forced.ran == 1
 
 
+def test_a_callers_bar_is_advanced_across_suites_and_left_open(tmp_path: Path) -> None:
+    """A caller running several suites under one progress bar (your data: tuning, then both
+    arms) passes it in: every run advances it, and it is the caller's to close."""
+    import io
+
+    bar = runner.ProgressBar(total=5, file=io.StringIO(), mininterval=0)
+    run_cells(cells("numpy-backprop", range(3)), suite="a", records_path=tmp_path / "a.jsonl",
+              bar=bar)
+    run_cells(cells("sgd", range(2)), suite="b", records_path=tmp_path / "b.jsonl", bar=bar)
+    assert bar.n == 5 and not bar.disable  # tqdm disables a bar when it is closed
+    bar.close()
+
+
 def test_a_suite_leaves_no_thread_behind_so_the_next_pool_forks_warm_workers(
     tmp_path: Path,
 ) -> None:
