@@ -272,17 +272,29 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
         "chosen set, not a sample, so nothing here generalises beyond them without more tasks.*",
         "",
     ]
-    lines += _pooled_lines(pooled(verdicts))
-    lines += _when_lines(verdicts, defaults)
-    open_tasks = [v.group.name for v in verdicts if v.decided == "open"]
-    lines.append(
-        "- **Where the data cannot decide:** "
-        + (", ".join(open_tasks) + ": the pick there is the best point estimate, but not "
-           "significantly more reliable or cheaper than every rival that also succeeded "
-           "(Holm p ≥ 0.05 within the task)."
-           if open_tasks else "nowhere; every pick is more reliable or cheaper than each rival "
-           "that also succeeded, with Holm p < 0.05.")
-    )
+    # A task without a target (your data, given none) has no success to compare: its runs
+    # are judged on quality at the budget only (the table's last column).
+    untargeted = [v.group.name for v in verdicts if _fixed_budget_only(v.group)]
+    targeted = [v for v in verdicts if not _fixed_budget_only(v.group)]
+    if targeted:
+        lines += _pooled_lines(pooled(targeted))
+        lines += _when_lines(targeted, [d for d in defaults if not _fixed_budget_only(d.group)])
+        open_tasks = [v.group.name for v in targeted if v.decided == "open"]
+        lines.append(
+            "- **Where the data cannot decide:** "
+            + (", ".join(open_tasks) + ": the pick there is the best point estimate, but not "
+               "significantly more reliable or cheaper than every rival that also succeeded "
+               "(Holm p ≥ 0.05 within the task)."
+               if open_tasks else "nowhere; every pick is more reliable or cheaper than each "
+               "rival that also succeeded, with Holm p < 0.05.")
+        )
+    if untargeted:
+        lines.append(
+            f"- **No target:** {', '.join(untargeted)} had none, so no run could succeed and "
+            "neither reliability nor cost to target is compared there; the table's last column "
+            "compares the quality each paradigm reached at the budget, and *Choosing a target* "
+            "(where present) says how to set one."
+        )
     lines += [
         "",
         "| task | pick | reliability, success k/n [95% CI] | cost where both succeeded: "

@@ -54,6 +54,9 @@ def test_a_csv_goes_from_one_command_to_a_report_with_a_verdict(
     assert "## Verdict" in report and "## Choosing a target" in report
     assert "no target (fixed budget only): compare the quality column" in report
     assert "cannot pick: no paradigm reached the target" not in report
+    # No success to compare: no reliability lines, one line saying why.
+    assert "- **No target:**" in report and "vs evolution** over" not in report
+    assert "Where the data cannot decide" not in report
     assert "## Tuning" in report  # tuned.json beside the report: the study's section
     assert "Not measured with these records" not in report
     records = read_records([out / "raw" / "yours.jsonl"]).records
