@@ -912,6 +912,18 @@ class ReportFiles:
     failed_sections: tuple[str, ...] = ()
 
 
+def _rebuild_command(suite: str) -> str:
+    """The ``--report-only`` command for a suite's records: a user's data is named by its file
+    and column (the suite is implied), every other suite by its name."""
+    command = "python benchmarks/run_all.py --report-only"
+    if suite in ("", "default"):
+        return f"`{command}`"
+    if suite == "yours":
+        return (f"`{command} --data FILE --target COLUMN` (the file, column and `--out` it "
+                "ran with)")
+    return f"`{command} --suite {suite}`"
+
+
 def build_markdown(
     records: Sequence[RunRecord],
     title: str,
@@ -941,9 +953,7 @@ def build_markdown(
         + (f"; {superseded} superseded records ignored" if superseded else "")
         + ") by "
         "`benchmarks/run_all.py`; do not edit. Rebuild it from the raw records, without running "
-        "anything, with `python benchmarks/run_all.py --report-only"
-        + ("" if suite in ("", "default") else f" --suite {suite}")
-        + "`.",
+        "anything, with " + _rebuild_command(suite) + ".",
         "",
     ]
     if not records:

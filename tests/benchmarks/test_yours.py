@@ -57,6 +57,8 @@ def test_a_csv_goes_from_one_command_to_a_report_with_a_verdict(
     # No success to compare: no reliability lines, one line saying why.
     assert "- **No target:**" in report and "vs evolution** over" not in report
     assert "Where the data cannot decide" not in report
+    # The report says how to rebuild it with the command that works for your data.
+    assert "`python benchmarks/run_all.py --report-only --data FILE --target COLUMN`" in report
     assert "## Tuning" in report  # tuned.json beside the report: the study's section
     assert "Not measured with these records" not in report
     records = read_records([out / "raw" / "yours.jsonl"]).records
