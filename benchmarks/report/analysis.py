@@ -171,11 +171,9 @@ class TaskGroup:
 
     @functools.cached_property
     def _attempted(self) -> dict[str, list[RunRecord]]:
-        if self.frame.empty:
-            return {}
-        rows = self.frame[self.frame["attempted"]]
-        return {label: [self.records[i] for i in part.index]
-                for label, part in rows.groupby("label", sort=False, observed=True)}
+        """Each label's attempted runs as records: the ``tried`` rows of :attr:`_rows`."""
+        return {label: [self.records[i] for i in rows.index]
+                for label, rows in self._rows["tried"].items() if label is not None}
 
     @property
     def first(self) -> RunRecord:
