@@ -307,6 +307,17 @@ def configure(args: argparse.Namespace) -> Suite:
     return replace(suite, solver_options=options, tasks=updated)
 
 
+def parse_arms(text: str) -> tuple[str, ...]:
+    """``--arms defaults,tuned`` as a tuple: at least one arm, each a known one."""
+    arms = tuple(a.strip() for a in text.split(",") if a.strip())
+    if not arms:
+        raise InvalidParameterError("The '--arms' option needs at least one arm.")
+    for arm in arms:
+        if arm not in ARMS:
+            raise unknown_name("arm", arm, ARMS)
+    return arms
+
+
 def report_path(out: Path, suite: str) -> Path:
     return out / ("report.md" if suite == "default" else f"report-{suite}.md")
 
@@ -453,13 +464,7 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
         if suite.trials:
             check_file_target(args.out / TUNED_FILE, "tuned configurations file", source="--out")
         if args.arms is not None:
-            arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
-            if not arms:
-                raise InvalidParameterError("The '--arms' option needs at least one arm.")
-            for arm in arms:
-                if arm not in ARMS:
-                    raise unknown_name("arm", arm, ARMS)
-            suite = replace(suite, arms=arms)
+            suite = replace(suite, arms=parse_arms(args.arms))
         if args.tuned != REFERENCE_TUNED and not os.path.lexists(args.tuned):
             raise InvalidParameterError(
                 f"The '--tuned' option names {str(args.tuned)!r}, which does not exist; give the "
@@ -609,14 +614,7 @@ def _yours_inputs(args: argparse.Namespace) -> tuple[dict[str, Any], Protocol, P
         "hidden": list(hidden) if isinstance(hidden, tuple) else hidden,
         "hidden_activation": args.activation,
     }
-    arms = ARMS
-    if args.arms is not None:
-        arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
-        if not arms:
-            raise InvalidParameterError("The '--arms' option needs at least one arm.")
-        for arm in arms:
-            if arm not in ARMS:
-                raise unknown_name("arm", arm, ARMS)
+    arms = ARMS if args.arms is None else parse_arms(args.arms)
     limits = {k: v for k, v in (("max_iterations", args.max_iterations),
                                 ("max_evaluations", args.max_evaluations),
                                 ("max_seconds", args.max_seconds)) if v is not None}
