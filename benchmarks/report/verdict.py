@@ -44,7 +44,9 @@ from benchmarks.report.stats import (
 )
 from benchmarks.results import base_solver
 from solvers import SOLVERS
-from solvers.base import PARADIGMS
+from solvers.base import PARADIGMS, REFERENCE
+
+BASELINE = "baseline"  # TODO(me): import from solvers.base once it lands
 
 #: Significance level of the verdict's tests (after Holm's adjustment).
 ALPHA = 0.05
@@ -252,33 +254,107 @@ def _fmt_ratio(c: CostGivenSuccess) -> str:
     return f"{1 / c.ratio:.2g}× [{1 / hi:.2g}–{1 / lo:.2g}] over {c.n} seeds"
 
 
+#: The regimes the verdict answers apart, in report order: where gradients are at home, where
+#: the model or the objective gives them no useful gradient, and control from reward alone.
+REGIMES: tuple[str, ...] = ("smooth supervised", "non-differentiable", "control")
+#: Task options that make a supervised model non-differentiable (thresholds, quantized
+#: weights, the 0-1 loss), read from the records when the task no longer builds.
+_NONDIFF_ACTIVATIONS = frozenset({"sign", "step"})
+
+
+def regime_of(group: TaskGroup) -> str:
+    """The regime a task belongs to (:data:`REGIMES`).
+
+    Control tasks are ``control``; a supervised task whose network has threshold units or
+    quantized weights, or whose loss is the 0-1 loss, is ``non-differentiable`` (what its
+    gradient solvers descend is a straight-through estimate, not the task's gradient); every
+    other task is ``smooth supervised``.
+    """
+    if group.kind == "control":
+        return "control"
+    task = group.task_obj
+    if task is not None:
+        flagged = getattr(task, "needs_straight_through", None)
+        if flagged is not None:
+            return "non-differentiable" if flagged else "smooth supervised"
+    options = group.options
+    activations = options.get("hidden_activation", ())
+    activations = (activations,) if isinstance(activations, str) else tuple(activations or ())
+    if (_NONDIFF_ACTIVATIONS & set(activations)
+            or options.get("weights", "real") not in ("real", None)
+            or options.get("loss") == "zero_one"):
+        return "non-differentiable"
+    return "smooth supervised"
+
+
 def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[str]:
-    """The verdict at the top of the report (about a minute to read)."""
+    """The verdict at the top of the report (about a minute to read), one answer per regime."""
     verdicts = task_verdicts(groups)
     defaults = task_verdicts(groups, arm="defaults")
     if not verdicts:
         return []
     n_seeds = pd.concat([g.frame[g.frame["attempted"]] for g in groups])["seed"].unique()
+    by_regime = {r: [v for v in verdicts if regime_of(v.group) == r] for r in REGIMES}
+    present = [r for r in REGIMES if by_regime[r]]
+    regimes_text = ", ".join(f"{r} ({len(by_regime[r])})" for r in present)
     lines = [
         "## Verdict",
         "",
-        f"*Scope: {len(groups)} tasks, {len(n_seeds)} evaluation seeds each, the budgets stated "
+        f"*Scope: {len(groups)} tasks in {len(present)} regime"
+        + ("s" if len(present) != 1 else "") + f" — {regimes_text} — "
+        f"{len(n_seeds)} evaluation seeds each, the budgets stated "
         "in the protocol section" + (f" ({budget_note})" if budget_note else "")
         + ". Each paradigm is represented on each task by its best solver there, in the arm "
         "tuned by the tuning study (defaults in brackets). Picking the best of a paradigm on "
         "these runs flatters every paradigm alike; the tests do not correct for it. Intervals "
         "are 95%. p-values are Holm-adjusted within each family: each task's tests, and the "
-        "cross-task tests below. They assume independent seeds within a task; the tasks are a "
-        "chosen set, not a sample, so nothing here generalises beyond them without more tasks.*",
+        "cross-task tests of each regime. They assume independent seeds within a task; the tasks "
+        "are a chosen set, not a sample, so nothing here generalises beyond them without more "
+        "tasks.*",
         "",
     ]
-    # A task without a target (your data, given none) has no success to compare: its runs
-    # are judged on quality at the budget only (the table's last column).
+    for regime in present:
+        chosen = by_regime[regime]
+        names = {v.group.name for v in chosen}
+        if len(present) > 1:
+            lines += [f"### {regime.capitalize()}", ""]
+        lines += _regime_lines(regime, chosen,
+                               [d for d in defaults if d.group.name in names])
+        lines += [
+            "",
+            "| task | pick | reliability, success k/n [95% CI] | cost where both succeeded: "
+            "rival's evaluations per pick's, median [95% CI] (Holm p) | quality at budget, "
+            "median (best-validation checkpoint where validated) |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [_task_row(v) for v in chosen]
+        lines.append("")
+    if len(present) > 1:
+        lines += ["### Where the regimes agree and disagree", "",
+                  *_disagreement_lines(by_regime, present), ""]
+    notes = _notes(verdicts)
+    if notes:
+        lines += [*notes, ""]
+    return lines
+
+
+def _regime_lines(regime: str, verdicts: Sequence[TaskVerdict],
+                  defaults: Sequence[TaskVerdict]) -> list[str]:
+    """One regime's answer: the pooled tests, each paradigm's record, the references, the null
+    baseline, and where the data cannot decide."""
+    lines: list[str] = []
     untargeted = [v.group.name for v in verdicts if _fixed_budget_only(v.group)]
     targeted = [v for v in verdicts if not _fixed_budget_only(v.group)]
     if targeted:
         lines += _pooled_lines(pooled(targeted))
         lines += _when_lines(targeted, [d for d in defaults if not _fixed_budget_only(d.group)])
+        if regime == "control":
+            lines.append(
+                "- **Closed form** is not applicable to control: a policy has no labelled "
+                "targets to fit, so ZORB and ELM do not run on these tasks (not a failure)."
+            )
+        lines += _reference_lines(targeted)
+        lines += _baseline_lines(targeted)
         open_tasks = [v.group.name for v in targeted if v.decided == "open"]
         lines.append(
             "- **Where the data cannot decide:** "
@@ -295,16 +371,102 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
             "compares the quality each paradigm reached at the budget, and *Choosing a target* "
             "(where present) says how to set one."
         )
-    lines += [
-        "",
-        "| task | pick | reliability, success k/n [95% CI] | cost where both succeeded: "
-        "rival's evaluations per pick's, median [95% CI] (Holm p) | quality at budget, median "
-        "(best-validation checkpoint where validated) |",
-        "|---|---|---|---|---|",
-    ]
-    for v in verdicts:
-        lines.append(_task_row(v))
-    lines += ["", *_notes(verdicts), ""]
+    return lines
+
+
+def _outside_label(group: TaskGroup, solver: str, arm: str = "tuned") -> str | None:
+    """A solver's label on a task (its tuned arm where it ran, else defaults), if it has runs."""
+    wanted = f"{solver} [{arm}]"
+    if len(group.usable(wanted)):
+        return wanted
+    return solver if len(group.usable(solver)) else None
+
+
+def _outside_solvers(verdicts: Sequence[TaskVerdict], paradigm: str) -> list[str]:
+    """The solvers of a paradigm outside the picks (reference lines, baselines) that ran."""
+    seen = dict.fromkeys(base_solver(lab) for v in verdicts for lab in v.group.runs)
+    return [s for s in seen if paradigm_of(s) == paradigm]
+
+
+def _against_pick(v: TaskVerdict, label: str) -> str:
+    """A solver outside the picks on one task: its success, and the pick's cost per its own
+    where both succeeded (median paired ratio with a bootstrap interval; descriptive, untested)."""
+    rows = v.group.usable(label)
+    costs, success = ert_inputs(rows, "evaluations")
+    ok, n = int(success.sum()), len(rows)
+    lo, hi = wilson_interval(ok, n)
+    text = f"{v.group.name} {ok}/{n} [{lo:.2f}–{hi:.2f}]"
+    if ok:
+        text += f", ERT {ert(costs, success):.3g}"
+    if v.pick is not None and ok:
+        a, b = _paired(v.group, v.entries[v.pick].label, label)
+        c = cost_given_success(a, b, seed=bootstrap_seed(v.group.name, label))
+        if c.n:
+            text += f"; the pick ({v.pick}) needs {_fmt_ratio(c)} its evaluations"
+    return text
+
+
+def _reference_lines(verdicts: Sequence[TaskVerdict]) -> list[str]:
+    """The libraries a user would otherwise reach for, beside the picks (never picked)."""
+    lines = []
+    for solver in _outside_solvers(verdicts, REFERENCE):
+        parts = [_against_pick(v, label) for v in verdicts
+                 if (label := _outside_label(v.group, solver)) is not None]
+        if parts:
+            lines.append(f"- **Reference `{solver}`** (what a user would otherwise use; not a "
+                         "paradigm pick): " + "; ".join(parts) + ".")
+    return lines
+
+
+def _baseline_lines(verdicts: Sequence[TaskVerdict]) -> list[str]:
+    """The null baseline: where it does as well as the pick, the task tests little."""
+    lines = []
+    for solver in _outside_solvers(verdicts, BASELINE):
+        parts, easy = [], []
+        for v in verdicts:
+            label = _outside_label(v.group, solver)
+            if label is None:
+                continue
+            parts.append(_against_pick(v, label))
+            _, success = ert_inputs(v.group.usable(label), "evaluations")
+            if v.pick is not None and len(success) and (
+                    success.mean() >= v.entries[v.pick].rate):
+                easy.append(v.group.name)
+        if parts:
+            lines.append(
+                f"- **Null baseline `{solver}`**: " + "; ".join(parts) + ". "
+                + (f"It is as reliable as the pick on {', '.join(easy)}: there the task "
+                   "separates the paradigms by cost only, not by whether they can solve it."
+                   if easy else "It is less reliable than the pick on every task.")
+            )
+    return lines
+
+
+def _disagreement_lines(by_regime: dict[str, list[TaskVerdict]],
+                        present: Sequence[str]) -> list[str]:
+    """Each regime's picks side by side, and whether the regimes point the same way."""
+    lines, leaders = [], {}
+    for regime in present:
+        picks = [v.pick for v in by_regime[regime] if v.pick is not None]
+        counts = {p: picks.count(p) for p in PARADIGMS if p in picks}
+        n = len(by_regime[regime])
+        if counts:
+            top = max(counts.values())
+            leaders[regime] = {p for p, k in counts.items() if k == top}
+        shown = ", ".join(f"{p} on {k}" for p, k in counts.items()) or "no paradigm"
+        lines.append(f"- **{regime.capitalize()}** ({n} tasks): picked {shown}"
+                     + (f"; no pick on {n - len(picks)}" if n > len(picks) else "") + ".")
+    distinct = {frozenset(v) for v in leaders.values()}
+    if len(distinct) > 1:
+        lines.append(
+            "- The regimes **disagree**: the paradigm picked most often differs between them ("
+            + "; ".join(f"{r}: {' / '.join(sorted(leaders[r]))}" for r in leaders)
+            + "), so a single answer across regimes would mislead; read the regime that matches "
+              "your problem.")
+    elif distinct:
+        lines.append(
+            "- The regimes **agree** on the paradigm picked most often ("
+            + " / ".join(sorted(next(iter(distinct)))) + "); the tables say how firmly.")
     return lines
 
 

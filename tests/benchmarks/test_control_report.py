@@ -57,3 +57,19 @@ def test_reference_points_are_quoted_with_sources(records: list[RunRecord]) -> N
     assert "| `ga` |" in text and "`sgd`" not in text
     assert "1e5 environment steps" in text and "RL Baselines3 Zoo" in text
     assert "gymnax-blines" in text
+
+
+def test_the_control_return_figure_is_drawn_for_control_tasks_only(
+    records: list[RunRecord], tmp_path: pytest.TempPathFactory
+) -> None:
+    from pathlib import Path
+
+    from benchmarks.report.figures import TASK_FIGURES
+    from benchmarks.report.figures.fixed_budget import control_return_figure
+
+    (group,) = group_records(records)
+    figure = next(f for f in TASK_FIGURES if f.name == "control-return")
+    assert figure.applies_to(group)
+    out = control_return_figure(group, None, Path(str(tmp_path)) / "ret.png")
+    assert out is not None and out.stat().st_size > 1000
+    assert "environment steps" in figure.caption(group)

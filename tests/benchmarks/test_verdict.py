@@ -122,3 +122,43 @@ def test_the_committed_verdict_recomputes_from_its_records() -> None:
     start = report.index("## Verdict")
     end = report.index("\n## ", start + 1)
     assert report[start:end].strip() == section
+
+
+def _two_regimes() -> list[RunRecord]:
+    """xor (smooth supervised): sgd always, ga never; cartpole (control): ga always, reinforce
+    on half the seeds at ten times the cost."""
+    out = []
+    for s in range(10):
+        out.append(_record("xor", {}, "sgd", s, solved_at=100))
+        out.append(_record("xor", {}, "ga", s, solved_at=None, iterations=50))
+        out.append(_record("cartpole", {}, "ga", s, solved_at=5))
+        out.append(_record("cartpole", {}, "reinforce", s,
+                           solved_at=2000 if s % 2 else None, iterations=2000))
+    return out
+
+
+def test_the_verdict_answers_each_regime_apart_and_says_where_they_disagree() -> None:
+    from benchmarks.report.verdict import regime_of
+
+    groups = group_records(_two_regimes())
+    assert {g.name: regime_of(g) for g in groups} == {
+        "xor": "smooth supervised", "cartpole": "control"}
+    text = "\n".join(verdict_section(groups))
+    assert "2 regimes — smooth supervised (1), control (1)" in text
+    smooth = text.index("### Smooth supervised")
+    control = text.index("### Control")
+    where = text.index("### Where the regimes agree and disagree")
+    assert smooth < control < where
+    # Each regime has its own table: xor's row under its heading, cartpole's under control's.
+    assert smooth < text.index("| xor |") < control < text.index("| cartpole |") < where
+    # Closed form is said once to be not applicable on control, and nowhere per cell.
+    assert text.count("not applicable to control") == 1
+    assert "**Control** (1 tasks): picked evolution on 1" in text
+    assert "**Smooth supervised** (1 tasks): picked gradients on 1" in text
+    assert "The regimes **disagree**" in text
+
+
+def test_one_regime_keeps_one_table_without_regime_headings() -> None:
+    text = "\n".join(verdict_section(group_records(_slow_and_sure_vs_fast_and_rare())))
+    assert "1 regime — smooth supervised (1)" in text
+    assert "###" not in text

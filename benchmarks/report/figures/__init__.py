@@ -29,7 +29,11 @@ from benchmarks.report.figures.cross_task import (
     success_heatmap,
     win_matrix_figure,
 )
-from benchmarks.report.figures.fixed_budget import continued_past_target, quality_curves_figure
+from benchmarks.report.figures.fixed_budget import (
+    continued_past_target,
+    control_return_figure,
+    quality_curves_figure,
+)
 from benchmarks.report.figures.outcomes import (
     final_metric_figure,
     task_ecdf_figure,
@@ -157,6 +161,16 @@ TASK_FIGURES: tuple[TaskFigure, ...] = (
         caption=lambda g: (
             f"{g.name}: held-out quality against evaluations and seconds, median over seeds "
             "with interquartile band (the fixed-budget view; solid: tuned, dashed: defaults)"
+        ),
+    ),
+    TaskFigure(
+        name="control-return",
+        applies_to=lambda g: g.kind == "control",
+        draw=control_return_figure,
+        caption=lambda g: (
+            f"{g.name}: mean evaluation return against training environment steps, linear "
+            "axis, ±1 standard error over seeds, dotted: the target (the fixed-budget view of "
+            "control)"
         ),
     ),
 )

@@ -143,6 +143,59 @@ def quality_curves_figure(group: TaskGroup, colours: Any, path: Path) -> Path | 
         return save(f, path)
 
 
+def control_return_figure(group: TaskGroup, colours: Any, path: Path) -> Path | None:
+    """Control's fixed-budget view: mean evaluation return against environment steps.
+
+    The harness's evaluation return (the greedy policy on the task's evaluation episodes, the
+    metric the target is checked on) against the training environment steps charged so far, on
+    a linear axis (a user reads "how many steps to a given return" off it), one line per solver
+    and arm: the mean over seeds with a band of one standard error. A run is a step function
+    through its reports, held at its last value after it ended (a run that stopped at the
+    target is drawn at the return it reached). The dotted line is the target.
+    """
+    del colours  # colour by solver, style by arm (module docstring)
+    labels = [lab for lab in group.runs
+              if any(len(r.trace) > 1 for r in group.attempted(lab))]
+    if not labels:
+        return None
+    xs = [p["evaluations"] for lab in labels for r in group.attempted(lab) for p in r.trace]
+    top = max(xs, default=0)
+    if top <= 0:
+        return None
+    grid = np.linspace(0.0, top, CURVE_POINTS)
+    solvers = palette(list(dict.fromkeys(base_solver(lab) for lab in labels)))
+    with theme():
+        f, ax = plt.subplots(figsize=(9, 4.4))
+        for k, lab in enumerate(labels):
+            m = _curves(group.attempted(lab), "evaluations", "return", grid)
+            if m.size == 0:
+                continue
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(m, axis=0)
+                n = np.sum(np.isfinite(m), axis=0)
+                se = np.nanstd(m, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1))
+            colour, style, marker = _style(lab, solvers)
+            ax.plot(grid, mean, color=colour, lw=1.8, ls=style, marker=marker,
+                    markevery=(k * 7 % 40 + 5, 40), ms=4, drawstyle="steps-post", label=lab)
+            ax.fill_between(grid, mean - se, mean + se, color=colour, alpha=0.08, step="post",
+                            lw=0)
+        target = group.task_obj.target.min_return if group.task_obj is not None else None
+        if target is not None:
+            ax.axhline(target, color="0.2", ls=":", lw=1.2)
+            ax.annotate(f"target {target:g}", (grid[-1], target), xytext=(-4, 4),
+                        textcoords="offset points", ha="right", fontsize=8, color="0.2")
+        ax.set_xlabel("training environment steps")
+        ax.set_ylabel("mean evaluation return")
+        handles = [Line2D([], [], color=_style(lab, solvers)[0], lw=1.8,
+                          ls=_style(lab, solvers)[1], marker=_style(lab, solvers)[2], ms=4)
+                   for lab in labels]
+        suptitle(f, f"{group.name}: mean evaluation return against environment steps "
+                    "(fixed-budget view; band: ±1 standard error over seeds)", y=1.0)
+        legend_below(f, handles, labels, ncol=LEGEND_COLUMNS)
+        return save(f, path)
+
+
 _MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">")
 
 
