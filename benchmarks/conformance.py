@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 from benchmarks.budget import Budget, StopReason
 from benchmarks.harness import initial_params, run_one
 from solvers import SOLVERS, Solver
-from solvers.base import PARADIGMS, REFERENCE
+from solvers.base import BASELINE, PARADIGMS, REFERENCE
 from tasks import TASKS, get_task
 from tasks.base import BatchEvaluator, Evaluator, Task
 from tasks.errors import InvalidParameterError
@@ -114,9 +114,9 @@ def check_declarations(name: str, cls: type[Solver]) -> None:
     command, so the latter two exercise the very check the registry passes.
     """
     paradigm = getattr(cls, "paradigm", None)
-    require(paradigm in (*PARADIGMS, REFERENCE),
+    require(paradigm in (*PARADIGMS, REFERENCE, BASELINE),
             f"{name} declares paradigm {paradigm!r}; it must be one of "
-            f"{', '.join(repr(p) for p in (*PARADIGMS, REFERENCE))}.")
+            f"{', '.join(repr(p) for p in (*PARADIGMS, REFERENCE, BASELINE))}.")
     require(getattr(cls, "search_space", None), f"{name} declares no search space")
     fields = set(cls().config())
     stray = sorted(set(cls.search_space) - fields)

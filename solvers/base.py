@@ -61,6 +61,9 @@ class Cost:
 PARADIGMS: tuple[str, ...] = ("gradients", "evolution", "closed form")
 #: The paradigm of a reference line (a library a user knows), never compared in the verdict.
 REFERENCE = "reference"
+#: The paradigm of a null baseline (random search): shown and tuned like every solver, so each
+#: task says how far the others beat it, but never one of the verdict's paradigm picks.
+BASELINE = "baseline"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +90,8 @@ class Solver(ABC):
             compares the solver in (a policy gradient counts as gradients); or ``reference``
             (:data:`REFERENCE`) for a library shown next to the others as a reference line
             (``sklearn-mlp``), which the verdict, the paired comparisons and the tuning study
-            leave out.
+            leave out; or ``baseline`` (:data:`BASELINE`) for a null baseline
+            (``random-search``), tuned and compared like any solver but never a paradigm pick.
         search_space: the hyperparameters a tuning study may vary, and their ranges
             (``solvers/space.py``). Every solver declares one, next to its defaults; the
             conformance suite fails a solver without it. Fields it does not name keep their

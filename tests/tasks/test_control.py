@@ -125,7 +125,7 @@ def test_sampled_actions_follow_the_probabilities() -> None:
     np.testing.assert_allclose(np.bincount(actions) / len(actions), [0.2, 0.5, 0.3], atol=0.01)
 
 
-GRADIENT_FREE = {"ga", "cmaes", "openai-es", "reinforce"}
+GRADIENT_FREE = {"ga", "cmaes", "openai-es", "reinforce", "random-search"}
 
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))
