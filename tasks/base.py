@@ -12,7 +12,7 @@ import math
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +27,7 @@ from tasks.errors import InvalidParameterError
 from tasks.mlp import (
     HIDDEN_ACTIVATIONS,
     INITS,
+    WEIGHTS,
     FlatParams,
     FloatArray,
     ModelSpec,
@@ -35,6 +36,7 @@ from tasks.mlp import (
     cross_entropy_from_logits,
     forward,
     mse,
+    quantize,
 )
 
 JSONValue = Any
@@ -42,7 +44,10 @@ Split = Literal["train", "val", "test"]
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 Metrics = dict[str, float]
 BoolArray = NDArray[np.bool_]
-LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
+LOSSES: tuple[str, ...] = ("mse", "cross_entropy", "zero_one")
+#: The losses a gradient can descend as they are. ``zero_one`` (the classification error rate)
+#: is piecewise constant in the parameters: its gradient is zero almost everywhere.
+DIFFERENTIABLE_LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +171,9 @@ class Task:
             sets): the harness picks the best-validation checkpoint with it, so the test split
             never chooses anything. ``None`` when the task has none.
         model: the default network, overridable through :func:`with_options`.
-        loss: the training loss: ``mse`` or ``cross_entropy``.
+        loss: the training loss: ``mse``, ``cross_entropy`` or ``zero_one`` (the classification
+            error rate, ``1 - accuracy``; classification tasks only; NaN when an output is
+            not finite, so a diverged run is still seen as diverged).
         target: the convergence criterion.
         options: every knob value that built this task (recorded with each run).
         description: what the task is, its target and why that threshold.
@@ -176,14 +183,9 @@ class Task:
         dynamics: set by a task whose network learns a vector field (:class:`Dynamics`); the
             report draws its phase portrait.
 
-    Class attributes:
-        differentiable: whether the training loss is a differentiable function of the parameters
-            over labelled data (what gradient and closed-form solvers need). Control tasks
-            (``tasks/control.py``) are scored by episodic return and set it to ``False``; solvers
-            that need it report such a task as unsupported ("not applicable").
+    Properties :attr:`differentiable`, :attr:`needs_straight_through` and
+    :attr:`surrogate_loss` tell solvers whether a plain gradient applies (see each).
     """
-
-    differentiable: ClassVar[bool] = True
 
     name: str
     family: str
@@ -205,6 +207,13 @@ class Task:
 
     def __post_init__(self) -> None:
         check_options(self.loss, "loss", f"task {self.name!r}", LOSSES)
+        if self.loss == "zero_one" and self.kind != "classification":
+            allowed = ", ".join(repr(v) for v in DIFFERENTIABLE_LOSSES)
+            raise InvalidParameterError(
+                f"The 'loss' parameter of task {self.name!r} must be one of {allowed} on a "
+                f"{self.kind} task ('zero_one' is a classification error rate). Got 'zero_one' "
+                f"instead."
+            )
         if self.loss == "cross_entropy" and self.model.output_activation not in (
             "softmax",
             "sigmoid",
@@ -224,6 +233,49 @@ class Task:
                     f"Task {self.name!r}: {split} data shapes {x.shape} -> {y.shape} do not fit "
                     f"the network {self.model.describe()}."
                 )
+
+    @property
+    def differentiable(self) -> bool:
+        """Whether a plain gradient of the training loss trains this task.
+
+        ``True`` for a supervised loss over labelled data through a network with real weights
+        and no hard thresholds. ``False`` where the gradient is zero almost everywhere (see
+        :attr:`needs_straight_through`), and on control tasks (``tasks/control.py``), which are
+        scored by episodic return. Solvers that need it report such a task as unsupported ("not
+        applicable"), unless they train through a straight-through estimator.
+        """
+        return self.loss in DIFFERENTIABLE_LOSSES and not self.needs_straight_through
+
+    @property
+    def needs_straight_through(self) -> bool:
+        """Whether a gradient solver can train this task only through a straight-through estimator.
+
+        ``True`` for a supervised task (labelled data) whose network has ``sign`` or ``step``
+        hidden units or quantized weights, or whose loss is ``zero_one``: the forward pass is
+        piecewise constant in the parameters there, so the true gradient is zero almost
+        everywhere. A gradient solver then runs the quantized/thresholded forward, backpropagates
+        through a declared proxy, and descends :attr:`surrogate_loss`; the target and metrics
+        stay the quantized network's (Bengio, Leonard & Courville 2013, arXiv 1308.3432).
+        """
+        supervised = self.loss in LOSSES  # a control task's loss is its negative return
+        return supervised and (
+            self.model.thresholded or self.model.quantized or self.loss == "zero_one"
+        )
+
+    @property
+    def surrogate_loss(self) -> str:
+        """The differentiable loss a gradient solver descends on this task.
+
+        The task's own loss when it is differentiable (``mse``, ``cross_entropy``). Under
+        ``zero_one``: ``cross_entropy`` on the output logits for a ``softmax`` or ``sigmoid``
+        output (the error rate's usual convex surrogate), ``mse`` on the outputs otherwise;
+        the target and metrics stay the 0-1 ones.
+        """
+        if self.loss != "zero_one":
+            return self.loss
+        if self.model.output_activation in ("softmax", "sigmoid"):
+            return "cross_entropy"
+        return "mse"
 
     @property
     def n_train(self) -> int:
@@ -277,6 +329,8 @@ class Task:
         if self.loss == "cross_entropy":
             z = forward(self.model, population, x, logits=True)
             out = cross_entropy_from_logits(z, y, self.model.output_activation)
+        elif self.loss == "zero_one":
+            out = error_rates(forward(self.model, population, x), y)
         else:
             out = mse(forward(self.model, population, x), y)
         return out.astype(np.float64, copy=False)
@@ -306,6 +360,8 @@ class Task:
             metrics["loss"] = float(
                 cross_entropy_from_logits(z, y, self.model.output_activation)[0]
             )
+        elif self.loss == "zero_one":
+            metrics["loss"] = float(error_rates(out, y)[0])
         else:
             metrics["loss"] = metrics["mse"]
         if self.kind == "classification":
@@ -371,6 +427,7 @@ class _MetricSetup:
         self.n = x.shape[0]
         self.output = task.model.output_activation
         self.cross_entropy = task.loss == "cross_entropy"
+        self.zero_one = task.loss == "zero_one"
         self.classification = task.kind == "classification"
         self.one_output = y.shape[1] == 1
         self.labels = (y[:, 0] > 0.5) if self.one_output else np.argmax(y, axis=1)
@@ -396,10 +453,12 @@ class BatchEvaluator(_MetricSetup):
         np.multiply(diff, diff, out=diff)
         mse_values = diff.reshape(k, -1).sum(axis=1) / self.count
         mses: list[float] = mse_values.tolist()
-        losses = (
-            cross_entropy_from_logits(z, self.y, self.output).tolist()
-            if self.cross_entropy else mses
-        )
+        if self.cross_entropy:
+            losses = cross_entropy_from_logits(z, self.y, self.output).tolist()
+        elif self.zero_one:
+            losses = error_rates(out, self.y).tolist()
+        else:
+            losses = mses
         rows: list[Metrics] = [{"mse": m, "loss": v} for m, v in zip(mses, losses, strict=True)]
         if self.classification:
             if self.one_output:
@@ -437,7 +496,7 @@ class Evaluator(_MetricSetup):
     def __call__(self, params: FlatParams) -> Metrics:
         if getattr(params, "shape", None) != self.shape:
             check_params_shape(params, self.num_params, "params", self._owner("evaluator"))
-        self.params[:] = params
+        self.params[:] = quantize(self.spec, params)  # ``params`` itself for real weights
         h: FloatArray = self.x
         for i, (w, b, z, act) in enumerate(self.layers):
             np.matmul(h, w, out=z)
@@ -450,6 +509,8 @@ class Evaluator(_MetricSetup):
         metrics: Metrics = {"mse": mse_value}
         if self.cross_entropy:
             metrics["loss"] = float(cross_entropy_from_logits(h[None], self.y, self.output)[0])
+        elif self.zero_one:
+            metrics["loss"] = float(error_rates(out[None], self.y)[0])
         else:
             metrics["loss"] = mse_value
         if self.classification:
@@ -528,7 +589,7 @@ class QuietScreen(_MetricSetup):
         # One threshold the MSE must exceed for the target to be unmet (max_loss is the MSE
         # only with the MSE loss; a cross-entropy threshold gets no bound here).
         limits = [target.max_mse]
-        if not self.cross_entropy:
+        if not self.cross_entropy and not self.zero_one:
             limits.append(target.max_loss)
         set_limits = [float(v) for v in limits if v is not None]
         self.mse_limit = min(set_limits) if set_limits else None
@@ -544,9 +605,11 @@ class QuietScreen(_MetricSetup):
         self.y_sub = np.ascontiguousarray(self.y[self.rows])
         self.labels_sub = self.labels[self.rows]
         bounded = self.never_met or self.accuracy_bound or self.mse_limit is not None
+        # A hard threshold (sign, step) turns a rounding-level difference in its input into a
+        # jump of its output, which no forward-error bound covers: no screen there.
         self.useful = (type(target) is Target and target.min_return is None and data_ok
                        and bounded and self.n >= _SCREEN_SHARE * _SCREEN_MIN
-                       and self.label_bound < _LARGE)
+                       and self.label_bound < _LARGE and not self.spec.thresholded)
 
     def _bounds(self, population: FloatArray) -> tuple[BoolArray, FloatArray]:
         """Per row: whether every activation is bounded below :data:`_LARGE` (so the loss is
@@ -579,7 +642,8 @@ class QuietScreen(_MetricSetup):
         k = population.shape[0]
         with np.errstate(all="ignore"):  # rows the bounds reject may overflow here
             finite = np.isfinite(population).all(axis=1)
-            ok, drift = self._bounds(population)
+            # The bounds are on the weights the forward uses (forward quantizes by itself).
+            ok, drift = self._bounds(quantize(self.spec, population))
             ok &= finite
             if self.never_met or not ok.any():
                 return ok if self.never_met else np.zeros(k, dtype=bool)
@@ -608,6 +672,22 @@ class QuietScreen(_MetricSetup):
         return ok & unmet
 
 
+def error_rates(pred: FloatArray, y: FloatArray) -> FloatArray:
+    """The 0-1 loss, ``1 - accuracy``, per member: ``(P, N, k)`` outputs -> ``(P,)``.
+
+    The same decision rule as :func:`accuracy` (threshold 0.5 for one output, argmax for
+    one-hot). A member with a non-finite output gets NaN, not an error rate, so that a diverged
+    network is reported as diverged rather than as a finite loss.
+    """
+    if y.shape[1] == 1:
+        wrong = (pred[..., 0] > 0.5) != (y[:, 0] > 0.5)
+    else:
+        wrong = np.argmax(pred, axis=-1) != np.argmax(y, axis=1)
+    rates = np.count_nonzero(wrong, axis=-1) / y.shape[0]
+    finite = np.isfinite(pred).all(axis=(-2, -1))
+    return np.where(finite, rates, np.nan)
+
+
 def accuracy(pred: FloatArray, y: FloatArray) -> float:
     """Share of examples classified right: argmax for one-hot, threshold 0.5 for one output."""
     if not np.all(np.isfinite(pred)):
@@ -626,6 +706,7 @@ MODEL_OPTIONS: tuple[str, ...] = (
     "output_activation",
     "init",
     "loss",
+    "weights",
 )
 
 
@@ -635,7 +716,8 @@ def with_options(task: Task, **overrides: Any) -> Task:
     Args:
         task: the task built with its defaults.
         **overrides: any of ``hidden`` (an int or a tuple of widths), ``hidden_activation`` (a name
-            or one per hidden layer), ``output_activation``, ``init``, ``loss``.
+            or one per hidden layer), ``output_activation``, ``init``, ``loss``, ``weights``
+            (a quantization, :data:`tasks.mlp.WEIGHTS`).
 
     Raises:
         InvalidParameterError: a value is out of range; the message names it.
@@ -667,6 +749,8 @@ def with_options(task: Task, **overrides: Any) -> Task:
     output_act = overrides.get("output_activation", spec.output_activation)
     init = overrides.get("init", spec.init)
     check_options(init, "init", owner, INITS)
+    weights = overrides.get("weights", spec.weights)
+    check_options(weights, "weights", owner, WEIGHTS)
     model = ModelSpec.build(
         spec.layer_sizes[0],
         hidden,
@@ -674,6 +758,7 @@ def with_options(task: Task, **overrides: Any) -> Task:
         hidden_activation=tuple(hidden_act),
         output_activation=output_act,
         init=init,
+        weights=weights,
     )
     loss = overrides.get("loss", task.loss)
     if model == spec and loss == task.loss:

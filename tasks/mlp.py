@@ -28,8 +28,25 @@ FloatArray = NDArray[np.float64]
 FlatParams = NDArray[np.float64]
 
 ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "tanh", "relu", "softmax")
-HIDDEN_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "tanh", "relu")
+#: Hidden activations. ``sign`` (outputs +-1, ``sign(0) = +1``) and ``step`` (Heaviside, outputs
+#: 0/1, ``step(0) = 1``) are hard thresholds: their derivative is zero almost everywhere, so a
+#: gradient solver trains them only through a straight-through estimator (issue 23). They are
+#: hidden-only: an output threshold would make every loss but the 0-1 loss piecewise constant.
+HIDDEN_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "tanh", "relu", "sign", "step")
+#: Hidden activations without a useful derivative (a gradient solver needs a straight-through
+#: estimator for them).
+THRESHOLD_ACTIVATIONS: tuple[str, ...] = ("sign", "step")
 INITS: tuple[str, ...] = ("normal", "small_normal", "glorot", "torch")
+#: Bit widths of the ``int<k>`` weight quantizations.
+INT_BITS: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8)
+#: Weight quantizations (see :func:`quantize_weights` for each rule). ``real`` stores and uses
+#: the weights as they are; every other value keeps real-valued *latent* weights in the flat
+#: vector and quantizes them in every forward pass, so what is judged is the deployed network.
+WEIGHTS: tuple[str, ...] = (
+    "real", "binary", "binary_scaled", "ternary", *(f"int{k}" for k in INT_BITS)
+)
+#: TWN's threshold factor: a ternary weight is zero where ``|w| <= 0.7 mean|w|`` (per layer).
+TERNARY_THRESHOLD = 0.7
 Activation = Literal["identity", "sigmoid", "tanh", "relu", "softmax"]
 Init = Literal["normal", "small_normal", "glorot", "torch"]
 
@@ -52,11 +69,18 @@ class ModelSpec:
               biases 0.
             * ``"torch"``: PyTorch's ``nn.Linear`` default, weights and biases
               U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        weights: how the stored (latent, real) weights become the weights the forward pass
+            uses: ``"real"`` (as stored), ``"binary"``, ``"binary_scaled"``, ``"ternary"`` or
+            ``"int2"`` .. ``"int8"``; the rules are :func:`quantize_weights`'s. Biases stay real
+            in every case, as in BinaryConnect and XNOR-Net. Quantization applies in every
+            forward pass (:func:`quantize`), so the target and metrics are the quantized
+            network's: what is deployed is what is judged.
     """
 
     layer_sizes: tuple[int, ...]
     activations: tuple[str, ...]
     init: str = "glorot"
+    weights: str = "real"
 
     def __post_init__(self) -> None:
         owner = "ModelSpec"
@@ -78,6 +102,7 @@ class ModelSpec:
             check_options(act, "hidden_activation", owner, HIDDEN_ACTIVATIONS)
         check_options(self.activations[-1], "output_activation", owner, ACTIVATIONS)
         check_options(self.init, "init", owner, INITS)
+        check_options(self.weights, "weights", owner, WEIGHTS)
 
     @classmethod
     def build(
@@ -89,6 +114,7 @@ class ModelSpec:
         hidden_activation: str | tuple[str, ...] = "sigmoid",
         output_activation: str = "identity",
         init: str = "glorot",
+        weights: str = "real",
     ) -> ModelSpec:
         """Build a spec from widths, one hidden activation (or one per hidden layer)."""
         hidden = tuple(hidden)
@@ -106,6 +132,7 @@ class ModelSpec:
             layer_sizes=(n_inputs, *hidden, n_outputs),
             activations=(*hidden_acts, output_activation),
             init=init,
+            weights=weights,
         )
 
     @property
@@ -125,11 +152,25 @@ class ModelSpec:
     def num_params(self) -> int:
         return sum(fi * fo + fo for fi, fo in self.shapes)
 
+    @property
+    def thresholded(self) -> bool:
+        """Whether a hidden layer has hard-threshold units (``sign``, ``step``)."""
+        return any(a in THRESHOLD_ACTIVATIONS for a in self.hidden_activations)
+
+    @property
+    def quantized(self) -> bool:
+        """Whether the forward pass quantizes the weights (``weights`` is not ``"real"``)."""
+        return self.weights != "real"
+
     def describe(self) -> str:
-        """Short human form, e.g. ``2-2sigmoid-1identity (normal)``."""
+        """Short human form, e.g. ``2-2sigmoid-1identity (normal)``.
+
+        A quantized network says so: ``4-4sign-1sigmoid (glorot, binary weights)``.
+        """
         parts = [str(self.layer_sizes[0])]
         parts += [f"{n}{a}" for n, a in zip(self.layer_sizes[1:], self.activations, strict=True)]
-        return "-".join(parts) + f" ({self.init})"
+        extra = f", {self.weights} weights" if self.quantized else ""
+        return "-".join(parts) + f" ({self.init}{extra})"
 
     def slices(self) -> Iterator[tuple[slice, slice, int, int]]:
         """Yield ``(weight_slice, bias_slice, fan_in, fan_out)`` per layer in the flat layout."""
@@ -187,10 +228,97 @@ def _spec_error(name: str, expected: str, got: object) -> Exception:
     )
 
 
+def quantize_weights(kind: str, w: FloatArray) -> FloatArray:
+    """The weights one dense layer uses in its forward pass, from its latent weights.
+
+    ``w`` is one layer's weight matrix ``(fan_in, fan_out)``, or a population's
+    ``(P, fan_in, fan_out)``; "per unit" means per output unit (a column, over its ``fan_in``
+    incoming weights), "per layer" over the whole matrix of one network. Rules:
+
+    * ``real``: ``w`` itself (no copy).
+    * ``binary``: ``sign(w)`` with ``sign(0) = +1``: deterministic BinaryConnect (Courbariaux,
+      Bengio & David 2015, arXiv 1511.00363).
+    * ``binary_scaled``: ``alpha_j sign(w_ij)`` with ``alpha_j = mean_i |w_ij|``, one scale per
+      output unit, as XNOR-Net's weights (Rastegari et al. 2016, arXiv 1603.05279).
+    * ``ternary``: Ternary Weight Networks (Li, Zhang & Liu 2016, arXiv 1605.04711), per layer:
+      threshold ``delta = 0.7 mean|w|``; weights with ``|w| > delta`` become ``alpha sign(w)``
+      with ``alpha`` the mean of those surviving ``|w|``, the others 0 (all 0 when none
+      survives).
+    * ``int<k>`` (k in 2..8): symmetric uniform k-bit quantization, per layer: scale
+      ``s = max|w| / (2^(k-1) - 1)`` and ``s * round(w / s)``, so the levels are
+      ``s * {-(2^(k-1)-1), ..., 0, ..., 2^(k-1)-1}`` (``int2``: ``{-s, 0, s}``; ``int8``: 255
+      levels). ``round`` is :func:`numpy.round`, half to even, as ``torch.round``; an all-zero
+      layer stays zero.
+
+    Non-finite latent weights give non-finite weights (``sign(NaN)`` is NaN, a NaN scale makes
+    its unit or layer NaN), so a diverged run is still seen as diverged. Every rule is
+    idempotent: quantizing quantized weights gives them back (up to one rounding of the scale).
+
+    Raises:
+        InvalidParameterError: ``kind`` is not one of :data:`WEIGHTS`.
+    """
+    if kind == "real":
+        return w
+    if kind == "binary":
+        return _sign(w)
+    if kind == "binary_scaled":
+        return _sign(w) * np.mean(np.abs(w), axis=-2, keepdims=True)
+    if kind == "ternary":
+        magnitude = np.abs(w)
+        keep = magnitude > TERNARY_THRESHOLD * np.mean(magnitude, axis=(-2, -1), keepdims=True)
+        count = np.sum(keep, axis=(-2, -1), keepdims=True)
+        total = np.sum(magnitude, axis=(-2, -1), keepdims=True, where=keep)
+        alpha = total / np.maximum(count, 1)
+        # NaN fails every comparison, so a NaN weight would drop out: carry it through alpha.
+        alpha = alpha + 0.0 * np.sum(w, axis=(-2, -1), keepdims=True)
+        return np.where(keep, np.sign(w), 0.0) * alpha
+    if kind.startswith("int") and kind[3:] in {str(k) for k in INT_BITS}:
+        levels = 2.0 ** (int(kind[3:]) - 1) - 1.0
+        scale = np.max(np.abs(w), axis=(-2, -1), keepdims=True) / levels
+        safe = np.where(scale == 0.0, 1.0, scale)  # a NaN scale stays NaN
+        return np.clip(np.round(w / safe), -levels, levels) * safe
+    check_options(kind, "weights", "quantize_weights", WEIGHTS)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def quantize(spec: ModelSpec, params: FloatArray) -> FloatArray:
+    """The effective parameters of a flat vector (or population): what the forward pass uses.
+
+    Each layer's weights go through :func:`quantize_weights` with ``spec.weights``; biases are
+    kept as they are. With ``weights="real"`` this is ``params`` itself (no copy). Every forward
+    of the shared network calls it (population forward, evaluators, the torch and NumPy-backprop
+    forwards must agree with it), so the stored vector holds the latent weights a solver
+    updates, and the network judged is the quantized one.
+    """
+    if not spec.quantized:
+        return params
+    out = np.array(params, copy=True)  # float32 populations stay float32
+    lead = out.shape[:-1]
+    for w, _, fan_in, fan_out in spec.slices():
+        layer = out[..., w].reshape(*lead, fan_in, fan_out)
+        out[..., w] = quantize_weights(spec.weights, layer).reshape(*lead, fan_in * fan_out)
+    return out
+
+
+def _sign(x: FloatArray) -> FloatArray:
+    """``sign`` with ``sign(0) = +1`` (also for ``-0.0``), NaN kept."""
+    out = np.sign(x)
+    out[out == 0.0] = 1.0
+    return out
+
+
 def activate(name: str, z: FloatArray) -> FloatArray:
-    """Apply an activation element-wise (softmax over the last axis)."""
+    """Apply an activation element-wise (softmax over the last axis).
+
+    ``sign`` maps to +-1 with ``sign(0) = +1`` (as BNNs' binarization); ``step`` to 0/1 with
+    ``step(0) = 1``. Both keep NaN, so a diverged network's loss stays non-finite.
+    """
     if name == "identity":
         return z
+    if name == "sign":
+        return _sign(z)
+    if name == "step":
+        return np.heaviside(z, 1.0)
     if name == "sigmoid":
         return expit(z)
     if name == "tanh":
@@ -216,7 +344,8 @@ def forward(
 
     Args:
         spec: the network's shape.
-        params: ``(P, n_params)`` or ``(n_params,)``.
+        params: ``(P, n_params)`` or ``(n_params,)``, the stored (latent) parameters;
+            quantized weights are quantized here (:func:`quantize`).
         x: inputs ``(N, n_in)``.
         logits: return the output layer's pre-activation instead of its activation.
 
@@ -224,7 +353,7 @@ def forward(
         ``(P, N, n_out)`` for a population, ``(N, n_out)`` for a single vector.
     """
     single = params.ndim == 1
-    pop = params[None, :] if single else params
+    pop = quantize(spec, params[None, :] if single else params)
     widest = max(spec.layer_sizes[1:])
     chunk = max(1, _CHUNK_FLOATS // (x.shape[0] * widest))
     if pop.shape[0] <= chunk:
@@ -255,6 +384,7 @@ def forward_each(
     Returns:
         ``(P, N, n_out)``.
     """
+    params = quantize(spec, params)
     widest = max(spec.layer_sizes[1:])
     chunk = max(1, _CHUNK_FLOATS // (x.shape[1] * widest))
     if params.shape[0] <= chunk:
@@ -285,6 +415,12 @@ def activate_inplace(name: str, z: FloatArray) -> FloatArray:
         return np.tanh(z, out=z)
     if name == "relu":
         return np.maximum(z, 0.0, out=z)
+    if name == "sign":
+        np.sign(z, out=z)
+        z[z == 0.0] = 1.0
+        return z
+    if name == "step":
+        return np.heaviside(z, 1.0, out=z)
     return activate(name, z)
 
 
