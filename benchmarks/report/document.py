@@ -52,6 +52,7 @@ from benchmarks.report.analysis import (
     solver_order,
     varying_knobs,
 )
+from benchmarks.report.baseline import versus_baseline_lines
 from benchmarks.report.benchmark_table import benchmark_provenance, latest_benchmark_file
 from benchmarks.report.comparisons import (
     ALPHA,
@@ -516,6 +517,7 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
             + f" | {int(rows['censored'].sum())} |"
         )
     lines.append("")
+    lines += versus_baseline_lines(group)
     if not attempted_labels:
         return lines
     lines += [
