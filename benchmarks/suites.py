@@ -466,14 +466,17 @@ ZORB = Suite(
 CONTROL = Suite(
     name="control",
     description=(
-        "Neuroevolution (GA, CMA-ES, OpenAI-ES) against policy gradient (REINFORCE) on "
-        "gymnasium's CartPole-v1 and Acrobot-v1, 10 seeds; budgets in environment steps."
+        "Neuroevolution (GA, CMA-ES, OpenAI-ES) against policy gradient (REINFORCE), with "
+        "random search as the null baseline, on gymnasium's CartPole-v1 and Acrobot-v1, 10 "
+        "seeds; budgets in environment steps."
     ),
     tasks=(
         TaskEntry(name="cartpole", budget=_b(5_000_000)),
         TaskEntry(name="acrobot", budget=_b(5_000_000)),
     ),
-    solvers=("ga", "cmaes", "openai-es", "reinforce"),
+    # random-search: the null baseline (issue 22); a control task it solves as cheaply as the
+    # others tests nothing.
+    solvers=("ga", "cmaes", "openai-es", "reinforce", "random-search"),
 )
 
 #: L-BFGS against scikit-learn's L-BFGS (issue 14): the benchmark's ``lbfgs`` (torch, strong-Wolfe)

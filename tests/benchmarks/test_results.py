@@ -91,7 +91,7 @@ def test_the_frame_names_groups_and_labels_as_the_report_does(sample_file: Path)
             assert [r.key for r in rs] == list(g.frame.loc[g.frame["label"] == label, "key"])
     assert runs.loc[runs["arm"] == "tuned", "label"].astype(str).str.endswith(" [tuned]").all()
     assert set(runs["paradigm"].dropna()) <= {"gradients", "evolution", "closed form",
-                                              "reference"}
+                                              "reference", "baseline"}
 
 
 def test_latest_record_of_a_key_wins_and_earlier_ones_can_be_kept(
