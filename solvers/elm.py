@@ -22,12 +22,21 @@ from solvers.space import LogUniform, SearchSpace
 from solvers.zorb import ZORBNetwork, check_export, closed_form_unsupported_reason
 from tasks._validation import check_interval
 from tasks.base import Task
-from tasks.mlp import FlatParams
+from tasks.mlp import FlatParams, quantize, quantize_weights
 
 
 @dataclass(frozen=True, kw_only=True)
 class ELMSolver(Solver):
     """ELM: one least-squares solve of the output layer on random hidden features.
+
+    Non-differentiable networks (issue 23): the solve needs labelled data, not a gradient, so
+    an ELM runs wherever the task has labels. Its hidden features are those of the deployed
+    network: the hidden layers' weights quantized as the task says and their units thresholded
+    (``sign``, ``step``). With quantized weights the output layer is *fit, then quantized*: the
+    least-squares solution is stored as the output layer's latent weights, and the network
+    judged (and checked against ELM's own forward) uses their quantization, which can lose
+    much of the fit (binary weights keep only the signs). A ``zero_one`` loss changes nothing:
+    the fit is least squares on the labels, as always.
 
     Iteration: one solve: a forward pass to the last hidden features, then one thin SVD of
     ``N x (d_{K-1} + 1)``. The algorithm is exactly one iteration.
@@ -53,9 +62,9 @@ class ELMSolver(Solver):
         check_interval(self.rcond, "rcond", type(self).__name__, low=0.0, high=1.0, closed="left")
 
     def unsupported_reason(self, task: Task) -> str | None:
-        return super().unsupported_reason(task) or closed_form_unsupported_reason(
-            type(self).__name__, task
-        )
+        # A network made non-differentiable by its options still has labels to fit.
+        reason = None if task.needs_straight_through else super().unsupported_reason(task)
+        return reason or closed_form_unsupported_reason(type(self).__name__, task)
 
     def iteration_cost(self, task: Task) -> Cost:
         return Cost(forward=task.n_train)
@@ -65,8 +74,19 @@ class ELMSolver(Solver):
             return
         # The only inverse used is the output's; a ReLU output clamps negatives to 0 so that the
         # ELM stays deterministic given x0 (no draws from rng).
-        net = ZORBNetwork(task.model, x0, rcond=self.rcond, relu_fill="clamp")
+        spec = task.model
+        net = ZORBNetwork(spec, quantize(spec, x0), rcond=self.rcond, relu_fill="clamp")
         net.sweep(task.x_train, task.y_train, rng, layers=[net.depth - 1])
-        flat = net.to_flat()
+        if spec.quantized:
+            # Fit, then quantize: the latent output weights are the least-squares solution,
+            # the hidden layers keep x0's latent weights, and every forward quantizes both.
+            fitted = net.weights[-1]
+            flat = x0.copy()
+            w, b, _, _ = list(spec.slices())[-1]
+            flat[w], flat[b] = fitted[:-1].ravel(), fitted[-1]
+            net.weights[-1] = np.vstack([quantize_weights(spec.weights, fitted[:-1]),
+                                         fitted[-1:]])
+        else:
+            flat = net.to_flat()
         check_export(type(self).__name__, task, net.forward(task.x_train), flat)
         monitor.report(flat, evaluations=task.n_train)

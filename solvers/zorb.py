@@ -35,7 +35,14 @@ from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
 from tasks.errors import NumericalFailureError
-from tasks.mlp import FlatParams, FloatArray, ModelSpec, activate, forward
+from tasks.mlp import (
+    THRESHOLD_ACTIVATIONS,
+    FlatParams,
+    FloatArray,
+    ModelSpec,
+    activate,
+    forward,
+)
 
 #: The authors' ``EPSILON``: how far inside the open range relaxed targets are put, and the
 #: softmax inverse's floor. Targets end up within logit +-11.513 and atanh +-6.103.
@@ -217,7 +224,7 @@ class ZORBNetwork:
             out, m, s = softmax_forward(z)
             self.softmax_stats = (m, s)
             return out
-        return z
+        return activate(act, z)  # identity, and the thresholds an ELM runs through (sign, step)
 
     def forward(self, x: FloatArray, *, start: int = 0, logits: bool = False) -> FloatArray:
         """Run ``x`` (the input of dense layer ``start``) to the output."""
@@ -531,6 +538,33 @@ def output_gap(spec: ModelSpec) -> float:
     return 0.0
 
 
+def inversion_unsupported_reason(owner: str, task: Task) -> str | None:
+    """Why ZORB cannot pull targets back through ``task``'s network, or ``None``.
+
+    ZORB inverts every hidden activation and solves every layer's weights as real numbers. A
+    hard threshold (``sign``, ``step``) has no inverse (each output value comes from a half-line
+    of inputs, and a least-squares target between its two levels has no preimage at all), and
+    quantized weights would be replaced by their quantization after each solve, so the layers
+    after it would have been fitted to weights that are not deployed. The loss alone does not
+    matter: ZORB fits squared error whatever the loss, so a ``zero_one`` task runs.
+    """
+    spec = task.model
+    thresholds = [a for a in spec.hidden_activations if a in THRESHOLD_ACTIVATIONS]
+    if thresholds:
+        return (
+            f"not applicable: {owner} inverts every hidden activation, and task {task.name!r} "
+            f"has {thresholds[0]} hidden units ({spec.describe()}), a hard threshold with no "
+            "inverse"
+        )
+    if spec.quantized:
+        return (
+            f"not applicable: {owner} solves every layer's weights as real numbers, and task "
+            f"{task.name!r} quantizes them ({spec.weights} weights, {spec.describe()}): the "
+            "later layers would be fitted to weights that are not deployed"
+        )
+    return None
+
+
 def closed_form_unsupported_reason(owner: str, task: Task) -> str | None:
     """Why a least-squares solver (ZORB, ELM) cannot run ``task``, or ``None``.
 
@@ -579,7 +613,9 @@ class ZORBSolver(Solver):
 
     Every activation runs (sigmoid/tanh relaxed, ReLU by fill, identity as is, softmax on the
     output), whatever the loss: ZORB ignores the loss and fits squared error in each layer's
-    pre-activation space. See :func:`closed_form_unsupported_reason` for what is refused.
+    pre-activation space. See :func:`closed_form_unsupported_reason` for what is refused, and
+    :func:`inversion_unsupported_reason` for the networks it is not applicable to: hard
+    threshold units (``sign``, ``step``) and quantized weights.
     With rcond 1e-15, nearly collinear features give huge weights (~1e12 on the sinc task),
     and the trained network's output is then dominated by round-off: the folded vector is
     exact in exact arithmetic but its float64 forward differs from ZORB's own.
@@ -651,9 +687,13 @@ class ZORBSolver(Solver):
         check_interval(self.sweeps, "sweeps", owner, kind=int, low=1)
 
     def unsupported_reason(self, task: Task) -> str | None:
-        return super().unsupported_reason(task) or closed_form_unsupported_reason(
-            type(self).__name__, task
-        )
+        owner = type(self).__name__
+        reason = inversion_unsupported_reason(owner, task)
+        if reason is None and not task.needs_straight_through:
+            # Labelled data is what a least-squares solve needs, not a gradient: a task made
+            # non-differentiable only by its 0-1 loss runs (ZORB ignores the loss).
+            reason = super().unsupported_reason(task)
+        return reason or closed_form_unsupported_reason(owner, task)
 
     def iteration_cost(self, task: Task) -> Cost:
         k, n = len(task.model.shapes), task.n_train

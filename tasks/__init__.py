@@ -19,6 +19,12 @@ from tasks.functions import make_abs, make_exp, make_poly, make_sin2d, make_sinc
 from tasks.logic import make_and, make_nand, make_nor, make_or, make_xnor, make_xor
 from tasks.lotka_volterra import make_lotka
 from tasks.mlp import ModelSpec
+from tasks.nondiff import (
+    make_cancer_binary,
+    make_circle_zero_one,
+    make_parity_sign,
+    make_sine_int4,
+)
 from tasks.parity import make_parity
 from tasks.playground import make_blobs, make_circle, make_quadrants, make_spirals
 from tasks.plugins import (
@@ -71,6 +77,10 @@ TASKS: dict[str, TaskFactory] = {
     "zorb_spirals": make_zorb_spirals,
     "zorb_sinc": make_zorb_sinc,
     "zorb_digits": make_zorb_digits,
+    "parity_sign": make_parity_sign,
+    "cancer_binary": make_cancer_binary,
+    "sine_int4": make_sine_int4,
+    "circle_zero_one": make_circle_zero_one,
     "cartpole": make_cartpole,
     "acrobot": make_acrobot,
     "data": make_data,
