@@ -8,13 +8,16 @@ flat tensor as on per-layer tensors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch.nn import functional
 
+from solvers._ste import StraightThrough, plain
 from solvers.base import Monitor
 from tasks.base import Task
-from tasks.mlp import ModelSpec
+from tasks.mlp import ModelSpec, quantize_weights
 
 #: The report's caveat for every ``torch.optim`` solver (``Solver.caveat``).
 TORCH_CAVEAT = (
@@ -29,18 +32,49 @@ TORCH_CAVEAT = (
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
-def torch_forward(spec: ModelSpec, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Forward one flat parameter vector; returns the output layer's *logits*."""
+def torch_forward(
+    spec: ModelSpec, theta: torch.Tensor, x: torch.Tensor, estimator: str = "clipped"
+) -> torch.Tensor:
+    """Forward one flat parameter vector; returns the output layer's *logits*.
+
+    Quantized weights (``spec.weights``) and ``sign``/``step`` units are applied in the forward
+    pass exactly as the population forward (``tasks.mlp``) applies them; their backward is the
+    straight-through proxy ``estimator`` (``solvers/_ste.py``). Real weights and smooth units
+    run the plain operations, so ``estimator`` is inert there.
+    """
     h = x
     slices = list(spec.slices())
     for i, ((w, b, fi, fo), act) in enumerate(zip(slices, spec.activations, strict=True)):
-        h = h @ theta[w].view(fi, fo) + theta[b]
+        weight = theta[w].view(fi, fo)
+        if spec.quantized:
+            weight = _quantize(spec.weights, weight, estimator)
+        h = h @ weight + theta[b]
         if i < len(slices) - 1:
-            h = _activate(act, h)
+            h = _activate(act, h, estimator)
     return h
 
 
-def _activate(name: str, z: torch.Tensor) -> torch.Tensor:
+def straight_through(x: torch.Tensor, hard: torch.Tensor, estimator: str) -> torch.Tensor:
+    """``hard`` in the forward pass; in the backward, ``d/dx`` is the proxy's derivative.
+
+    ``identity`` passes the gradient unchanged; ``clipped`` multiplies it by ``1{|x| <= 1}``
+    (hardtanh's derivative, with both ends included). The value is ``hard + 0`` exactly:
+    ``x - x.detach()`` is zero for every finite ``x`` and carries ``x``'s gradient.
+    """
+    through = x - x.detach()
+    if estimator == "clipped":
+        through = through * (x.detach().abs() <= 1.0)
+    return hard.detach() + through
+
+
+def _quantize(kind: str, w: torch.Tensor, estimator: str) -> torch.Tensor:
+    """One layer's quantized weights, computed by ``tasks.mlp.quantize_weights`` itself (the
+    population forward's rule, so the two cannot drift apart), straight through in backward."""
+    hard = torch.from_numpy(np.asarray(quantize_weights(kind, w.detach().numpy())))
+    return straight_through(w, hard.to(w.dtype), estimator)
+
+
+def _activate(name: str, z: torch.Tensor, estimator: str = "clipped") -> torch.Tensor:
     if name == "sigmoid":
         return torch.sigmoid(z)
     if name == "tanh":
@@ -49,13 +83,26 @@ def _activate(name: str, z: torch.Tensor) -> torch.Tensor:
         return torch.relu(z)
     if name == "softmax":
         return torch.softmax(z, dim=-1)
+    if name == "sign":  # +-1 with sign(0) = +1 (also -0.0), NaN kept: as tasks.mlp
+        hard = torch.sign(z.detach())
+        return straight_through(z, torch.where(hard == 0.0, 1.0, hard), estimator)
+    if name == "step":  # Heaviside with step(0) = 1, NaN kept: as np.heaviside(z, 1)
+        one = torch.ones((), dtype=z.dtype)
+        return straight_through(z, torch.heaviside(z.detach(), one), estimator)
     return z
 
 
-def torch_loss(task: Task, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The task's training loss from logits, matching ``Task.losses`` exactly."""
+def torch_loss(
+    task: Task, logits: torch.Tensor, y: torch.Tensor, loss: str | None = None
+) -> torch.Tensor:
+    """The loss a gradient descends, from logits, matching ``Task.losses`` exactly.
+
+    ``loss`` is ``mse`` or ``cross_entropy``; ``None`` means the task's ``surrogate_loss``,
+    which is its own loss whenever that is differentiable (under ``zero_one``, its default
+    surrogate; see ``solvers/_ste.py``).
+    """
     act = task.model.output_activation
-    if task.loss == "cross_entropy":
+    if (task.surrogate_loss if loss is None else loss) == "cross_entropy":
         if act == "softmax":
             return -(y * functional.log_softmax(logits, dim=-1)).sum(-1).mean()
         return functional.binary_cross_entropy_with_logits(logits, y)
@@ -80,33 +127,57 @@ class TorchGradientLoop:
 
     Full batch by default (one step per epoch); with ``batch_size`` the epoch is split into
     mini-batches over a permutation drawn from the run's generator. The loop reports the current
-    parameters after every epoch and stops when the harness says so.
+    parameters after every epoch and stops when the harness says so. ``ste`` (the solver's
+    straight-through settings on this task, ``solvers/_ste.py``) picks the backward proxy, the
+    loss descended and whether the latent weights are clipped to [-1, 1] after every update.
     """
 
-    def __init__(self, task: Task, x0: np.ndarray, dtype: str, batch_size: int | None) -> None:
+    def __init__(self, task: Task, x0: np.ndarray, dtype: str, batch_size: int | None,
+                 ste: StraightThrough | None = None) -> None:
         self.task = task
         self.x, self.y = tensors(task, dtype)
         self.theta = torch.tensor(x0, dtype=DTYPES[dtype], requires_grad=True)
         self.batch_size = batch_size
+        self.ste = plain(task) if ste is None else ste
 
     def run(
         self, optimizer: torch.optim.Optimizer, monitor: Monitor, rng: np.random.Generator
     ) -> None:
         n = self.task.n_train
         theta, x, y, task, spec = self.theta, self.x, self.y, self.task, self.task.model
+        estimator, loss = self.ste.estimator, self.ste.loss
+        clip = clip_latent(spec, theta) if self.ste.clip_latent else None
         report = monitor.report
         if not report(to_numpy(theta), evaluations=0):
             while True:
                 if self.batch_size is None or self.batch_size >= n:
                     optimizer.zero_grad(set_to_none=True)
-                    torch_loss(task, torch_forward(spec, theta, x), y).backward()
+                    torch_loss(task, torch_forward(spec, theta, x, estimator), y, loss).backward()
                     optimizer.step()
+                    if clip is not None:
+                        clip()
                 else:
                     order = torch.from_numpy(rng.permutation(n))
                     for start in range(0, n, self.batch_size):
                         idx = order[start : start + self.batch_size]
                         optimizer.zero_grad(set_to_none=True)
-                        torch_loss(task, torch_forward(spec, theta, x[idx]), y[idx]).backward()
+                        logits = torch_forward(spec, theta, x[idx], estimator)
+                        torch_loss(task, logits, y[idx], loss).backward()
                         optimizer.step()
+                        if clip is not None:
+                            clip()
                 if report(to_numpy(theta), evaluations=n, backward=n):
                     break
+
+
+def clip_latent(spec: ModelSpec, theta: torch.Tensor) -> Callable[[], None]:
+    """A function clipping ``theta``'s weights (not its biases) to [-1, 1] in place, as
+    BinaryConnect clips its latent weights after every update."""
+    weights = [w for w, _, _, _ in spec.slices()]
+
+    def clip() -> None:
+        with torch.no_grad():
+            for w in weights:
+                theta[w].clamp_(-1.0, 1.0)
+
+    return clip

@@ -12,8 +12,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from solvers._ste import STE_SPACE, GradientSolver
 from solvers._torch import DTYPES, TORCH_CAVEAT, TorchGradientLoop
-from solvers.base import Cost, Monitor, Solver
+from solvers.base import Cost, Monitor
 from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
@@ -21,7 +22,7 @@ from tasks.mlp import FlatParams
 
 
 @dataclass(frozen=True, kw_only=True)
-class AdamSolver(Solver):
+class AdamSolver(GradientSolver):
     """Adam, full batch unless ``batch_size`` is set.
 
     Iteration: one epoch, i.e. one full-batch step, or ``ceil(N / batch_size)`` mini-batch steps.
@@ -38,6 +39,8 @@ class AdamSolver(Solver):
         weight_decay: L2 penalty, in [0, inf).
         batch_size: mini-batch size; ``None`` means full batch.
         dtype: ``float64`` (matches the harness exactly) or ``float32``.
+        estimator, surrogate, clip_latent: the straight-through options of every gradient
+            solver (:class:`solvers._ste.GradientSolver`); inert on a task that needs no STE.
     """
 
     name: ClassVar[str] = "adam"
@@ -47,6 +50,7 @@ class AdamSolver(Solver):
     caveat: ClassVar[str] = TORCH_CAVEAT
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),
+        **STE_SPACE,
     }
 
     learning_rate: float = 1e-3
@@ -67,12 +71,14 @@ class AdamSolver(Solver):
         if self.batch_size is not None:
             check_interval(self.batch_size, "batch_size", owner, kind=int, low=1)
         check_options(self.dtype, "dtype", owner, DTYPES)
+        self.check_straight_through()
 
     def iteration_cost(self, task: Task) -> Cost:
         return Cost(task.n_train, task.n_train)
 
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
-        loop = TorchGradientLoop(task, x0, self.dtype, self.batch_size)
+        loop = TorchGradientLoop(task, x0, self.dtype, self.batch_size,
+                                 self.straight_through(task))
         optimizer = torch.optim.Adam(
             [loop.theta],
             lr=self.learning_rate,

@@ -30,8 +30,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from solvers._torch import DTYPES, tensors, to_numpy, torch_forward, torch_loss
-from solvers.base import Cost, Monitor, Solver
+from solvers._ste import STE_SPACE, GradientSolver
+from solvers._torch import DTYPES, clip_latent, tensors, to_numpy, torch_forward, torch_loss
+from solvers.base import Cost, Monitor
 from solvers.space import IntLogUniform, LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
@@ -45,7 +46,7 @@ _MAX_LINE_SEARCH_CALLS = 26
 
 
 @dataclass(frozen=True, kw_only=True)
-class LBFGSSolver(Solver):
+class LBFGSSolver(GradientSolver):
     """Full-batch L-BFGS (``torch.optim.LBFGS``), strong-Wolfe line search by default.
 
     Iteration: one outer ``step``: up to ``max_iter`` quasi-Newton updates with their line
@@ -72,6 +73,8 @@ class LBFGSSolver(Solver):
         history_size: curvature pairs kept, at least 1. Default 100 (torch).
         line_search_fn: ``"strong_wolfe"`` (default, see above) or ``None`` (fixed steps).
         dtype: ``float64`` (matches the harness exactly) or ``float32``.
+        estimator, surrogate, clip_latent: the straight-through options of every gradient
+            solver (:class:`solvers._ste.GradientSolver`); inert on a task that needs no STE.
     """
 
     name: ClassVar[str] = "lbfgs"
@@ -84,6 +87,7 @@ class LBFGSSolver(Solver):
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(0.01, 2.0),
         "history_size": IntLogUniform(3, 100),
+        **STE_SPACE,
     }
 
     learning_rate: float = 1.0
@@ -106,6 +110,7 @@ class LBFGSSolver(Solver):
         check_interval(self.history_size, "history_size", owner, kind=int, low=1)
         check_options(self.line_search_fn, "line_search_fn", owner, LINE_SEARCHES)
         check_options(self.dtype, "dtype", owner, DTYPES)
+        self.check_straight_through()
 
     @property
     def evaluation_cap(self) -> int:
@@ -131,6 +136,9 @@ class LBFGSSolver(Solver):
         x, y = tensors(task, self.dtype)
         theta = torch.tensor(x0, dtype=DTYPES[self.dtype], requires_grad=True)
         spec, n = task.model, task.n_train
+        ste = self.straight_through(task)
+        estimator, descended = ste.estimator, ste.loss
+        clip = clip_latent(spec, theta) if ste.clip_latent else None
         optimizer = torch.optim.LBFGS(
             [theta],
             lr=self.learning_rate,
@@ -147,7 +155,7 @@ class LBFGSSolver(Solver):
             nonlocal calls
             calls += 1
             optimizer.zero_grad(set_to_none=True)
-            loss = torch_loss(task, torch_forward(spec, theta, x), y)
+            loss = torch_loss(task, torch_forward(spec, theta, x, estimator), y, descended)
             loss.backward()
             return loss
 
@@ -157,6 +165,10 @@ class LBFGSSolver(Solver):
             calls = 0
             before = theta.detach().clone()
             loss = optimizer.step(closure)
+            if clip is not None:
+                # After the outer step, not inside its line search: torch's L-BFGS has no
+                # projection, so its curvature pairs see the unclipped path (declared).
+                clip()
             moved = not torch.equal(before, theta.detach())
             if monitor.report(to_numpy(theta), evaluations=calls * n, backward=calls * n):
                 return
