@@ -44,9 +44,7 @@ from benchmarks.report.stats import (
 )
 from benchmarks.results import base_solver
 from solvers import SOLVERS
-from solvers.base import PARADIGMS, REFERENCE
-
-BASELINE = "baseline"  # TODO(me): import from solvers.base once it lands
+from solvers.base import BASELINE, PARADIGMS, REFERENCE
 
 #: Significance level of the verdict's tests (after Holm's adjustment).
 ALPHA = 0.05
