@@ -23,6 +23,7 @@ from solvers.ga import GASolver
 from solvers.lbfgs import LBFGSSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.openai_es import OpenAIESSolver
+from solvers.ppo import PPOSolver
 from solvers.random_search import RandomSearchSolver
 from solvers.reinforce import ReinforceSolver
 from solvers.sgd import SGDSolver
@@ -46,6 +47,7 @@ SOLVERS: dict[str, type[Solver]] = {
         ReinforceSolver,
         RandomSearchSolver,
         SklearnMLPSolver,
+        PPOSolver,
     )
 }
 
