@@ -167,10 +167,13 @@ class Solver(ABC):
     def unsupported_reason(self, task: Task) -> str | None:
         """Why this solver cannot run ``task``, or ``None`` when it can."""
         if self.needs_differentiable and not task.differentiable:
+            why = (  # labelled, but thresholds, quantized weights or a 0-1 loss (issue 23)
+                f"whose network or loss has no useful gradient ({task.model.describe()}, loss "
+                f"{task.loss!r})" if task.needs_straight_through else "scored by episodic return"
+            )
             return (
                 f"not applicable: {type(self).__name__} needs a differentiable training loss "
-                f"over labelled data, and task {task.name!r} is a {task.kind} task scored by "
-                "episodic return"
+                f"over labelled data, and task {task.name!r} is a {task.kind} task {why}"
             )
         return None
 

@@ -154,3 +154,11 @@ def test_bad_non_differentiable_options_exit_2_before_any_run(
     err = capsys.readouterr().err.strip()
     assert fragment in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "raw").exists()
+
+
+def test_a_solver_without_straight_through_says_why_not() -> None:
+    """scikit-learn's MLP trains real weights by its own backprop: not applicable, and why."""
+    reason = get_solver("sklearn-mlp").unsupported_reason(get_task("sine_int4"))
+    assert reason is not None and reason.startswith("not applicable: SklearnMLPSolver")
+    assert "no useful gradient" in reason and "int4 weights" in reason
+    assert "episodic return" not in reason
