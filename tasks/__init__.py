@@ -13,7 +13,12 @@ from typing import Any
 
 from tasks._validation import check_sizes, unknown_name
 from tasks.base import MODEL_OPTIONS, Target, Task, with_options
-from tasks.control import make_acrobot, make_cartpole
+from tasks.control import (
+    make_acrobot,
+    make_cartpole,
+    make_mountaincar,
+    make_mountaincar_continuous,
+)
 from tasks.errors import InvalidParameterError
 from tasks.functions import make_abs, make_exp, make_poly, make_sin2d, make_sinc, make_step
 from tasks.logic import make_and, make_nand, make_nor, make_or, make_xnor, make_xor
@@ -83,6 +88,8 @@ TASKS: dict[str, TaskFactory] = {
     "circle_zero_one": make_circle_zero_one,
     "cartpole": make_cartpole,
     "acrobot": make_acrobot,
+    "mountaincar": make_mountaincar,
+    "mountaincar_continuous": make_mountaincar_continuous,
     "data": make_data,
 }
 

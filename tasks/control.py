@@ -1,4 +1,5 @@
-"""Control tasks: a policy network scored by episodic return (CartPole-v1, Acrobot-v1).
+"""Control tasks: a policy network scored by episodic return (CartPole-v1, Acrobot-v1,
+MountainCar-v0, MountainCarContinuous-v0).
 
 The classic neuroevolution result, that a GA or an evolution strategy matches policy-gradient RL
 (Such et al. 2017, https://arxiv.org/abs/1712.06567; Salimans et al. 2017,
@@ -22,16 +23,24 @@ else:
   solvers see: minus the mean return over them), *evaluation* episodes (what the harness scores
   each report on, untimed, and the target is checked on: ``evaluate(params, "train")``), and
   *test* episodes (the final held-out score: ``evaluate(params, "test")``).
-* **Policy.** The network maps an observation to one logit per action. Evaluation is greedy
-  (``argmax``), so a policy is a deterministic function of its parameters; a stochastic policy
-  samples from the softmax of the logits (what REINFORCE trains).
+* **Policy.** On a *discrete* action space the network maps an observation to one logit per
+  action. Evaluation is greedy (``argmax``), so a policy is a deterministic function of its
+  parameters; a stochastic policy samples from the softmax of the logits (what REINFORCE
+  trains). On a *continuous* action space (a box ``[-max_action, max_action]``) the network has
+  one identity output per action dimension and the policy is ``a = max_action * tanh(output)``:
+  the tanh squash is part of the policy, not of the network, so every population solver's
+  vector means a deterministic, in-the-box policy, and the harness judges that policy. A
+  stochastic policy (REINFORCE's Gaussian form) samples ``N(a, exp(log_std)^2)`` around it and
+  clips the sample to the box before stepping. :attr:`ControlTask.action_space` says which.
 
 Why not gymnasium's own vector environments: ``CartPoleVectorEnv`` draws every sub-environment's
 start from one shared generator (so no episode starts where ``reset(seed=s)`` would), resets
 finished episodes automatically, and cannot drop them from the batch; Acrobot has none. The
 batched steppers below implement gymnasium 1.4's equations with the same floating-point
 operations in the same order, and ``tests/tasks/test_control.py`` checks them step for step
-against gymnasium's single environments (same seeds, same states, rewards and terminations).
+against gymnasium's single environments (same seeds, same states, rewards, terminations and
+truncations). Continuous actions are handed to the stepper as float32, the dtype of gymnasium's
+action box (what an agent that respects the space passes, SB3's included).
 
 Data fields: ``x_train``/``x_test`` hold the first observation of each training/test episode (what
 the episodes are, as data), ``y_*`` zero placeholders of the network's output width: there are no
@@ -56,8 +65,14 @@ from tasks.mlp import FlatParams, FloatArray, ModelSpec, forward_each
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+#: A batch of actions: indices ``(B,)`` on a discrete action space, ``(B, action_dim)`` floats
+#: (any float dtype; the stepper rounds them to float32) on a continuous one.
+ActionArray = NDArray[np.int64] | NDArray[np.floating[Any]]
 #: ``(new states, rewards, terminated)`` of one batched step.
 StepResult = tuple[FloatArray, FloatArray, BoolArray]
+
+#: The values of :attr:`ControlTask.action_space`.
+ACTION_SPACES: tuple[str, ...] = ("discrete", "continuous")
 
 #: Seed offsets of the three episode sets inside a data seed's block: disjoint by construction.
 _SEED_BLOCK, _EVAL_OFFSET, _TEST_OFFSET, MAX_EPISODES = 100_000, 30_000, 60_000, 30_000
@@ -73,9 +88,18 @@ class Environment(ABC):
     gym_id: ClassVar[str]
     state_dim: ClassVar[int]
     obs_dim: ClassVar[int]
-    n_actions: ClassVar[int]
+    #: Whether actions are vectors in a box (``True``) or one of ``n_actions`` choices.
+    continuous: ClassVar[bool] = False
+    n_actions: ClassVar[int] = 0  # discrete choices (0 for a continuous action space)
+    action_dim: ClassVar[int] = 1  # components of a continuous action
+    max_action: ClassVar[float] = 1.0  # a continuous action lies in [-max_action, max_action]
     max_steps: ClassVar[int]  # gymnasium's TimeLimit for the registered id
     reward_threshold: ClassVar[float]  # gymnasium's registered reward threshold
+
+    @property
+    def n_outputs(self) -> int:
+        """Outputs of the policy network: one logit per action, or one per action component."""
+        return self.action_dim if self.continuous else self.n_actions
 
     @abstractmethod
     def initial_state(self, seed: int) -> FloatArray:
@@ -92,8 +116,12 @@ class Environment(ABC):
         """Observations ``(B, obs_dim)`` of states ``(B, state_dim)``."""
 
     @abstractmethod
-    def step(self, states: FloatArray, actions: IntArray) -> StepResult:
-        """Advance every episode one step: ``(new states, rewards, terminated)``."""
+    def step(self, states: FloatArray, actions: ActionArray) -> StepResult:
+        """Advance every episode one step: ``(new states, rewards, terminated)``.
+
+        ``actions`` is ``(B,)`` action indices on a discrete action space, ``(B, action_dim)``
+        actions on a continuous one (rounded to float32, the dtype of gymnasium's box).
+        """
 
 
 def _seeded_generator(seed: int) -> np.random.Generator:
@@ -129,7 +157,7 @@ class CartPole(Environment):
     def observe(self, states: FloatArray) -> FloatArray:
         return states.astype(np.float32).astype(np.float64)
 
-    def step(self, states: FloatArray, actions: IntArray) -> StepResult:
+    def step(self, states: FloatArray, actions: ActionArray) -> StepResult:
         x, x_dot, theta, theta_dot = states.T
         force = np.where(actions == 1, self.force_mag, -self.force_mag)
         costheta, sintheta = np.cos(theta), np.sin(theta)
@@ -206,7 +234,7 @@ class Acrobot(Environment):
         ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
         return np.stack([dtheta1, dtheta2, ddtheta1, ddtheta2, np.zeros_like(a)], axis=1)
 
-    def step(self, states: FloatArray, actions: IntArray) -> StepResult:
+    def step(self, states: FloatArray, actions: ActionArray) -> StepResult:
         y0 = np.column_stack([states, self.torques[actions]])
         dt = self.dt
         dt2 = dt / 2.0
@@ -244,7 +272,129 @@ def _wrap(x: FloatArray, low: float, high: float) -> FloatArray:
     return x
 
 
-ENVIRONMENTS: dict[str, Environment] = {env.gym_id: env for env in (CartPole(), Acrobot())}
+class MountainCar(Environment):
+    """MountainCar-v0 (Moore 1990): drive an underpowered car out of a valley by rocking it.
+
+    Push left, nothing or right; reward -1 per step until the car reaches the flag at x = 0.5
+    (episode over), at most 200 steps. The engine alone cannot climb the slope: the car must
+    swing back and forth to build up momentum, and until it reaches the flag once every episode
+    scores -200, whatever the policy did: the classic exploration failure of policy gradients.
+    gymnasium keeps the state in float64 (a tuple of NumPy floats) throughout.
+    """
+
+    gym_id = "MountainCar-v0"
+    state_dim = obs_dim = 2
+    n_actions = 3
+    max_steps = 200
+    reward_threshold = -110.0
+
+    min_position, max_position, max_speed, goal_position = -1.2, 0.6, 0.07, 0.5
+    goal_velocity, force, gravity = 0.0, 0.001, 0.0025
+
+    def initial_state(self, seed: int) -> FloatArray:
+        return np.array([_seeded_generator(seed).uniform(low=-0.6, high=-0.4), 0.0])
+
+    def observe(self, states: FloatArray) -> FloatArray:
+        return states.astype(np.float32).astype(np.float64)
+
+    def step(self, states: FloatArray, actions: ActionArray) -> StepResult:
+        position, velocity = states[:, 0], states[:, 1]
+        # ``velocity += (action - 1) * force + math.cos(3 * position) * (-gravity)``; NumPy's
+        # float64 cos is the C library's, as math.cos is.
+        velocity = velocity + ((actions - 1) * self.force
+                               + np.cos(3 * position) * (-self.gravity))
+        velocity = np.clip(velocity, -self.max_speed, self.max_speed)
+        position = np.clip(position + velocity, self.min_position, self.max_position)
+        velocity = np.where((position == self.min_position) & (velocity < 0), 0.0, velocity)
+        terminated = (position >= self.goal_position) & (velocity >= self.goal_velocity)
+        return np.column_stack([position, velocity]), np.full(len(states), -1.0), terminated
+
+
+class MountainCarContinuous(Environment):
+    """MountainCarContinuous-v0: the mountain car with a continuous engine force in [-1, 1].
+
+    Reward +100 on reaching the flag at x = 0.45 (episode over), minus ``0.1 * a**2`` every
+    step for the action given (before gymnasium clips it to the box), at most 999 steps. Doing
+    nothing scores 0, so a policy must find the flag before pushing pays.
+
+    gymnasium's arithmetic here mixes precisions, and the stepper reproduces it: the state is
+    float64 at reset and float32 after the first step (NumPy 2 then computes ``3 * position``,
+    the velocity and position updates and the comparisons with Python constants in float32); a
+    float32 action inside the box keeps the force term in float32, while one outside is replaced
+    by the Python float -1.0 or 1.0 and its force term is float64. The stepper does the same
+    operations on float32 (or float64) arrays, whose promotion rules NumPy 2 shares with its
+    scalars. The state's third column says which precision applies: 0 before the first step, 1
+    after (observations leave it out).
+    """
+
+    gym_id = "MountainCarContinuous-v0"
+    state_dim = 3
+    obs_dim = 2
+    continuous = True
+    action_dim = 1
+    max_action = 1.0
+    max_steps = 999
+    reward_threshold = 90.0
+
+    min_action, min_position, max_position, max_speed = -1.0, -1.2, 0.6, 0.07
+    goal_position, goal_velocity, power, gravity = 0.45, 0.0, 0.0015, 0.0025
+
+    def initial_state(self, seed: int) -> FloatArray:
+        start = _seeded_generator(seed).uniform(low=-0.6, high=-0.4)
+        return np.array([start, 0.0, 0.0])
+
+    def observe(self, states: FloatArray) -> FloatArray:
+        return states[:, :2].astype(np.float32).astype(np.float64)
+
+    def step(self, states: FloatArray, actions: ActionArray) -> StepResult:
+        action = np.asarray(actions, dtype=np.float32).reshape(len(states), self.action_dim)
+        fresh = states[:, 2] == 0.0
+        new = np.empty_like(states)
+        rewards, terminated = np.empty(len(states)), np.empty(len(states), dtype=bool)
+        # Episodes in lockstep are all fresh or all stepped; a mixed batch is split.
+        for mask, dtype in ((fresh, np.float64), (~fresh, np.float32)):
+            if not mask.any():
+                continue
+            rows = slice(None) if mask.all() else mask  # the common case: no copies
+            position, velocity, term = self._advance(
+                states[rows, 0].astype(dtype), states[rows, 1].astype(dtype), action[rows, 0]
+            )
+            new[rows, 0], new[rows, 1] = position.astype(np.float32), velocity.astype(np.float32)
+            new[rows, 2] = 1.0
+            terminated[rows] = term
+            raw = action[rows, 0].astype(np.float64)
+            rewards[rows] = np.where(term, 100.0, 0.0) - _square(raw) * 0.1
+        return new, rewards, terminated
+
+    def _advance(
+        self, position: NDArray[np.floating], velocity: NDArray[np.floating],
+        action: NDArray[np.float32],
+    ) -> tuple[NDArray[np.floating], NDArray[np.floating], BoolArray]:
+        """gymnasium's update on arrays of the state's dtype: the same NumPy operations it does
+        on scalars of that dtype, with Python floats as the constants (NumPy 2 promotes both
+        alike, NEP 50). Returns ``(position, velocity, terminated)``."""
+        # ``force = min(max(action[0], min_action), max_action)``: inside the box the float32
+        # action (a float32 product with the power), outside it a Python float (float64).
+        outside = (action < self.min_action) | (action > self.max_action)
+        slope = self.gravity * np.cos((3 * position).astype(np.float64))  # math.cos: double
+        inside_change = action * self.power - slope.astype(np.float32)
+        outside_change = np.clip(action, self.min_action, self.max_action).astype(np.float64)
+        outside_change = outside_change * self.power - slope
+        velocity = velocity + np.where(outside, outside_change.astype(velocity.dtype),
+                                       inside_change.astype(velocity.dtype))
+        velocity = np.where(velocity > self.max_speed, self.max_speed, velocity)
+        velocity = np.where(velocity < -self.max_speed, -self.max_speed, velocity)
+        position = position + velocity
+        position = np.where(position > self.max_position, self.max_position, position)
+        position = np.where(position < self.min_position, self.min_position, position)
+        velocity = np.where((position == self.min_position) & (velocity < 0), 0.0, velocity)
+        terminated = (position >= self.goal_position) & (velocity >= self.goal_velocity)
+        return position, velocity, terminated
+
+
+ENVIRONMENTS: dict[str, Environment] = {
+    env.gym_id: env for env in (CartPole(), Acrobot(), MountainCar(), MountainCarContinuous())
+}
 
 
 @dataclass(frozen=True)
@@ -253,7 +403,9 @@ class Transition:
 
     rows: IntArray  # flat episode index ``p * K + k`` of each running episode
     observations: FloatArray
-    actions: IntArray
+    #: ``(B,)`` action indices, or ``(B, action_dim)`` continuous actions as the policy chose
+    #: them (a Gaussian sample before it is clipped to the box: what its likelihood is of).
+    actions: IntArray | FloatArray
     rewards: FloatArray
 
 
@@ -285,19 +437,30 @@ def rollout(
     initial_states: FloatArray,
     *,
     rng: np.random.Generator | None = None,
+    log_std: FloatArray | None = None,
     record: bool = False,
 ) -> Rollout:
     """Run every policy of ``population`` on every episode, all in lockstep.
 
     Args:
         env: the batched environment.
-        spec: the policy network (``obs_dim`` inputs, one logit per action).
+        spec: the policy network (``obs_dim`` inputs; one logit per action, or one output per
+            component of a continuous action).
         population: ``(P, n_params)`` policies.
         initial_states: ``(K, state_dim)`` starting states, shared by every policy.
-        rng: ``None`` for greedy actions (argmax of the logits); a generator to sample each
-            action from the softmax of the logits (a stochastic policy).
+        rng: ``None`` for the deterministic policy (argmax of the logits, or
+            ``max_action * tanh(output)``); a generator for the stochastic one: a draw from the
+            softmax of the logits, or from the Gaussian ``N(max_action * tanh(output),
+            exp(log_std)^2)``, clipped to the box when stepped.
+        log_std: ``(action_dim,)`` log standard deviations of the Gaussian policy; needed with
+            ``rng`` on a continuous action space, refused on a discrete one.
         record: keep every step's observations, actions and rewards (for policy gradients).
+
+    Raises:
+        InvalidParameterError: ``log_std`` is missing for a stochastic continuous policy, given
+            for a discrete one, or not ``(action_dim,)``.
     """
+    std = _gaussian_std(env, rng, log_std)
     pop_size, episodes = population.shape[0], initial_states.shape[0]
     states = np.tile(initial_states, (pop_size, 1))
     running = np.arange(pop_size * episodes)
@@ -308,10 +471,20 @@ def rollout(
         if running.size == 0:
             break
         obs = env.observe(states)
-        logits = forward_each(spec, population[running // episodes], obs[:, None, :],
+        outputs = forward_each(spec, population[running // episodes], obs[:, None, :],
                               logits=True)[:, 0, :]
-        actions = _choose(logits, rng)
-        states, rewards, terminated = env.step(states, actions)
+        actions: IntArray | FloatArray
+        stepped: IntArray | FloatArray
+        if env.continuous:
+            actions = deterministic_actions(env, outputs)
+            if rng is not None:
+                actions = actions + std * rng.standard_normal(actions.shape)
+                stepped = np.clip(actions, -env.max_action, env.max_action)
+            else:
+                stepped = actions
+        else:
+            actions = stepped = _choose(outputs, rng)
+        states, rewards, terminated = env.step(states, stepped)
         returns[running] += rewards
         lengths[running] += 1
         if record:
@@ -321,6 +494,43 @@ def rollout(
             states, running = states[keep], running[keep]
     return Rollout(returns.reshape(pop_size, episodes), lengths.reshape(pop_size, episodes),
                    transitions)
+
+
+def deterministic_actions(env: Environment, outputs: FloatArray) -> FloatArray:
+    """The continuous policy's action for network outputs: ``max_action * tanh(output)``.
+
+    The squash keeps every parameter vector a policy inside the box (no clipping that would
+    flatten the loss for population solvers), and it is the mean of REINFORCE's Gaussian.
+    """
+    return env.max_action * np.tanh(outputs)
+
+
+def _gaussian_std(
+    env: Environment, rng: np.random.Generator | None, log_std: FloatArray | None
+) -> FloatArray:
+    """``exp(log_std)`` checked against the action space, or an empty array when unused."""
+    owner = "rollout"
+    if not env.continuous or rng is None:
+        if log_std is not None:
+            raise InvalidParameterError(
+                f"The 'log_std' parameter of {owner} applies to a stochastic policy on a "
+                f"continuous action space; {env.gym_id} "
+                f"{'is discrete' if not env.continuous else 'was given no rng'}. Got "
+                f"{np.asarray(log_std).tolist()!r} instead of None."
+            )
+        return np.zeros(0)
+    if log_std is None:
+        raise InvalidParameterError(
+            f"The 'log_std' parameter of {owner} must be given ({env.action_dim} values) for a "
+            f"stochastic policy on {env.gym_id}'s continuous action space. Got None instead."
+        )
+    values = np.asarray(log_std, dtype=np.float64)
+    if values.shape != (env.action_dim,) or not np.all(np.isfinite(values)):
+        raise InvalidParameterError(
+            f"The 'log_std' parameter of {owner} must be {env.action_dim} finite floats for "
+            f"{env.gym_id}. Got {values.tolist()!r} instead."
+        )
+    return np.exp(values)
 
 
 def _choose(logits: FloatArray, rng: np.random.Generator | None) -> IntArray:
@@ -365,11 +575,19 @@ class ControlTask(Task):
         check_options(self.kind, "kind", owner, ("control",))
         env = self.environment
         n_in, n_out = self.model.layer_sizes[0], self.model.layer_sizes[-1]
-        if (n_in, n_out) != (env.obs_dim, env.n_actions):
+        if (n_in, n_out) != (env.obs_dim, env.n_outputs):
+            outputs = (f"{env.n_outputs} action outputs (squashed by tanh)" if env.continuous
+                       else f"{env.n_actions} action logits")
             raise InvalidParameterError(
                 f"Task {self.name!r}: the policy network {self.model.describe()} must map "
-                f"{env.obs_dim} observations to {env.n_actions} action logits."
+                f"{env.obs_dim} observations to {outputs}."
             )
+
+    @property
+    def action_space(self) -> str:
+        """``"discrete"`` (one logit per action, greedy argmax) or ``"continuous"`` (one output
+        per action component, ``max_action * tanh``): what a solver's policy form follows."""
+        return "continuous" if self.environment.continuous else "discrete"
 
     @property
     def n_train(self) -> int:
@@ -483,7 +701,8 @@ def make_control_task(
     Args:
         name: the registry key.
         env: the batched environment.
-        hidden: tanh units of the default policy network.
+        hidden: tanh units of the default policy network (its output layer is identity: logits,
+            or the pre-squash action on a continuous action space).
         train_episodes, eval_episodes, test_episodes: sizes of the three disjoint episode sets.
         data_seed: selects the block of episode seeds (``100000 * data_seed`` onwards).
         target: the mean evaluation return to reach, ``None`` for gymnasium's threshold.
@@ -504,23 +723,25 @@ def make_control_task(
     train = env.initial_states(range(base, base + train_episodes))
     evaluation = env.initial_states(range(base + _EVAL_OFFSET, base + _EVAL_OFFSET + eval_episodes))
     test = env.initial_states(range(base + _TEST_OFFSET, base + _TEST_OFFSET + test_episodes))
-    model = ModelSpec.build(env.obs_dim, (hidden,), env.n_actions, hidden_activation="tanh",
+    model = ModelSpec.build(env.obs_dim, (hidden,), env.n_outputs, hidden_activation="tanh",
                             output_activation="identity", init="glorot")
+    policy = (f"deterministic policy {env.max_action:g} * tanh({model.describe()})"
+              if env.continuous else f"greedy policy {model.describe()}")
     x_train, x_test = env.observe(train), env.observe(test)
     return ControlTask(
         name=name,
         family="control",
         kind="control",
         x_train=x_train,
-        y_train=np.zeros((len(x_train), env.n_actions)),
+        y_train=np.zeros((len(x_train), env.n_outputs)),
         x_test=x_test,
-        y_test=np.zeros((len(x_test), env.n_actions)),
+        y_test=np.zeros((len(x_test), env.n_outputs)),
         model=model,
         loss="negative_return",
         target=Target(min_return=threshold),
         options=dict(options),
         description=(
-            f"gymnasium {env.gym_id}, greedy policy {model.describe()}; loss: minus the mean "
+            f"gymnasium {env.gym_id}, {policy}; loss: minus the mean "
             f"return over {train_episodes} fixed training episodes; target: mean return >= "
             f"{threshold:g} over {eval_episodes} evaluation episodes (gymnasium's reward "
             f"threshold is {env.reward_threshold:g}); one evaluation = one environment step."
@@ -582,10 +803,71 @@ def make_acrobot(
     )
 
 
+def make_mountaincar(
+    *,
+    train_episodes: int = 10,
+    eval_episodes: int = 100,
+    test_episodes: int = 100,
+    data_seed: int = 0,
+    target: float | None = None,
+) -> ControlTask:
+    """MountainCar-v0: rock the car up to the flag within 200 steps (2-16 tanh-3 greedy policy).
+
+    The reward is sparse: -1 every step, so every policy that never reaches the flag scores
+    exactly -200 and the loss is flat around it; a solver must explore to find any signal.
+
+    Args:
+        train_episodes: fixed episodes in the training loss, in [1, 29999].
+        eval_episodes: episodes the target is checked on, in [1, 29999]. Default 100: gymnasium
+            calls MountainCar-v0 solved at a mean of -110 over 100 consecutive episodes.
+        test_episodes: held-out episodes for the final score, in [1, 29999].
+        data_seed: which block of episode seeds, in [0, 20000].
+        target: mean evaluation return to reach; ``None`` means gymnasium's threshold, -110.
+    """
+    return make_control_task(
+        "mountaincar", ENVIRONMENTS["MountainCar-v0"], hidden=16,
+        train_episodes=train_episodes, eval_episodes=eval_episodes,
+        test_episodes=test_episodes, data_seed=data_seed, target=target,
+        options=_options(locals()),
+    )
+
+
+def make_mountaincar_continuous(
+    *,
+    train_episodes: int = 10,
+    eval_episodes: int = 100,
+    test_episodes: int = 100,
+    data_seed: int = 0,
+    target: float | None = None,
+) -> ControlTask:
+    """MountainCarContinuous-v0: reach the flag with little engine force (2-16 tanh-1 policy,
+    action ``tanh`` of the output).
+
+    Reaching the flag pays +100 and pushing costs ``0.1 * a**2`` a step, so standing still (0)
+    is a local optimum that a policy must leave to find the flag.
+
+    Args:
+        train_episodes: fixed episodes in the training loss, in [1, 29999].
+        eval_episodes: episodes the target is checked on, in [1, 29999]. Default 100: gymnasium
+            calls MountainCarContinuous-v0 solved at a mean of 90 over 100 consecutive episodes.
+        test_episodes: held-out episodes for the final score, in [1, 29999].
+        data_seed: which block of episode seeds, in [0, 20000].
+        target: mean evaluation return to reach; ``None`` means gymnasium's threshold, 90.
+    """
+    return make_control_task(
+        "mountaincar_continuous", ENVIRONMENTS["MountainCarContinuous-v0"], hidden=16,
+        train_episodes=train_episodes, eval_episodes=eval_episodes,
+        test_episodes=test_episodes, data_seed=data_seed, target=target,
+        options=_options(locals()),
+    )
+
+
 def _options(knobs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in knobs.items() if k in (
         "train_episodes", "eval_episodes", "test_episodes", "data_seed", "target")}
 
 
-__all__ = ["ENVIRONMENTS", "Acrobot", "CartPole", "ControlTask", "Environment", "Rollout",
-           "make_acrobot", "make_cartpole", "rollout"]
+__all__ = ["ACTION_SPACES", "ENVIRONMENTS", "Acrobot", "CartPole", "ControlTask", "Environment",
+           "MountainCar", "MountainCarContinuous", "Rollout", "deterministic_actions",
+           "make_acrobot", "make_cartpole", "make_mountaincar", "make_mountaincar_continuous",
+           "rollout"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from benchmarks.budget import Budget
-from benchmarks.harness import run_one
+from benchmarks.harness import initial_params, run_one
 from benchmarks.records import RunRecord
+from benchmarks.run_all import main
 from solvers import SOLVERS, get_solver
 from tasks import get_task
 from tasks.base import Target
@@ -17,9 +21,16 @@ from tasks.errors import InvalidParameterError
 from tasks.mlp import forward, forward_each
 
 ENV_IDS = sorted(ENVIRONMENTS)
+#: Where uniformly random actions end some episodes (a random walk never reaches a mountain
+#: car's flag: those are checked below with actions that pump energy).
+RANDOM_WALK_IDS = ["Acrobot-v1", "CartPole-v1"]
 
 
-@pytest.mark.parametrize("gym_id", ENV_IDS)
+def test_every_environment_is_checked_against_gymnasium() -> None:
+    assert set(ENV_IDS) == {*RANDOM_WALK_IDS, *MOUNTAIN_CAR_IDS}
+
+
+@pytest.mark.parametrize("gym_id", RANDOM_WALK_IDS)
 def test_batched_stepper_agrees_with_gymnasium_step_for_step(gym_id: str) -> None:
     """Same seeds, same random actions: same states, rewards and terminations at every step."""
     env = ENVIRONMENTS[gym_id]
@@ -125,7 +136,7 @@ def test_sampled_actions_follow_the_probabilities() -> None:
     np.testing.assert_allclose(np.bincount(actions) / len(actions), [0.2, 0.5, 0.3], atol=0.01)
 
 
-GRADIENT_FREE = {"ga", "cmaes", "openai-es", "reinforce", "random-search"}
+GRADIENT_FREE = {"ga", "cmaes", "openai-es", "reinforce", "random-search", "ppo"}
 
 
 @pytest.mark.parametrize("name", sorted(SOLVERS))
@@ -198,3 +209,229 @@ def test_control_tasks_have_no_validation_split() -> None:
     assert not task.has_validation
     with pytest.raises(InvalidParameterError, match="no validation split"):
         task.evaluate(task.model.init_params(np.random.default_rng(0)), "val")
+
+
+MOUNTAIN_CAR_IDS = ["MountainCar-v0", "MountainCarContinuous-v0"]
+
+
+def _mountain_car_actions(
+    gym_id: str, states: np.ndarray, style: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Actions that reach the flag (style 2: push with the velocity, with noise), that swing
+    the car into the left wall (style 1: the same, pushing right at half strength) or wander
+    (style 0: uniformly random). Continuous actions mix draws inside the box, exactly on its
+    edges and outside it (gymnasium clips those, and charges the unclipped square)."""
+    n = len(states)
+    pumping = style > 0
+    right = np.where(style == 1, 0.5, 1.0)
+    direction = np.where(states[:, 1] >= 0, right, -1.0)
+    noise = rng.random(n) < 0.15
+    if gym_id == "MountainCar-v0":
+        pump = np.where(direction > 0, 2, 0)
+        return np.where(pumping & ~noise, pump, rng.integers(0, 3, n))
+    kind = rng.integers(0, 4, n)
+    size = np.choose(kind, [rng.uniform(0.2, 1.0, n), np.ones(n), rng.uniform(1.0, 3.0, n),
+                            np.full(n, 1.0 + 1e-7)])
+    random = rng.uniform(-3.0, 3.0, n)
+    actions = np.where(pumping & ~noise, direction * size, random)
+    return actions.astype(np.float32)[:, None]
+
+
+@pytest.mark.parametrize("gym_id", MOUNTAIN_CAR_IDS)
+def test_mountain_car_steppers_agree_with_gymnasium_step_for_step(gym_id: str) -> None:
+    """Same seeds, same actions: same states, observations, rewards, terminations and
+    truncations at every step, over thousands of steps; episodes that reach the flag, run out
+    of time, and hit the left wall; continuous actions inside, on and outside the box."""
+    env = ENVIRONMENTS[gym_id]
+    seeds = list(range(200, 210))
+    states = env.initial_states(seeds)
+    style = np.arange(len(seeds)) % 3
+    singles = []
+    for i, seed in enumerate(seeds):
+        single = gym.make(gym_id)
+        obs, _ = single.reset(seed=seed)
+        np.testing.assert_array_equal(single.unwrapped.state, states[i, :2])  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(obs.astype(np.float64), env.observe(states[i : i + 1])[0])
+        singles.append(single)
+    running = np.ones(len(seeds), dtype=bool)
+    rng = np.random.default_rng(5)
+    checked = terminations = truncations = at_wall = outside_box = 0
+    for t in range(env.max_steps):
+        actions = _mountain_car_actions(gym_id, states, style, rng)
+        new, rewards, terminated = env.step(states, actions)
+        for i in np.flatnonzero(running).tolist():
+            action = actions[i] if env.continuous else int(actions[i])
+            obs, reward, term, trunc, _ = singles[i].step(action)
+            np.testing.assert_array_equal(
+                np.asarray(singles[i].unwrapped.state, dtype=np.float64), new[i, :2])  # type: ignore[attr-defined]
+            np.testing.assert_array_equal(obs.astype(np.float64), env.observe(new[i : i + 1])[0])
+            assert (reward, term, trunc) == (rewards[i], terminated[i], t + 1 == env.max_steps)
+            checked += 1
+            at_wall += int(new[i, 0] < -1.1999)  # -1.2, or float32's nearest value to it
+            outside_box += int(env.continuous and abs(float(actions[i][0])) > 1.0)
+            if term or trunc:
+                running[i] = False
+                terminations, truncations = terminations + int(term), truncations + int(trunc)
+        states = new
+        if not running.any():
+            break
+    assert checked >= 1000 and terminations >= 1 and truncations >= 1 and at_wall >= 1
+    assert outside_box >= 10 or not env.continuous
+
+
+def _velocity_policy(task: ControlTask) -> np.ndarray:
+    """A hand-built policy in the task's own 2-16-n network: one hidden unit reads the sign of
+    ``v - 0.0175 * (x + 0.45)`` (the velocity, tilted so a car at rest near the valley floor
+    starts towards the nearer side), the outputs push that way: energy pumping. On the
+    continuous task the action is ``tanh`` of the output, a near-full push; on the discrete one
+    the logits are +-h for right/left and 0 for "nothing"."""
+    hidden, gain = task.model.layer_sizes[1], 1000.0
+    w1, b1 = np.zeros((2, hidden)), np.zeros(hidden)
+    w1[:, 0], b1[0] = [-0.0175 * gain, gain], -0.0175 * 0.45 * gain
+    n_out = task.model.layer_sizes[-1]
+    w2, b2 = np.zeros((hidden, n_out)), np.zeros(n_out)
+    if task.action_space == "continuous":
+        w2[0, 0] = 3.0
+    else:
+        w2[0, 0], w2[0, 2] = -1.0, 1.0  # left, (nothing), right
+    return task.model.pack([(w1, b1), (w2, b2)])
+
+
+@pytest.mark.parametrize("name", ["mountaincar", "mountaincar_continuous"])
+def test_a_hand_built_energy_pumping_policy_reaches_the_target(name: str) -> None:
+    """Each mountain car's target (gymnasium's threshold over 100 evaluation episodes) is
+    reachable by the task's own policy network; an untrained network does not reach it."""
+    task = get_task(name)
+    assert isinstance(task, ControlTask)
+    assert task.target.min_return == task.environment.reward_threshold
+    good = task.evaluate(_velocity_policy(task), "train")
+    assert task.target.is_met(good), good
+    assert task.evaluate(_velocity_policy(task), "test")["return"] >= task.target.min_return
+    assert not task.target.is_met(task.evaluate(initial_params(task, 0), "train"))
+
+
+@pytest.mark.parametrize("name", ["mountaincar", "mountaincar_continuous"])
+def test_mountain_car_rollouts_match_gymnasiums_loop(name: str) -> None:
+    """Batched greedy rollouts of the new tasks score what gymnasium's own loop scores, episode
+    by episode: returns and lengths (continuous actions handed over as float32, tanh-squashed)."""
+    task = get_task(name)
+    assert isinstance(task, ControlTask)
+    env = task.environment
+    population = np.vstack([_velocity_policy(task), task.model.init_params(
+        np.random.default_rng(2), 2) * 3.0])
+    seeds = [11, 12, 13]
+    result = rollout(env, task.model, population, env.initial_states(seeds))
+    for p in range(len(population)):
+        for k, seed in enumerate(seeds):
+            single = gym.make(env.gym_id)
+            obs, _ = single.reset(seed=seed)
+            total, length, done = 0.0, 0, False
+            while not done:
+                out = forward(task.model, population[p], obs.astype(np.float64)[None, :],
+                              logits=True)[0]
+                action = (np.tanh(out).astype(np.float32) if env.continuous
+                          else int(np.argmax(out)))
+                obs, reward, term, trunc, _ = single.step(action)
+                total, length, done = total + float(reward), length + 1, term or trunc
+            assert (result.returns[p, k], result.lengths[p, k]) == (total, length)
+    assert (result.lengths[0] < env.max_steps).all()  # the pumping policy reaches the flag
+
+
+def test_action_space_and_network_shape_follow_the_environment() -> None:
+    tasks = {name: get_task(name)
+             for name in ("cartpole", "acrobot", "mountaincar", "mountaincar_continuous")}
+    shapes = {name: (task.action_space, task.model.layer_sizes) for name, task in tasks.items()
+              if isinstance(task, ControlTask)}
+    assert shapes == {"cartpole": ("discrete", (4, 16, 2)), "acrobot": ("discrete", (6, 32, 3)),
+                      "mountaincar": ("discrete", (2, 16, 3)),
+                      "mountaincar_continuous": ("continuous", (2, 16, 1))}
+    task = get_task("mountaincar_continuous")
+    assert task.model.output_activation == "identity" and "tanh" in task.description
+    with pytest.raises(InvalidParameterError, match="to 1 action outputs"):
+        ControlTask(**{**vars(task), "model": get_task("mountaincar").model})
+
+
+def test_gaussian_rollouts_sample_around_the_mean_and_step_inside_the_box() -> None:
+    """A stochastic continuous policy records its unclipped samples, spread exp(log_std) around
+    max_action * tanh(output); the environment is charged for the clipped action."""
+    task = get_task("mountaincar_continuous", train_episodes=4)
+    assert isinstance(task, ControlTask)
+    env, params = task.environment, task.model.init_params(np.random.default_rng(0))
+    result = rollout(env, task.model, params[None, :], task.train_states,
+                     rng=np.random.default_rng(1), log_std=np.array([0.5]), record=True)
+    first = result.transitions[0]
+    mean = np.tanh(forward(task.model, params, first.observations, logits=True))
+    samples = np.concatenate([tr.actions for tr in result.transitions])
+    means = np.concatenate([np.tanh(forward(task.model, params, tr.observations, logits=True))
+                            for tr in result.transitions])
+    z = (samples - means) / np.exp(0.5)
+    assert abs(z.mean()) < 0.05 and abs(z.std() - 1.0) < 0.05 and (np.abs(samples) > 1).any()
+    assert first.actions.shape == mean.shape == (4, 1)
+    # Rewards: -0.1 a^2 of the clipped float32 action (no episode reaches the flag this early).
+    clipped = np.clip(first.actions[:, 0], -1.0, 1.0).astype(np.float32).astype(np.float64)
+    np.testing.assert_array_equal(first.rewards, -np.float_power(clipped, 2.0) * 0.1)
+
+
+@pytest.mark.parametrize(
+    ("gym_id", "kwargs", "message"),
+    [
+        ("MountainCarContinuous-v0", {"rng": np.random.default_rng(0)}, "must be given"),
+        ("MountainCarContinuous-v0", {"rng": np.random.default_rng(0), "log_std": [0.0, 1.0]},
+         "must be 1 finite floats"),
+        ("MountainCarContinuous-v0", {"log_std": np.zeros(1)}, "was given no rng"),
+        ("MountainCar-v0", {"rng": np.random.default_rng(0), "log_std": np.zeros(1)},
+         "is discrete"),
+    ],
+)
+def test_rollout_refuses_a_log_std_that_does_not_fit(
+    gym_id: str, kwargs: dict[str, Any], message: str
+) -> None:
+    env = ENVIRONMENTS[gym_id]
+    task = get_task("mountaincar_continuous" if env.continuous else "mountaincar")
+    with pytest.raises(InvalidParameterError, match=rf"'log_std' parameter of rollout.*{message}"):
+        rollout(env, task.model, task.model.init_params(np.random.default_rng(0), 1),
+                env.initial_states([0]), **kwargs)
+
+
+@pytest.mark.parametrize("solver", ["ga", "cmaes", "openai-es", "reinforce"])
+@pytest.mark.parametrize("name", ["mountaincar", "mountaincar_continuous"])
+def test_population_and_policy_gradient_solvers_run_the_new_tasks(name: str, solver: str) -> None:
+    """Every solver that runs CartPole runs the mountain cars unchanged (same code path; its
+    reproducibility is checked on CartPole above) and is charged the environment steps taken."""
+    task = get_task(name, train_episodes=2, eval_episodes=2, test_episodes=2)
+    configured = get_solver(solver, **({} if solver == "reinforce" else {"population_size": 4}))
+    record = run_one(task, configured, Budget(max_iterations=2), seed=3, strict=True)
+    # pycma stops itself (tolfun) on MountainCar's flat -200 plateau: the sparse reward at work.
+    assert record.stop_reason in {"max_iterations", "solver_finished"}
+    most = configured.initial_cost(task).forward + 2 * configured.iteration_cost(task).forward
+    assert 0 < record.evaluations <= most
+    assert record.trace[-1]["evaluations"] == record.evaluations  # cumulative
+    assert "return" in record.final_test and len(record.final_params) == task.num_params
+
+
+def test_a_mixed_batch_of_fresh_and_stepped_episodes_steps_each_as_gymnasium_would() -> None:
+    """gymnasium holds MountainCarContinuous' state in float64 until the first step and float32
+    after; a batch holding both kinds steps each row as it would on its own."""
+    env = ENVIRONMENTS["MountainCarContinuous-v0"]
+    fresh = env.initial_states([1, 2, 3])
+    stepped, _, _ = env.step(env.initial_states([4, 5, 6]), np.full((3, 1), 0.7, np.float32))
+    actions = np.array([[0.3], [-2.0], [1.0], [0.9], [-0.4], [5.0]], dtype=np.float32)
+    mixed = env.step(np.vstack([fresh, stepped]), actions)
+    alone = [env.step(fresh, actions[:3]), env.step(stepped, actions[3:])]
+    for got, (a, b) in zip(mixed, zip(*alone, strict=True), strict=True):
+        np.testing.assert_array_equal(got, np.concatenate([a, b]))
+    assert (fresh[:, 2] == 0).all() and (mixed[0][:, 2] == 1).all()
+
+
+def test_an_unknown_environment_option_exits_2_naming_the_valid_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--tasks", "mountaincar", "--solvers", "ga", "--task-set",
+              "mountaincar.goal_velocity=0.01", "--out", str(tmp_path), "--no-progress",
+              "--executor", "serial"])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "Unknown option 'goal_velocity' for task 'mountaincar'. Available options: " in err
+    assert "data_seed" in err and "train_episodes" in err
+    assert not (tmp_path / "raw").exists()
