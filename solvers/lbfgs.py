@@ -15,6 +15,12 @@ first evaluation, or the loss or the step no longer change), another ``step`` wo
 evaluation and change nothing, so the run ends as ``solver_finished``, as scikit-learn's L-BFGS
 ends on convergence.
 
+On a task with no useful gradient (``sign``/``step`` units, quantized weights, the 0-1 loss) the
+closure is the straight-through forward and backward (``solvers/_ste.py``): the line search
+then evaluates the surrogate loss of the quantized network, whose steps are piecewise constant,
+and BinaryConnect's latent-weight clip (``clip_latent``) is applied after each outer step,
+outside torch's line search, which has no projection.
+
 References: Liu & Nocedal, "On the limited memory BFGS method for large scale optimization",
 Mathematical Programming 45, 1989, https://doi.org/10.1007/BF01589116; Nocedal & Wright,
 "Numerical Optimization", 2nd ed., 2006, algorithms 7.4 (two-loop recursion) and 3.5-3.6

@@ -162,6 +162,23 @@ def test_gradient_solvers_train_an_ste_task_and_record_their_options(name: str) 
     assert record.iterations >= 1 and record.trace[-1].loss == record.final_train["loss"]
 
 
+@pytest.mark.parametrize("weights", ["binary_scaled", "int4"])
+def test_float32_torch_ste_runs_and_stays_float32(weights: str) -> None:
+    """``dtype="float32"``: the quantizer's NumPy round trip keeps the solver's precision."""
+    task = get_task("xor", hidden=3, hidden_activation="step", weights=weights)
+    spec = task.model
+    theta = torch.tensor(_params(spec, np.random.default_rng(5)), dtype=torch.float32,
+                         requires_grad=True)
+    x = torch.tensor(task.x_train, dtype=torch.float32)
+    logits = torch_forward(spec, theta, x)
+    assert logits.dtype == torch.float32
+    torch_loss(task, logits, torch.tensor(task.y_train, dtype=torch.float32)).backward()
+    assert theta.grad is not None and theta.grad.dtype == torch.float32
+    record = run_one(task, get_solver("adam", dtype="float32"), Budget(max_iterations=3), 0,
+                     strict=True)
+    assert record.iterations == 3
+
+
 @pytest.mark.parametrize("name", ["adam", "numpy-backprop", "lbfgs"])
 @pytest.mark.parametrize("clip_latent", [None, False])
 def test_binaryconnect_clips_latent_weights_not_biases(name: str, clip_latent: bool | None) -> None:
