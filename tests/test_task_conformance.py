@@ -271,6 +271,21 @@ def _linear_switch(direction: FloatArray, low_action: int, high_action: int) -> 
     return build
 
 
+def _energy_pump(task: Task) -> FlatParams:
+    """A mountain car's policy: push the way ``v - 0.0175 (x + 0.45)`` points (the velocity,
+    tilted so a car at rest starts towards the nearer side), through one saturated tanh unit:
+    right/left logits +-h on MountainCar, action tanh(3 h) on the continuous one."""
+    spec = task.model
+    n_in, width, n_out = spec.layer_sizes
+    w1, b1, w2 = np.zeros((n_in, width)), np.zeros(width), np.zeros((width, n_out))
+    w1[:, 0], b1[0] = [-17.5, 1000.0], -17.5 * 0.45
+    if n_out == 1:
+        w2[0, 0] = 3.0
+    else:
+        w2[0, 0], w2[0, 2] = -1.0, 1.0
+    return spec.pack([(w1, b1), (w2, np.zeros(n_out))])
+
+
 #: Known-good builders by registry key. Tasks not listed are skipped with the reason below.
 KNOWN_GOOD: dict[str, Callable[[Task], FlatParams]] = {
     **{gate: _gate for gate in GATES},
@@ -295,6 +310,8 @@ KNOWN_GOOD: dict[str, Callable[[Task], FlatParams]] = {
     "cartpole": _linear_switch(np.array([0.0, 0.0, 1.0, 0.5]), 0, 1),
     # Pump energy: torque in the direction the second joint already turns.
     "acrobot": _linear_switch(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]), 0, 2),
+    "mountaincar": _energy_pump,
+    "mountaincar_continuous": _energy_pump,
 }
 
 NO_BUILDER_REASON: dict[str, str] = {
