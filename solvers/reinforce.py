@@ -147,8 +147,9 @@ class ReinforceSolver(Solver):
     )
     iteration: ClassVar[str] = "one batch of training episodes (sampled actions), one Adam step"
     # ``log_std_init`` only matters on a continuous action space; on a discrete one its
-    # coordinate is drawn and ignored. Its range spans SB3's default (0) down to the narrow
-    # noise rl-zoo tunes for MountainCarContinuous' PPO (about -3.3) halfway.
+    # coordinate is drawn and ignored. Its range runs from a little above SB3's default (0,
+    # std 1: the box's half-width) down to std 0.14. (rl-zoo's PPO on MountainCarContinuous
+    # sets -3.29, but for gSDE's state-dependent noise, not a plain Gaussian's std.)
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 0.1),
         "gamma": Uniform(0.9, 1.0),
