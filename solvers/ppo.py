@@ -36,11 +36,13 @@ running mean would get a different action from the exported policy than from SB3
 normalisation only scales PPO's training signal and needs nothing.
 
 **Continuous actions** (MountainCarContinuous-v0). The task's deterministic policy is
-``a = tanh(output)``; SB3's Gaussian policy has a linear mean. The adapter's policy class is SB3's
-``ActorCriticPolicy`` with the action head followed by ``nn.Tanh`` (:func:`tanh_policy_class`),
-so PPO's Gaussian mean, and so SB3's deterministic action, is ``tanh(linear)``, the task's policy;
-exploration noise (gSDE where the zoo uses it, as it does here, with its ``log_std_init``) is
-added around it and the sum clipped to the action bounds, as SB3 does. This is a change from the
+``a = max_action * tanh(output)`` (``tasks/control.py``), with ``max_action = 1`` here (an
+environment whose box is not [-1, 1] is unsupported); SB3's Gaussian policy has a linear mean.
+The adapter's policy class is SB3's ``ActorCriticPolicy`` with the action head followed by
+``nn.Tanh`` (:func:`tanh_policy_class`), so PPO's Gaussian mean, and so SB3's deterministic
+action, is ``tanh(linear)``, the task's policy; exploration noise (gSDE where the zoo uses
+it, as it does here, with its ``log_std_init``) is added around it and the sum clipped to the
+action bounds, as SB3 does. This is a change from the
 zoo's policy (a linear mean clipped by the environment), declared.
 
 **Reporting and stopping.** The first report (iteration 0) is SB3's initial policy, before any
@@ -275,6 +277,9 @@ class PPOSolver(Solver):
         if len(activations) > 1 or not activations <= set(_ACTIVATIONS):
             return (f"SB3's MlpPolicy has one hidden activation out of {list(_ACTIVATIONS)}; "
                     f"task {task.name!r} has {list(task.model.hidden_activations)}")
+        if (task.action_space == "continuous") != is_continuous(task):
+            return (f"task {task.name!r} declares {task.action_space} actions; gymnasium's "
+                    f"{gym_id}, which SB3 trains on, has the other kind")
         if is_continuous(task):
             space = _action_space(gym_id)
             if not (np.all(space.low == -1.0) and np.all(space.high == 1.0)):
