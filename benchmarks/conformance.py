@@ -119,7 +119,8 @@ def check_declarations(name: str, cls: type[Solver]) -> None:
             f"{', '.join(repr(p) for p in (*PARADIGMS, REFERENCE, BASELINE))}.")
     require(getattr(cls, "search_space", None), f"{name} declares no search space")
     fields = set(cls().config())
-    stray = sorted(set(cls.search_space) - fields)
+    searched = {*cls.search_space, *getattr(cls, "conditional_space", {})}
+    stray = sorted(searched - fields)
     require(not stray, f"a searched hyperparameter must be a field of {name}; "
             f"{', '.join(stray)} is not")
 

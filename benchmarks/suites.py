@@ -30,9 +30,10 @@ from benchmarks.budget import Budget
 from solvers import SOLVERS, builtin_solvers, get_solver, get_solver_class, solver_fields
 from solvers.base import REFERENCE
 from solvers.space import configuration, sobol_points
-from tasks import TASKS, task_knobs
+from tasks import TASKS, get_task, task_knobs
 from tasks._validation import check_file_target, check_interval, shown, unknown_name
-from tasks.errors import InvalidParameterError
+from tasks.base import Task
+from tasks.errors import InvalidParameterError, UnknownNameError
 
 #: A task option value meaning "the run's seed": the data are drawn per seed, paired across
 #: solvers. Resolved by :func:`resolve_options` when the task is built.
@@ -141,13 +142,14 @@ class Suite:
         for entry in self.tasks:
             options = self.entry_options(entry)
             chosen = (tuned or {}).get(entry_key(entry.name, entry.options), {})
+            probe = probe_task(entry.name, options, self.seeds) if "trial" in self.arms else None
             for solver in solvers:
                 base = dict(self.solver_options.get(solver, {}))
                 for arm in self.arms:
                     if arm == "trial":
                         # A reference line (scikit-learn's MLP) is shown, never tuned.
                         if get_solver_class(solver).paradigm != REFERENCE:
-                            yield from self._trial_cells(entry, options, solver, base)
+                            yield from self._trial_cells(entry, options, solver, base, probe)
                         continue
                     if arm == "tuned":
                         if solver not in chosen:
@@ -201,17 +203,25 @@ class Suite:
                                      has_entry=chosen is not None))
         return gaps
 
-    def trial_configs(self, solver: str) -> list[dict[str, Any]]:
-        """The configurations a tuning study tries for ``solver``, in trial order."""
-        space = get_solver_class(solver).search_space
+    def trial_configs(self, solver: str, task: Task | None = None) -> list[dict[str, Any]]:
+        """The configurations a tuning study tries for ``solver`` on ``task``, in trial order.
+
+        The space is the solver's :meth:`~solvers.base.Solver.search_space_for` the task (its
+        plain ``search_space`` without one): options that act on some tasks only (the
+        straight-through estimator's) are searched where they act, so every other task's trials
+        are those of the solver's own space.
+        """
+        cls = get_solver_class(solver)
+        space = cls.search_space if task is None else cls.search_space_for(task)
         points = sobol_points(len(space), self.trials, self.sobol_seed)
         return [configuration(space, p) for p in points]
 
     def _trial_cells(
-        self, entry: TaskEntry, options: dict[str, Any], solver: str, base: dict[str, Any]
+        self, entry: TaskEntry, options: dict[str, Any], solver: str, base: dict[str, Any],
+        probe: Task | None = None,
     ) -> Iterator[Cell]:
         budget = replace(entry.budget, stop_at_target=True)
-        for trial, config in enumerate(self.trial_configs(solver)):
+        for trial, config in enumerate(self.trial_configs(solver, probe)):
             for seed in self.seeds:
                 yield Cell(
                     task=entry.name,
@@ -223,6 +233,15 @@ class Suite:
                     arm="trial",
                     trial=trial,
                 )
+
+
+def probe_task(name: str, options: dict[str, Any], seeds: tuple[int, ...]) -> Task | None:
+    """The task an entry builds on its first seed, for what its trials search (``None`` when it
+    does not build: the cell's own run reports why, as for every other cell)."""
+    try:
+        return get_task(name, **resolve_options(options, seeds[0] if seeds else 0))
+    except (InvalidParameterError, UnknownNameError):
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,6 +31,7 @@ The torch forward is in ``solvers/_torch.py``, the NumPy one in ``solvers/numpy_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from solvers.base import Solver
 from solvers.space import Choice, SearchSpace
@@ -49,8 +50,9 @@ CROSS_ENTROPY_OUTPUTS: tuple[str, ...] = ("softmax", "sigmoid")
 #: uniform quantizers scale by the layer's own magnitude, and their papers do not clip.
 CLIPPED_BY_DEFAULT: tuple[str, ...] = ("binary", "binary_scaled")
 
-#: The search-space entries every gradient solver adds to its own: the tuning study chooses the
-#: proxy and the surrogate like any other hyperparameter (inert on tasks that need no STE).
+#: The search-space entries a gradient solver adds to its own on a task that needs the STE
+#: (:meth:`GradientSolver.search_space_for`): the tuning study chooses the proxy and the
+#: surrogate like any other hyperparameter, where they matter and nowhere else.
 STE_SPACE: SearchSpace = {
     "estimator": Choice(ESTIMATORS),
     "surrogate": Choice(SURROGATES),
@@ -87,7 +89,9 @@ class GradientSolver(Solver):
     Gradient solvers (``sgd``, ``adam``, ``lbfgs``, ``numpy-backprop``) inherit these fields, so
     a solver without a gradient cannot take them by construction: ``--set ga.estimator=...``
     is an unknown hyperparameter. Each field is inert on a task that needs no STE. Each
-    subclass declares its own ``search_space`` and appends :data:`STE_SPACE` to it.
+    subclass declares its own ``search_space``; :meth:`search_space_for` adds the STE entries
+    on the tasks that need them, so a study of a smooth task spends no dimension on options that
+    are inert there (and its trials are those of a solver without the STE).
 
     Attributes:
         estimator: the straight-through proxy for ``sign``/``step`` units and quantized weights:
@@ -105,6 +109,23 @@ class GradientSolver(Solver):
     estimator: str = "clipped"
     surrogate: str | None = None
     clip_latent: bool | None = None
+
+    conditional_space: ClassVar[SearchSpace] = STE_SPACE
+
+    @classmethod
+    def search_space_for(cls, task: Task) -> SearchSpace:
+        """The solver's space, plus the STE entries that act on ``task``.
+
+        ``estimator`` joins on a task that needs the STE; ``surrogate`` only under the 0-1 loss,
+        and only with the surrogates the task's output admits (a trial never draws a value its
+        task refuses).
+        """
+        if not task.needs_straight_through:
+            return cls.search_space
+        space = {**cls.search_space, "estimator": cls.conditional_space["estimator"]}
+        if task.loss == "zero_one" and task.model.output_activation in CROSS_ENTROPY_OUTPUTS:
+            space["surrogate"] = cls.conditional_space["surrogate"]
+        return space
 
     def check_straight_through(self) -> None:
         """Check the STE options; called by each gradient solver's ``validate``."""

@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from solvers._ste import STE_SPACE, GradientSolver
+from solvers._ste import GradientSolver
 from solvers._torch import DTYPES, TORCH_CAVEAT, TorchGradientLoop
 from solvers.base import Cost, Monitor
 from solvers.space import LogUniform, SearchSpace
@@ -50,7 +50,6 @@ class AdamSolver(GradientSolver):
     caveat: ClassVar[str] = TORCH_CAVEAT
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),
-        **STE_SPACE,
     }
 
     learning_rate: float = 1e-3

@@ -206,6 +206,16 @@ class Solver(ABC):
             rng: the run's random generator; the only source of randomness allowed.
         """
 
+    #: Search-space entries that act on some tasks only (:meth:`search_space_for` says where).
+    conditional_space: ClassVar[SearchSpace] = {}
+
+    @classmethod
+    def search_space_for(cls, task: Task) -> SearchSpace:
+        """The space a tuning study draws this solver's trials from on ``task``: its
+        :attr:`search_space`, unless a subclass adds options that act on some tasks only."""
+        del task
+        return cls.search_space
+
     def config(self) -> dict[str, Any]:
         """The full configuration as a JSON-ready dict (the dataclass fields)."""
         return dataclasses.asdict(self)

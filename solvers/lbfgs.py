@@ -36,7 +36,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from solvers._ste import STE_SPACE, GradientSolver
+from solvers._ste import GradientSolver
 from solvers._torch import DTYPES, clip_latent, tensors, to_numpy, torch_forward, torch_loss
 from solvers.base import Cost, Monitor
 from solvers.space import IntLogUniform, LogUniform, SearchSpace
@@ -93,7 +93,6 @@ class LBFGSSolver(GradientSolver):
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(0.01, 2.0),
         "history_size": IntLogUniform(3, 100),
-        **STE_SPACE,
     }
 
     learning_rate: float = 1.0

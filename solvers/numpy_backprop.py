@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from solvers._ste import STE_SPACE, GradientSolver
+from solvers._ste import GradientSolver
 from solvers.base import Cost, Monitor
 from solvers.space import LogUniform, SearchSpace, Uniform
 from tasks._validation import check_interval
@@ -160,7 +160,6 @@ class NumpyBackpropSolver(GradientSolver):
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),
         "momentum": Uniform(0.0, 0.99),
-        **STE_SPACE,
     }
 
     learning_rate: float = 0.01

@@ -146,15 +146,24 @@ class ReinforceSolver(Solver):
         "The environment steps taken (one forward each), and as many backward passes."
     )
     iteration: ClassVar[str] = "one batch of training episodes (sampled actions), one Adam step"
-    # ``log_std_init`` only matters on a continuous action space; on a discrete one its
-    # coordinate is drawn and ignored. Its range runs from a little above SB3's default (0,
-    # std 1: the box's half-width) down to std 0.14. (rl-zoo's PPO on MountainCarContinuous
-    # sets -3.29, but for gSDE's state-dependent noise, not a plain Gaussian's std.)
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 0.1),
         "gamma": Uniform(0.9, 1.0),
-        "log_std_init": Uniform(-2.0, 0.5),
     }
+    # ``log_std_init`` only matters on a continuous action space, so the tuning study searches
+    # it there only (:meth:`search_space_for`). Its range runs from a little above SB3's default
+    # (0, std 1: the box's half-width) down to std 0.14. (rl-zoo's PPO on MountainCarContinuous
+    # sets -3.29, but for gSDE's state-dependent noise, not a plain Gaussian's std.)
+    conditional_space: ClassVar[SearchSpace] = {"log_std_init": Uniform(-2.0, 0.5)}
+
+    @classmethod
+    def search_space_for(cls, task: Task) -> SearchSpace:
+        """The learning rate and discount everywhere; the Gaussian's starting log-std on a
+        continuous action space, where it acts."""
+        if getattr(task, "action_space", None) == "continuous":
+            return {**cls.search_space, **cls.conditional_space}
+        return cls.search_space
+
     stochastic: ClassVar[bool] = True
     needs_differentiable: ClassVar[bool] = False
 

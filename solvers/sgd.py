@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from solvers._ste import STE_SPACE, GradientSolver
+from solvers._ste import GradientSolver
 from solvers._torch import DTYPES, TORCH_CAVEAT, TorchGradientLoop
 from solvers.base import Cost, Monitor
 from solvers.space import LogUniform, SearchSpace, Uniform
@@ -53,7 +53,6 @@ class SGDSolver(GradientSolver):
     search_space: ClassVar[SearchSpace] = {
         "learning_rate": LogUniform(1e-4, 1.0),
         "momentum": Uniform(0.0, 0.99),
-        **STE_SPACE,
     }
 
     learning_rate: float = 0.01

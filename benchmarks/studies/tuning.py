@@ -34,9 +34,9 @@ from typing import Any
 
 from benchmarks.records import RunRecord
 from benchmarks.results import write_atomic
-from benchmarks.suites import TUNED_FILE, TUNING, Suite, Tuned, entry_key
+from benchmarks.suites import TUNED_FILE, TUNING, Suite, Tuned, entry_key, probe_task
 from solvers import get_solver_class
-from solvers.space import describe_space
+from solvers.space import SearchSpace, describe_space
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,14 @@ def score_trials(
         if entry is not None:
             runs[(entry, r.solver, r.trial)].append(r)
     out: dict[str, dict[str, list[TrialScore]]] = defaultdict(dict)
+    spaces = _trial_spaces(suite)
     for (entry, solver, trial), rs in sorted(runs.items()):
         spent = sum(_spent(r) for r in rs)
         seconds = sum(float(r.solver_seconds) for r in rs)
         score = TrialScore(
             trial=trial,
-            config=_searched(solver, rs[0].config),
+            config=_searched(spaces[entry].get(solver) or get_solver_class(solver).search_space,
+                             rs[0].config),
             runs=len(rs),
             successes=sum(r.success for r in rs),
             evaluations=spent,
@@ -113,9 +115,22 @@ def _entry_of(record: RunRecord, suite: Suite) -> str | None:
     return None
 
 
-def _searched(solver: str, config: dict[str, Any]) -> dict[str, Any]:
+def _trial_spaces(suite: Suite) -> dict[str, dict[str, SearchSpace]]:
+    """Per task entry and solver, the space its trials were drawn from (the solver's space on
+    that task: options that act on some tasks only are searched only there)."""
+    from solvers import SOLVERS
+
+    out: dict[str, dict[str, SearchSpace]] = defaultdict(dict)
+    for entry in suite.tasks:
+        probe = probe_task(entry.name, suite.entry_options(entry), suite.seeds)
+        for name, cls in SOLVERS.items():
+            out[entry_key(entry.name, entry.options)][name] = (
+                cls.search_space if probe is None else cls.search_space_for(probe))
+    return out
+
+
+def _searched(space: SearchSpace, config: dict[str, Any]) -> dict[str, Any]:
     """The searched hyperparameters of a configuration (the rest are the solver's defaults)."""
-    space = get_solver_class(solver).search_space
     return {k: config[k] for k in space if k in config}
 
 
@@ -168,7 +183,10 @@ def study_description(suite: Suite) -> dict[str, Any]:
         "ties": "median final training loss, then trial index",
         "budgets": {entry_key(e.name, e.options): e.budget.describe() for e in suite.tasks},
         "search_spaces": {
-            name: describe_space(get_solver_class(name).search_space)
+            name: describe_space(get_solver_class(name).search_space) + (
+                "; on tasks that need the straight-through estimator also "
+                + describe_space(get_solver_class(name).conditional_space)
+                if get_solver_class(name).conditional_space else "")
             for name in _solvers_of(suite)
         },
     }

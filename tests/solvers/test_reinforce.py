@@ -102,9 +102,13 @@ def test_bad_gaussian_options_are_rejected_naming_the_field(field: str, value: A
         ReinforceSolver(**{field: value})
 
 
-def test_the_search_space_keeps_its_entries_and_adds_the_log_std() -> None:
-    space = ReinforceSolver.search_space
-    assert {"learning_rate", "gamma", "log_std_init"} <= set(space)
+def test_the_search_space_keeps_its_entries_and_adds_the_log_std_where_it_acts() -> None:
+    from tasks import get_task
+
+    assert set(ReinforceSolver.search_space_for(get_task("cartpole"))) == {
+        "learning_rate", "gamma"}
+    space = ReinforceSolver.search_space_for(get_task("mountaincar_continuous"))
+    assert set(space) == {"learning_rate", "gamma", "log_std_init"}
     for u in (0.0, 0.5, 0.999):  # every point of the space is a valid configuration
         ReinforceSolver(**{name: dim.value(u) for name, dim in space.items()})
 

@@ -241,11 +241,11 @@ def test_bad_surrogate_for_the_task_is_refused_before_any_run() -> None:
     assert AdamSolver().straight_through(task).loss == "mse"  # the task's surrogate
 
 
-def test_every_gradient_solver_has_the_ste_options_in_its_search_space() -> None:
+def test_every_gradient_solver_has_the_ste_options_in_its_conditional_space() -> None:
     for name in GRADIENT_SOLVERS:
         solver = get_solver(name)
         assert isinstance(solver, GradientSolver)
-        assert {"estimator", "surrogate"} <= set(type(solver).search_space)
+        assert {"estimator", "surrogate"} <= set(type(solver).conditional_space)
 
 
 @pytest.mark.parametrize(
@@ -281,3 +281,23 @@ def test_bad_ste_input_exits_2_with_one_line_and_runs_nothing(
     assert fragment in err, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "raw" / "default.jsonl").exists()
+
+
+def test_the_tuning_study_searches_the_ste_options_only_where_they_act() -> None:
+    """A smooth task's trials are the solver's own space (the STE options are inert there);
+    a threshold network adds the estimator, and the 0-1 loss with a sigmoid output the
+    surrogate."""
+    from benchmarks.suites import TUNING
+    from solvers import SOLVERS
+    from tasks import get_task
+
+    for name in ("sgd", "adam", "lbfgs", "numpy-backprop"):
+        cls = SOLVERS[name]
+        assert "estimator" not in cls.search_space
+        plain = TUNING.trial_configs(name, get_task("xor"))
+        assert plain == TUNING.trial_configs(name)
+        assert all(set(c) == set(cls.search_space) for c in plain)
+        assert {k for c in TUNING.trial_configs(name, get_task("parity_sign")) for k in c} == {
+            *cls.search_space, "estimator"}
+        assert {k for c in TUNING.trial_configs(name, get_task("circle_zero_one")) for k in c} == {
+            *cls.search_space, "estimator", "surrogate"}
