@@ -178,7 +178,13 @@ class PPOSolver(Solver):
             (continuous actions only; ignored for discrete ones).
         ortho_init: SB3's orthogonal initialisation of the networks.
         n_timesteps: the zoo's training budget, the horizon of the linear schedules, at least
-            1. It does not end the run: the harness's budget does.
+            1.
+        stop_at_horizon: stop after the first rollout that reaches ``n_timesteps`` environment
+            steps (default ``True``): the zoo's agent trains that long, and the reference row
+            is that agent, so a task's larger budget does not run PPO on past its recipe (on
+            CartPole its schedules are at zero by then anyway). The run then ends as the
+            solver's own stop, with the note "zoo training length reached". ``False`` trains
+            until the harness's budget ends the run.
     """
 
     name: ClassVar[str] = "ppo"
@@ -228,6 +234,7 @@ class PPOSolver(Solver):
     log_std_init: float | None = None
     ortho_init: bool | None = None
     n_timesteps: int | None = None
+    stop_at_horizon: bool = True
 
     def validate(self) -> None:
         owner = type(self).__name__
@@ -251,6 +258,7 @@ class PPOSolver(Solver):
         interval("n_timesteps", kind=int, low=1)
         if self.schedule is not None:
             check_options(self.schedule, "schedule", owner, SCHEDULES)
+        check_type(self.stop_at_horizon, "stop_at_horizon", owner, bool, "True or False")
         for name in ("normalize", "use_sde", "ortho_init"):
             value = getattr(self, name)
             if value is not None:
@@ -363,10 +371,13 @@ class PPOSolver(Solver):
                                   backward=backward)
 
         model.report_hook = report
+        model.stop_at = int(cfg["n_timesteps"]) if self.stop_at_horizon else _UNBOUNDED
         try:
             model.learn(total_timesteps=_UNBOUNDED, log_interval=None)
         finally:
             model.get_env().close()
+        if model.num_timesteps >= model.stop_at and taken[0] == model.num_timesteps:
+            return f"zoo training length reached ({cfg['n_timesteps']:,} environment steps)"
         return None
 
 
@@ -514,12 +525,13 @@ def harness_ppo_class() -> type:
 
         report_hook: Any = None
         horizon: int = 1
+        stop_at: int = 2**62
 
         def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: Any,
                              n_rollout_steps: int) -> bool:
             # The policy the last update produced (or the initial one), before any step of
             # this rollout: report it; False is SB3's own "stop" for ``learn``.
-            if self.report_hook():
+            if self.report_hook() or self.num_timesteps >= self.stop_at:
                 return False
             return bool(super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps))
 

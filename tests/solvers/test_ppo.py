@@ -222,8 +222,8 @@ def test_linear_schedule_runs_over_the_zoos_n_timesteps(built: list[Any]) -> Non
     assert lr == pytest.approx(1e-3 * (1 - 3 * 256 / 100_000))
     monitor = _Keep(stop_after=5)
     with pinned_threads(1):
-        PPOSolver(n_timesteps=512).run(task, np.zeros(task.num_params), monitor,
-                                       np.random.default_rng(0))
+        PPOSolver(n_timesteps=512, stop_at_horizon=False).run(
+            task, np.zeros(task.num_params), monitor, np.random.default_rng(0))
     assert built[-1].policy.optimizer.param_groups[0]["lr"] == 0.0
     params = [r[0] for r in monitor.reports]
     assert not np.array_equal(params[0], params[1])
@@ -271,3 +271,23 @@ def test_cli_exits_2_before_any_run(
     err = capsys.readouterr().err.strip()
     assert fragment in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "raw").exists()
+
+
+def test_the_reference_stops_at_the_zoos_training_length() -> None:
+    """PPO's recipe is n_timesteps of training: a larger budget does not run it on, and the
+    record says why it stopped; with stop_at_horizon=False the budget ends it."""
+    from benchmarks.budget import Budget
+    from benchmarks.harness import run_one
+    from tasks import get_task
+
+    task = get_task("cartpole", train_episodes=1, eval_episodes=2, test_episodes=2,
+                    target=1e9)
+    short = {"n_timesteps": 512, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1}
+    done = run_one(task, get_solver("ppo", **short), Budget(max_evaluations=5_000), seed=0,
+                   strict=True)
+    assert done.stop_reason == "solver_finished"
+    assert "zoo training length reached" in (done.stop_detail or "")
+    assert 512 <= done.evaluations < 512 + 128
+    on = run_one(task, get_solver("ppo", **short, stop_at_horizon=False),
+                 Budget(max_evaluations=2_000), seed=0, strict=True)
+    assert on.stop_reason == "max_evaluations" and on.evaluations > 512
