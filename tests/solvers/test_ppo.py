@@ -185,12 +185,27 @@ def test_reported_evaluations_are_exactly_the_steps_sb3_took(built: list[Any]) -
     task = get_task("cartpole")
     monitor = _Keep(stop_after=5)
     with pinned_threads(1):
-        PPOSolver().run(task, np.zeros(task.num_params), monitor, np.random.default_rng(3))
+        PPOSolver(min_report_steps=1).run(task, np.zeros(task.num_params), monitor,
+                                          np.random.default_rng(3))
     (model,) = built
     evaluations = [r[1] for r in monitor.reports]
     assert evaluations == [0, 256, 256, 256, 256]
     assert sum(evaluations) == model.num_timesteps
     assert [r[2] for r in monitor.reports] == [0] + [20 * 256] * 4  # 20 epochs a sample
+
+
+def test_an_iteration_covers_min_report_steps(built: list[Any]) -> None:
+    """By default a report covers the rollouts that reach 1,024 steps: four of cartpole's 256,
+    and every step is still charged once."""
+    task = get_task("cartpole")
+    monitor = _Keep(stop_after=3)
+    with pinned_threads(1):
+        PPOSolver().run(task, np.zeros(task.num_params), monitor, np.random.default_rng(3))
+    (model,) = built
+    assert [r[1] for r in monitor.reports] == [0, 1024, 1024]
+    assert sum(r[1] for r in monitor.reports) == model.num_timesteps
+    assert PPOSolver().iteration_cost(task).forward == 1024
+    assert PPOSolver(min_report_steps=1000).iteration_cost(task).forward == 1024
 
 
 @pytest.mark.parametrize(("name", "budget", "rollout", "epochs"), [
@@ -203,7 +218,8 @@ def test_harness_budget_ends_the_run_and_counts_every_step(
     """The last rollout that fits the budget is the last one taken (cartpole: the fourth of
     256 steps would pass 1000), and every step SB3 took is charged, none beyond."""
     task = get_task(name)
-    record = run_one(task, PPOSolver(), Budget(max_evaluations=budget), seed=0, strict=True)
+    record = run_one(task, PPOSolver(min_report_steps=1), Budget(max_evaluations=budget),
+                     seed=0, strict=True)
     (model,) = built
     rollouts = budget // rollout
     assert record.stop_reason == "max_evaluations"
@@ -217,12 +233,13 @@ def test_linear_schedule_runs_over_the_zoos_n_timesteps(built: list[Any]) -> Non
     task = get_task("cartpole")
     monitor = _Keep(stop_after=4)
     with pinned_threads(1):
-        PPOSolver().run(task, np.zeros(task.num_params), monitor, np.random.default_rng(0))
+        PPOSolver(min_report_steps=1).run(task, np.zeros(task.num_params), monitor,
+                                          np.random.default_rng(0))
     lr = built[-1].policy.optimizer.param_groups[0]["lr"]
     assert lr == pytest.approx(1e-3 * (1 - 3 * 256 / 100_000))
     monitor = _Keep(stop_after=5)
     with pinned_threads(1):
-        PPOSolver(n_timesteps=512, stop_at_horizon=False).run(
+        PPOSolver(n_timesteps=512, stop_at_horizon=False, min_report_steps=1).run(
             task, np.zeros(task.num_params), monitor, np.random.default_rng(0))
     assert built[-1].policy.optimizer.param_groups[0]["lr"] == 0.0
     params = [r[0] for r in monitor.reports]
