@@ -535,3 +535,20 @@ def test_sigterm_prints_the_summary_exits_143_and_stops_every_worker(
     assert "Traceback" not in err
     result = read_records([path])
     assert result.bad_lines == [] and 1 <= len(result.records) < 8
+
+
+def test_a_tuning_trial_that_cannot_fit_its_budget_is_a_recorded_miss() -> None:
+    """A trial whose first generation alone exceeds the budget is planned (the study goes on)
+    and recorded with the harness's reason; the same cell outside a study is a bad command."""
+    from benchmarks.suites import Cell
+    from tasks.errors import InvalidParameterError
+
+    cell = Cell(task="cartpole", task_options={}, solver="ga",
+                solver_options={"population_size": 256}, budget=Budget(max_evaluations=500_000),
+                seed=0, arm="trial", trial=3)
+    (planned,) = runner.plan_cells([cell])
+    record = runner.run_cell(planned, "tuning")
+    assert record.stop_reason == StopReason.ERROR and not record.success
+    assert "smaller than what GASolver spends before its first report" in record.error
+    with pytest.raises(InvalidParameterError, match="first report"):
+        runner.plan_cells([Cell(**{**cell.__dict__, "arm": "defaults", "trial": None})])
