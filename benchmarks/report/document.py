@@ -77,7 +77,7 @@ from benchmarks.report.stats import (
     wilson_interval,
 )
 from benchmarks.report.verdict import verdict_section
-from benchmarks.results import runs_frame, write_atomic, write_csv
+from benchmarks.results import base_solver, runs_frame, write_atomic, write_csv
 from benchmarks.suites import REFERENCE_TUNED, TUNED_FILE, load_tuned
 from solvers import SOLVERS
 
@@ -499,13 +499,24 @@ def _task_section(group: TaskGroup, figs: _Figures) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     attempted_labels = []
+    # Solvers that do not apply to the task: one row per reason, naming them all (said once,
+    # not once per solver and arm).
+    inapplicable: dict[str, list[str]] = {}
     for label, rows in group.frame.groupby("label", sort=False):
-        label = str(label)
         if not rows["attempted"].any():
             errors = rows["error"][rows["error"].astype(str) != ""]
             reason = str(errors.iloc[0]) if len(errors) else "not supported"
-            reason = reason.removeprefix("not applicable: ")
-            lines.append(f"| {_cell(label)} | 0 | not applicable: {_cell(reason)} | | | |")
+            cls = SOLVERS.get(base_solver(str(label)))
+            if cls is not None:  # "SGDSolver needs ..." and "AdamSolver needs ..." are one reason
+                reason = reason.replace(cls.__name__, "the solver")
+            inapplicable.setdefault(reason.removeprefix("not applicable: "), []).append(
+                str(label))
+    for reason, labels in inapplicable.items():
+        lines.append(f"| {_cell(', '.join(labels))} | 0 | not applicable: {_cell(reason)} "
+                     "| | | |")
+    for label, rows in group.frame.groupby("label", sort=False):
+        label = str(label)
+        if not rows["attempted"].any():
             continue
         attempted_labels.append(label)
         usable = group.usable(label)
