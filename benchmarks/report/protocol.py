@@ -268,6 +268,17 @@ CONTROL_REFERENCES: tuple[tuple[str, str, str, str], ...] = (
      "`hyperparams/ppo.yml`"),
     ("acrobot", "OpenAI-ES (OpenES), population 100 × 20 rollouts, 100 generations, MLP 64×2",
      "reaches a return of about −80", "gymnax-blines, `agents/*/es.yaml`"),
+    ("acrobot", "PPO / ARS / DQN, one agent each, deterministic policy, 64×2 networks",
+     "mean evaluation return −73.5 at 1e6 / −82.9 at 5e5 / −76.6 at 1e5 steps",
+     "RL Baselines3 Zoo's benchmark table, which its authors call not a quantitative "
+     "benchmark"),
+    ("mountaincar", "PPO / ARS / DQN, one agent each, deterministic policy",
+     "−110.4 at 1e6 (at the −110 threshold) / −122.0 at 5e5 (below it) / −100.8 at 1.2e5 "
+     "steps; at default settings policy gradients are known to fail this sparse-reward task",
+     "RL Baselines3 Zoo's benchmark table"),
+    ("mountaincar_continuous", "PPO (gSDE, normalisation) / ARS / SAC, one agent each",
+     "88.3 at 2e4 (below the 90 threshold) / 96.7 at 5e5 / 94.7 at 5e4 steps",
+     "RL Baselines3 Zoo's benchmark table"),
 )
 
 
