@@ -288,6 +288,7 @@ def control_reference_lines(records: Sequence[RunRecord]) -> list[str]:
     frame = runs_frame(records) if records else pd.DataFrame()
     runs = frame[frame["family"].eq("control") & frame["attempted"]] if records else frame
     out = [
+        "The default suite's control runs (both arms together; PPO on its seeds and arm). "
         "On a control task one evaluation is one environment step of one policy, so the costs "
         "below are environment steps. Published reference points are quoted with their "
         "sources; they use other networks, other budgets and their own evaluation protocols "

@@ -86,7 +86,9 @@ REPORT_SECTIONS: tuple[ReportSection, ...] = (
     ReportSection(title="ZORB claim", record_files=("zorb", "zorb_claim"), lines=_zorb_claim),
     ReportSection(title="L-BFGS against scikit-learn's L-BFGS", record_files=("lbfgs-sklearn",),
                   lines=_sklearn_lbfgs),
-    ReportSection(title="Control tasks: published reference points", record_files=("control",),
+    # The default suite's own control runs (those the verdict's control answer rests on); the
+    # control suite's longer runs have their own report (``--suite control``).
+    ReportSection(title="Control tasks: published reference points", record_files=("default",),
                   lines=_control_references),
     ReportSection(title="Performance (pytest-benchmark)", record_files=(), lines=_benchmark_table,
                   benchmarks=True),
