@@ -154,6 +154,10 @@ class Monitor:
         self._max_iterations = budget.max_iterations or math.inf
         self._max_evaluations = budget.max_evaluations or math.inf
         self._max_seconds = budget.max_seconds or math.inf
+        # What the next iteration may cost, for the "would it pass the budget" check: the
+        # declared cost where it is exact; where it is only an upper bound (control episodes),
+        # one evaluation, and an iteration that passes the budget is discarded (``report``).
+        self._next_cost = cost.forward if task.exact_costs or cost.exact else 1
         self._rolled_back = False
         self._finite = True  # whether the judged report's parameters are all finite
         self._max_held = max(1, min(MAX_HELD_REPORTS, MAX_HELD_FLOATS // max(1, task.num_params)))
@@ -178,6 +182,15 @@ class Monitor:
             raise BudgetOverrunError(
                 f"the solver reported again after being told to stop ({self.stop_reason})"
             )
+        if self.evaluations + int(evaluations) > self._max_evaluations:
+            # Only where costs are not exact (the check below stops every other run before
+            # this): the iteration passed the budget, so it never happened. The run ends at the
+            # previous report, and nothing of this one counts (evaluations, time, parameters).
+            self.solver_seconds = previous
+            self._discard_overshoot()
+            self._started = self._clock()
+            self.eval_seconds += self._started - stopped_at
+            return True
         iteration = self.iterations = self.iterations + 1
         spent = self.evaluations = self.evaluations + int(evaluations)
         self.backward += int(backward)
@@ -193,7 +206,7 @@ class Monitor:
             or len(held) >= self._max_held
             or 2 * seconds - previous - held[0][3] >= MAX_HELD_SECONDS
             or iteration >= self._max_iterations
-            or spent + self.cost.forward > self._max_evaluations
+            or spent + self._next_cost > self._max_evaluations
             or seconds >= self._max_seconds
         ):
             self._judge_held()
@@ -225,6 +238,22 @@ class Monitor:
         if self._evaluated != self.iterations:
             with np.errstate(all="ignore"):
                 self.metrics = self._evaluate(self.params)
+            self._evaluated = self.iterations
+        if not self.trace or self.trace[-1].iteration != self.iterations:
+            self._keep(self.metrics)
+
+    def _discard_overshoot(self) -> None:
+        """An iteration passed the evaluation budget: judge what is held, and unless a held
+        report already stopped the run, end it at the last report with ``max_evaluations``
+        (that report's metrics kept as the trace's last point)."""
+        self._judge_held()
+        self._rolled_back = True  # ``finish`` adds no solver time after the last report
+        if self.stop_reason is not None or self.params is None:
+            return
+        self.stop_reason = StopReason.MAX_EVALUATIONS
+        if self._evaluated != self.iterations:
+            with np.errstate(all="ignore"):
+                self.metrics = self._metrics_of(self.params)
             self._evaluated = self.iterations
         if not self.trace or self.trace[-1].iteration != self.iterations:
             self._keep(self.metrics)
@@ -378,7 +407,7 @@ class Monitor:
             return StopReason.MAX_ITERATIONS
         if (
             b.max_evaluations is not None
-            and self.evaluations + self.cost.forward > b.max_evaluations
+            and self.evaluations + self._next_cost > b.max_evaluations
         ):
             return StopReason.MAX_EVALUATIONS
         if b.max_seconds is not None and self.solver_seconds >= b.max_seconds:

@@ -51,10 +51,17 @@ class Monitor(Protocol):
 
 @dataclass(frozen=True)
 class Cost:
-    """What one iteration costs, in single-example forward and backward passes."""
+    """What one iteration costs, in single-example forward and backward passes.
+
+    ``exact``: the iteration spends exactly this much even on a task whose costs are otherwise
+    only bounded (``Task.exact_costs`` false: control episodes end when they end), e.g. PPO's
+    fixed rollout of ``n_envs * n_steps`` steps; the harness then stops the run before an
+    iteration would pass the budget instead of discarding one that did.
+    """
 
     forward: int
     backward: int = 0
+    exact: bool = False
 
 
 #: The three families the verdict compares.

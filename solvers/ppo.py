@@ -344,7 +344,7 @@ class PPOSolver(Solver):
         cfg = self._settings(task)
         rollout = cfg["n_envs"] * cfg["n_steps"]
         steps = -(-int(cfg["min_report_steps"]) // rollout) * rollout
-        return Cost(steps, cfg["n_epochs"] * steps)
+        return Cost(steps, cfg["n_epochs"] * steps, exact=True)
 
     def memory_estimate(self, task: Task) -> int:
         """The default estimate plus SB3's rollout buffer and the value network (about 8 numbers

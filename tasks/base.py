@@ -247,6 +247,17 @@ class Task:
         return self.loss in DIFFERENTIABLE_LOSSES and not self.needs_straight_through
 
     @property
+    def exact_costs(self) -> bool:
+        """Whether an iteration costs what its solver declares (``Solver.iteration_cost``), so
+        the harness can stop a run before an iteration would pass the evaluation budget.
+
+        ``True`` for supervised tasks (a pass over ``N`` examples costs ``N``). A control task's
+        episodes end when they end, so the declared cost is only an upper bound (every episode
+        at its time limit), often 10-50x what the iteration takes; see :class:`ControlTask`.
+        """
+        return True
+
+    @property
     def needs_straight_through(self) -> bool:
         """Whether a gradient solver can train this task only through a straight-through estimator.
 

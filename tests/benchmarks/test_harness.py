@@ -377,3 +377,44 @@ def test_pinned_threads_pins_every_pool_and_restores_it() -> None:
         inside = threadpool_info()
     assert inside and all(p["num_threads"] == 1 for p in inside)
     assert {p["filepath"]: p["num_threads"] for p in threadpool_info()} == before
+
+
+@dataclass(frozen=True, kw_only=True)
+class Episodic(Solver):
+    """Declares an upper bound of ``bound`` evaluations an iteration and spends ``spent`` (a
+    control task's episodes end early); keeps the same parameters (a test double)."""
+
+    name: ClassVar[str] = "episodic"
+    iteration: ClassVar[str] = "one scripted report"
+    needs_differentiable: ClassVar[bool] = False
+    bound: int = 600
+    spent: int = 70
+    reports: list[int] = dataclasses.field(default_factory=list, compare=False)
+
+    def iteration_cost(self, task: Task) -> Cost:
+        return Cost(self.bound)
+
+    def run(self, task: Task, x0: np.ndarray, monitor: Monitor, rng: np.random.Generator) -> None:
+        if monitor.report(x0, evaluations=0):
+            return
+        while not monitor.report(x0, evaluations=self.spent):
+            self.reports.append(self.spent)
+
+
+def test_an_upper_bound_cost_does_not_end_a_control_run_early_and_an_overshoot_never_counts(
+) -> None:
+    """On a control task the declared cost is a bound: the run goes on while budget is left,
+    and the iteration that passes the budget is discarded, so the record never exceeds it."""
+    task = get_task("cartpole", train_episodes=1, eval_episodes=2, test_episodes=2, target=1e9)
+    assert not task.exact_costs and get_task("xor").exact_costs
+    solver = Episodic()
+    record = run_one(task, solver, Budget(max_evaluations=1_000), seed=0, strict=True)
+    # With the bound (600) checked, the run would stop after one iteration (70 + 600 > 1000).
+    assert record.stop_reason == "max_evaluations"
+    assert record.evaluations == 14 * 70 <= 1_000  # the 15th iteration (1,050) never happened
+    assert record.iterations == 14
+    assert record.trace[-1].iteration == 14 and record.trace[-1].evaluations == 980
+    # Where costs are exact, the declared cost still stops the run before it would pass.
+    exact = run_one(get_task("xor"), Scripted(mode="never", cost=300),
+                    Budget(max_evaluations=1_000), seed=0, strict=True)
+    assert exact.evaluations == 900 and exact.stop_reason == "max_evaluations"
