@@ -387,20 +387,25 @@ def _outside_solvers(verdicts: Sequence[TaskVerdict], paradigm: str) -> list[str
 
 
 def _against_pick(v: TaskVerdict, label: str) -> str:
-    """A solver outside the picks on one task: its success, and the pick's cost per its own
-    where both succeeded (median paired ratio with a bootstrap interval; descriptive, untested)."""
+    """A solver outside the picks on one task: its success (runs censored by time apart), and
+    its evaluations per the pick's where both succeeded (median paired ratio with a bootstrap
+    interval; descriptive, untested)."""
     rows = v.group.usable(label)
+    censored = len(v.group.tried(label)) - len(rows)
     costs, success = ert_inputs(rows, "evaluations")
     ok, n = int(success.sum()), len(rows)
     lo, hi = wilson_interval(ok, n)
     text = f"{v.group.name} {ok}/{n} [{lo:.2f}–{hi:.2f}]"
+    if censored:
+        text += f" ({censored} more censored by the seconds safety net)"
     if ok:
         text += f", ERT {ert(costs, success):.3g}"
     if v.pick is not None and ok:
         a, b = _paired(v.group, v.entries[v.pick].label, label)
         c = cost_given_success(a, b, seed=bootstrap_seed(v.group.name, label))
         if c.n:
-            text += f"; the pick ({v.pick}) needs {_fmt_ratio(c)} its evaluations"
+            text += (f"; where both succeeded it needed {_fmt_ratio(c)} the evaluations of the "
+                     f"pick ({v.pick})")
     return text
 
 
