@@ -2,7 +2,7 @@
 its class, the counts and the verdict's agreement are right, and bad inputs exit 2 in one line.
 
 The records are a slice of the committed default reference (two task groups, every solver, both
-arms: 400 records), perturbed one field at a time in copies, so the expected answer is known.
+arms: 450 records), perturbed one field at a time in copies, so the expected answer is known.
 """
 
 from __future__ import annotations
@@ -125,29 +125,32 @@ def against_itself(base_file: Path) -> Comparison:
 def test_a_record_set_against_itself_is_identical_and_the_verdict_holds(
         against_itself: Comparison, reference: list[Record]) -> None:
     c = against_itself
-    assert len(c.cells) == len(reference) == 400 and not c.only
+    n = len(reference)  # every solver on both tasks, both arms (PPO unsupported): 450
+    assert len(c.cells) == n and not c.only
     assert {d.kind for d in c.cells} == {IDENTICAL}
     counts = c.counts()
-    assert counts.loc["all", IDENTICAL] == counts.loc["all", "cells"] == 400
+    assert counts.loc["all", IDENTICAL] == counts.loc["all", "cells"] == n
     assert counts.loc["sgd [tuned]", IDENTICAL] == 20  # one row per solver label, 2 tasks x 10
     assert [t.group for t in c.tasks] == ["xor", "parity (num_bits=4)"]
     assert c.verdict_holds and all(t.same_pick and t.same_counts for t in c.tasks)
     text = markdown(c)
-    assert "The verdict holds" in text and "400 are identical" in text
+    assert "The verdict holds" in text and f"{n} are identical" in text
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert not any("→" in line or "**no**" in line for line in rows)
 
 
 def test_each_difference_lands_in_its_class(
-        against_perturbed: Comparison, perturbed: tuple[list[Record], dict[str, str]]) -> None:
+        against_perturbed: Comparison, perturbed: tuple[list[Record], dict[str, str]],
+        reference: list[Record]) -> None:
     c = against_perturbed
+    n = len(reference) - 1  # one record left out
     expect = perturbed[1]
     found = {d.key: d.kind for d in c.cells if d.kind != IDENTICAL}
     assert found == {k: v for k, v in expect.items() if v != "removed"}
     removed = [k for k, v in expect.items() if v == "removed"]
     assert [(o.key, o.side, o.label, o.seed) for o in c.only] == [(removed[0], "mine", "ga", 5)]
     counts = c.counts()
-    assert counts.loc["all"].to_dict() == {"cells": 399, IDENTICAL: 394, PARAMETERS: 1,
+    assert counts.loc["all"].to_dict() == {"cells": n, IDENTICAL: n - 5, PARAMETERS: 1,
                                            COST: 1, OUTCOME: 3}
     assert counts.loc["numpy-backprop", PARAMETERS] == 1
     assert counts.loc["adam", COST] == 1
@@ -213,15 +216,16 @@ def test_an_outcome_change_in_a_numpy_solver_is_flagged_unless_cpu_dependent(
 
 def test_the_command_writes_the_section_and_prints_the_summary(
         folder: Path, base_file: Path, perturbed: tuple[list[Record], dict[str, str]],
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], reference: list[Record]) -> None:
+    n = len(reference) - 1
     other = _write(folder / "cli" / "raw" / "default.jsonl", perturbed[0])
     assert main([str(other.parent.parent), "--base", str(base_file.parent.parent)]) == 0
     written = base_file.parent.parent / "compare-default.md"
     text = written.read_text(encoding="utf-8")
     assert text.startswith(f"## Comparison with {other.parent.parent}\n\n")
-    assert "| **all** | 399 | 394 | 1 | 1 | 3 |" in text
+    assert f"| **all** | {n} | {n - 5} | 1 | 1 | 3 |" in text
     out = capsys.readouterr().out
-    assert "399 cells in both (1 only in" in out and f"wrote {written}" in out
+    assert f"{n} cells in both (1 only in" in out and f"wrote {written}" in out
     chosen = folder / "elsewhere.md"
     assert main([str(other), "--base", str(base_file), "--out", str(chosen)]) == 0
     assert chosen.read_text(encoding="utf-8") == text.replace(
