@@ -14,7 +14,7 @@ import pytest
 import solvers.ga as ga_module
 from benchmarks.budget import Budget
 from benchmarks.harness import initial_params, run_one
-from benchmarks.suites import DEFAULT, TaskEntry
+from benchmarks.suites import CONTROL_BUDGETS, DEFAULT, TaskEntry
 from solvers import _ga_operators as ops
 from solvers.ga import GASolver
 from tasks import get_task
@@ -499,7 +499,12 @@ FLOAT32_BUDGET = 200_000
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", DEFAULT.tasks, ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "entry",
+    # Control tasks step their episodes in float64 whatever the dtype: nothing to compare.
+    [e for e in DEFAULT.tasks if e.name not in CONTROL_BUDGETS],
+    ids=lambda e: e.name,
+)
 def test_float32_fitness_gives_the_same_success_decisions_on_the_default_suite(
     entry: TaskEntry,
 ) -> None:

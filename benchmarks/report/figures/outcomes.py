@@ -141,6 +141,8 @@ def tradeoff_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
 def _final_metric(group: TaskGroup) -> tuple[str, str, bool]:
     """(split, metric, log scale): the held-out metric when the task has a split, else train."""
     split = "test" if group.task_obj is None or group.task_obj.has_split else "train"
+    if group.kind == "control":  # a control task has no MSE: its metric is the mean return
+        return split, "return", False
     metric = "accuracy" if group.kind == "classification" else "mse"
     return split, metric, metric == "mse"
 
