@@ -123,8 +123,7 @@ def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
         for solver in dict.fromkeys(base_solver(lab) for lab in group.runs):
             if paradigm_of(solver) != paradigm:
                 continue
-            wanted = f"{solver} [{arm}]" if arm != "defaults" else solver
-            label = wanted if len(group.usable(wanted)) else solver
+            label = _outside_label(group, solver, arm) or solver
             rows = group.usable(label)
             if rows.empty:
                 continue
@@ -373,7 +372,8 @@ def _regime_lines(regime: str, verdicts: Sequence[TaskVerdict],
 
 
 def _outside_label(group: TaskGroup, solver: str, arm: str = "tuned") -> str | None:
-    """A solver's label on a task (its tuned arm where it ran, else defaults), if it has runs."""
+    """A solver's label on a task in ``arm`` where it ran there, else its defaults label; ``None``
+    when it has no usable run at all (the one rule the picks and the outside rows share)."""
     wanted = f"{solver} [{arm}]"
     if len(group.usable(wanted)):
         return wanted
