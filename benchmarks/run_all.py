@@ -42,9 +42,12 @@ from benchmarks.engine.runner import (
 )
 from benchmarks.records import read_records
 from benchmarks.report.document import figures_dir_for, write_report
+from benchmarks.studies.breadth import write_breadth
 from benchmarks.studies.tuning import write_tuned
 from benchmarks.suites import (
     ARMS,
+    BREADTH,
+    BREADTH_FILE,
     PER_SEED,
     REFERENCE_TUNED,
     SUITES,
@@ -262,7 +265,9 @@ def configure(args: argparse.Namespace) -> Suite:
         names = parse_list(args.solvers, "--solvers", "solvers")
         for name in names:
             get_solver_class(name)
-        suite = replace(suite, solvers=names)
+        # Named solvers run on every task, whatever the breadth study kept for the suite.
+        suite = replace(suite, solvers=names,
+                        tasks=tuple(replace(e, solvers=None) for e in suite.tasks))
     if args.tasks is not None:
         names = parse_list(args.tasks, "--tasks", "tasks")
         entries = {e.name: e for e in suite.tasks}
@@ -537,6 +542,14 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
                  f"records in {str(records_path)!r} are kept; rerun with --report-only to write "
                  f"it and the report.")
         print(f"tuned configurations: {tuned_path} (pass it with --tuned to run the tuned arm)")
+    if suite.name == BREADTH.name:
+        try:
+            breadth_path = write_breadth(result.records, args.out)
+        except OSError as exc:
+            fail(f"{_os_error(exc, 'breadth choice', args.out / BREADTH_FILE)} The study's "
+                 f"records in {str(records_path)!r} are kept; rerun with --report-only to write "
+                 f"it and the report.")
+        print(f"default-suite solvers: {breadth_path} (the breadth study's choice)")
     try:
         path = write_report(result.records, report, f"evo-vs-grad report: suite '{suite.name}'",
                             superseded=result.superseded)

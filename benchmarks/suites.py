@@ -60,6 +60,9 @@ class TaskEntry:
     name: str
     options: dict[str, Any] = field(default_factory=dict)
     budget: Budget
+    #: The solvers this entry runs, among the suite's (``None``: all of them). The default
+    #: suite's come from the breadth study (:data:`BREADTH`, ``benchmarks/studies/breadth.py``).
+    solvers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +161,8 @@ class Suite:
             chosen = (tuned or {}).get(entry_key(entry.name, entry.options), {})
             probe = probe_task(entry.name, options, self.seeds) if "trial" in self.arms else None
             for solver in solvers:
+                if entry.solvers is not None and solver not in entry.solvers:
+                    continue
                 base = dict(self.solver_options.get(solver, {}))
                 for arm in self.arms:
                     if arm not in self.solver_arms.get(solver, (arm,)):
@@ -213,6 +218,7 @@ class Suite:
             chosen = tuned.get(key)
             missing = tuple(
                 s for s in solvers if s not in (chosen or {}) and expected(entry, s)
+                and (entry.solvers is None or s in entry.solvers)
             )
             if missing:
                 gaps.append(TunedGap(entry=entry, key=key, solvers=missing,
@@ -389,22 +395,61 @@ _CONTROL_TASKS = tuple(
 _REFERENCE_SEEDS: dict[str, tuple[int, ...]] = {"ppo": tuple(range(5))}
 _REFERENCE_ARMS: dict[str, tuple[str, ...]] = {"ppo": ("defaults",)}
 
-DEFAULT = Suite(
-    name="default",
+_RUNS_DESCRIPTION = (
+    "10 evaluation seeds, two arms (defaults, and tuned by the committed tuning study). "
+    "Supervised runs continue to the end of their evaluation budget, so the same runs give the "
+    "fixed-target and the fixed-budget view; control runs stop at the target. PPO "
+    "(stable-baselines3, rl-zoo settings) is the control reference, on seeds 0-4, defaults arm."
+)
+
+#: The breadth study (issue 27, ``benchmarks/studies/breadth.py``): every built-in solver on
+#: every task of the default suite. Its records are committed under ``results/reference``; it
+#: writes ``breadth.json``, from which the default suite takes its solvers.
+BREADTH = Suite(
+    name="breadth",
     description=(
-        "Every solver on a representative task of each family, in three regimes: smooth "
-        "supervised, non-differentiable (threshold units, few-bit weights, the 0-1 loss) and "
-        "control from reward alone; 10 evaluation seeds, two arms (defaults, and tuned by the "
-        "committed tuning study). Supervised runs continue to the end of their evaluation "
-        "budget, so the same runs give the fixed-target and the fixed-budget view; control runs "
-        "stop at the target. PPO (stable-baselines3, rl-zoo settings) is the control reference, "
-        "on seeds 0-4, defaults arm."
+        "The breadth study: every built-in solver on a representative task of each family, in "
+        "three regimes: smooth supervised, non-differentiable (threshold units, few-bit "
+        "weights, the 0-1 loss) and control from reward alone; " + _RUNS_DESCRIPTION
+        + " Writes breadth.json: the solvers the default suite keeps."
     ),
     tasks=(*_DEFAULT_TASKS, *_NONDIFF_TASKS, *_CONTROL_TASKS),
     seeds=EVALUATION_SEEDS,
     arms=ARMS,
     solver_seeds=_REFERENCE_SEEDS,
     solver_arms=_REFERENCE_ARMS,
+)
+#: The file the breadth study writes and the default suite reads.
+BREADTH_FILE = "breadth.json"
+#: The committed study's choice, which the default suite (the main command) runs.
+REFERENCE_BREADTH = Path(__file__).resolve().parents[1] / "results" / "reference" / BREADTH_FILE
+
+
+def narrowed(suite: Suite, path: Path = REFERENCE_BREADTH) -> tuple[TaskEntry, ...]:
+    """The suite's task entries, each limited to the solvers the breadth study kept for it
+    (``path``: its ``breadth.json``); every solver where the file has no entry or is absent."""
+    try:
+        chosen: dict[str, list[str]] = json.loads(path.read_text())["solvers"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return suite.tasks
+    return tuple(
+        replace(e, solvers=tuple(chosen[k])) if (k := entry_key(e.name, e.options)) in chosen
+        else e
+        for e in suite.tasks
+    )
+
+
+DEFAULT = replace(
+    BREADTH,
+    name="default",
+    description=(
+        "The main command: on a representative task of each family, in three regimes (smooth "
+        "supervised, non-differentiable: threshold units, few-bit weights, the 0-1 loss; control "
+        "from reward alone), the two strongest solvers of each paradigm per regime as the "
+        "committed breadth study ranks them (results/reference/breadth.json), with the "
+        "reference lines and the random-search baseline; " + _RUNS_DESCRIPTION
+    ),
+    tasks=narrowed(BREADTH),
 )
 
 TUNING = Suite(
@@ -602,7 +647,7 @@ LBFGS_SKLEARN = Suite(
 )
 
 SUITES: dict[str, Suite] = {
-    s.name: s for s in (SMOKE, DEFAULT, TUNING, SCALING, *WRITEUP_SUITES, ZORB, CONTROL,
+    s.name: s for s in (SMOKE, DEFAULT, BREADTH, TUNING, SCALING, *WRITEUP_SUITES, ZORB, CONTROL,
                         LBFGS_SKLEARN)
 }
 

@@ -54,6 +54,7 @@ from benchmarks.report.analysis import (
 )
 from benchmarks.report.baseline import versus_baseline_lines
 from benchmarks.report.benchmark_table import benchmark_provenance, latest_benchmark_file
+from benchmarks.report.breadth import within_paradigm_section
 from benchmarks.report.comparisons import (
     ALPHA,
     arm_labels,
@@ -76,7 +77,7 @@ from benchmarks.report.stats import (
     median_iqr,
     wilson_interval,
 )
-from benchmarks.report.verdict import verdict_section
+from benchmarks.report.verdict import regime_of, verdict_section
 from benchmarks.results import base_solver, runs_frame, write_atomic, write_csv
 from benchmarks.suites import REFERENCE_TUNED, TUNED_FILE, load_tuned
 from solvers import SOLVERS
@@ -1015,6 +1016,7 @@ def build_markdown(
         ),
         *_profiles_section(groups, labels, figs),
         *_comparisons_section(groups, figs),
+        *within_paradigm_section(groups, {g.name: regime_of(g) for g in groups}),
         "## Per task",
         "",
     ]

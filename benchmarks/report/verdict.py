@@ -32,6 +32,7 @@ from benchmarks.report.analysis import (
     ert_inputs,
     quality_metric,
 )
+from benchmarks.report.breadth import label_in_arm, standing_text, standings
 from benchmarks.report.comparisons import fmt_p
 from benchmarks.report.stats import (
     CostGivenSuccess,
@@ -123,7 +124,7 @@ def representatives(group: TaskGroup, arm: str = "tuned") -> dict[str, Entry]:
         for solver in dict.fromkeys(base_solver(lab) for lab in group.runs):
             if paradigm_of(solver) != paradigm:
                 continue
-            label = _outside_label(group, solver, arm) or solver
+            label = label_in_arm(group, solver, arm) or solver
             rows = group.usable(label)
             if rows.empty:
                 continue
@@ -350,6 +351,7 @@ def _regime_lines(regime: str, verdicts: Sequence[TaskVerdict],
                 "- **Closed form** is not applicable to control: a policy has no labelled "
                 "targets to fit, so ZORB and ELM do not run on these tasks (not a failure)."
             )
+        lines += _strongest_lines(targeted)
         lines += _reference_lines(targeted)
         lines += _baseline_lines(targeted)
         open_tasks = [v.group.name for v in targeted if v.decided == "open"]
@@ -371,13 +373,20 @@ def _regime_lines(regime: str, verdicts: Sequence[TaskVerdict],
     return lines
 
 
-def _outside_label(group: TaskGroup, solver: str, arm: str = "tuned") -> str | None:
-    """A solver's label on a task in ``arm`` where it ran there, else its defaults label; ``None``
-    when it has no usable run at all (the one rule the picks and the outside rows share)."""
-    wanted = f"{solver} [{arm}]"
-    if len(group.usable(wanted)):
-        return wanted
-    return solver if len(group.usable(solver)) else None
+def _strongest_lines(verdicts: Sequence[TaskVerdict]) -> list[str]:
+    """Each paradigm's strongest solver in the regime, where the paradigm has more than one:
+    the best of the paradigm on the most tasks (``benchmarks/report/breadth.py``)."""
+    groups = [v.group for v in verdicts]
+    parts = []
+    for paradigm in ("gradients", "evolution"):
+        top = standings(groups, paradigm)
+        if len(top) > 1 and top[0].wins:
+            parts.append(f"{paradigm}: {standing_text(top[0])}")
+    if not parts:
+        return []
+    return ["- **Strongest solver of each paradigm here** (best of its paradigm on the most "
+            "tasks; the others are ranked per task in *Within each paradigm*): "
+            + "; ".join(parts) + "."]
 
 
 def _outside_solvers(verdicts: Sequence[TaskVerdict], paradigm: str) -> list[str]:
@@ -414,7 +423,7 @@ def _reference_lines(verdicts: Sequence[TaskVerdict]) -> list[str]:
     lines = []
     for solver in _outside_solvers(verdicts, REFERENCE):
         parts = [_against_pick(v, label) for v in verdicts
-                 if (label := _outside_label(v.group, solver)) is not None]
+                 if (label := label_in_arm(v.group, solver)) is not None]
         if parts:
             lines.append(f"- **Reference `{solver}`** (what a user would otherwise use; not a "
                          "paradigm pick): " + "; ".join(parts) + ".")
@@ -427,7 +436,7 @@ def _baseline_lines(verdicts: Sequence[TaskVerdict]) -> list[str]:
     for solver in _outside_solvers(verdicts, BASELINE):
         parts, easy = [], []
         for v in verdicts:
-            label = _outside_label(v.group, solver)
+            label = label_in_arm(v.group, solver)
             if label is None:
                 continue
             parts.append(_against_pick(v, label))
