@@ -16,18 +16,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from solvers.adam import AdamSolver
+from solvers.ars import ARSSolver
 from solvers.base import Cost, Monitor, Solver
 from solvers.cmaes import CMAESSolver
 from solvers.elm import ELMSolver
 from solvers.ga import GASolver
 from solvers.lbfgs import LBFGSSolver
+from solvers.lm import LMSolver
+from solvers.nevergrad_opt import DESolver, NGOptSolver, PSOSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.openai_es import OpenAIESSolver
+from solvers.pgpe import PGPESolver
 from solvers.ppo import PPOSolver
 from solvers.random_search import RandomSearchSolver
 from solvers.reinforce import ReinforceSolver
+from solvers.sep_cmaes import SepCMAESSolver
 from solvers.sgd import SGDSolver
 from solvers.sklearn_mlp import SklearnMLPSolver
+from solvers.snes import SNESSolver
 from solvers.zorb import ZORBSolver
 from tasks._validation import unknown_name
 from tasks.plugins import BUILTIN, SOLVER_GROUP, describe, load_pending, load_plugins
@@ -38,12 +44,20 @@ SOLVERS: dict[str, type[Solver]] = {
         SGDSolver,
         AdamSolver,
         LBFGSSolver,
+        LMSolver,
         NumpyBackpropSolver,
         ZORBSolver,
         ELMSolver,
         GASolver,
         CMAESSolver,
+        SepCMAESSolver,
         OpenAIESSolver,
+        ARSSolver,
+        SNESSolver,
+        PGPESolver,
+        NGOptSolver,
+        DESolver,
+        PSOSolver,
         ReinforceSolver,
         RandomSearchSolver,
         SklearnMLPSolver,
