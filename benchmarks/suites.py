@@ -402,6 +402,16 @@ _RUNS_DESCRIPTION = (
     "(stable-baselines3, rl-zoo settings) is the control reference, on seeds 0-4, defaults arm."
 )
 
+#: nevergrad's rows (``solvers/nevergrad_opt.py``) in the breadth study: defaults arm, seeds 0-4.
+#: Why: nevergrad asks and tells one candidate at a time in Python, 1-12 ms per candidate
+#: measured here (NGOpt's choice on parity, nevergrad's CMA wrapper: 12 ms; TwoPointsDE about
+#: 0.7 ms), against microseconds for the candidate's forward pass, so one run on a small-data
+#: task takes 10-35 s (parity: 9,375 asks). Their 8-trial tuning and both arms on 10 seeds
+#: would take about 8 core-hours on this 2-core machine, several times the rest of the study.
+#: Their tuning trials stay in the tuning suite (a user with cores can run them; resume skips
+#: what is done), and the report states which rows are untuned.
+NEVERGRAD_ROWS: tuple[str, ...] = ("ngopt", "de", "pso")
+
 #: The breadth study (issue 27, ``benchmarks/studies/breadth.py``): every built-in solver on
 #: every task of the default suite. Its records are committed under ``results/reference``; it
 #: writes ``breadth.json``, from which the default suite takes its solvers.
@@ -416,8 +426,8 @@ BREADTH = Suite(
     tasks=(*_DEFAULT_TASKS, *_NONDIFF_TASKS, *_CONTROL_TASKS),
     seeds=EVALUATION_SEEDS,
     arms=ARMS,
-    solver_seeds=_REFERENCE_SEEDS,
-    solver_arms=_REFERENCE_ARMS,
+    solver_seeds={**_REFERENCE_SEEDS, **{s: tuple(range(5)) for s in NEVERGRAD_ROWS}},
+    solver_arms={**_REFERENCE_ARMS, **{s: ("defaults",) for s in NEVERGRAD_ROWS}},
 )
 #: The file the breadth study writes and the default suite reads.
 BREADTH_FILE = "breadth.json"
