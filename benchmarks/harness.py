@@ -42,6 +42,7 @@ from tasks._validation import check_interval
 from tasks.base import Task
 from tasks.errors import BudgetOverrunError, InvalidParameterError, NumericalFailureError
 from tasks.mlp import FlatParams, FloatArray
+from tasks.predictor import Predictor, is_predictor
 
 #: Runs on tasks with at most this many parameters keep their final parameters in the record
 #: (for decision-boundary and rollout plots); larger ones would bloat the records.
@@ -141,7 +142,8 @@ class Monitor:
         self.eval_seconds = 0.0
         self.stop_reason: StopReason | None = None
         self.trace: list[TracePoint] = []
-        self.params: FlatParams | None = None
+        #: The judged report's parameters: a flat vector, or a predictor (``_judge_predictor``).
+        self.params: FlatParams | Predictor | None = None
         self.metrics: dict[str, float] = {}
         self.to_target: tuple[int, int, float] | None = None
         #: The warnings count at the deciding report when the run was rolled back to it.
@@ -194,6 +196,12 @@ class Monitor:
         iteration = self.iterations = self.iterations + 1
         spent = self.evaluations = self.evaluations + int(evaluations)
         self.backward += int(backward)
+        if type(params) is not np.ndarray and is_predictor(params):
+            self._judge_predictor(iteration, spent, self.backward, seconds,
+                                  params)  # type: ignore[arg-type]
+            self._started = self._clock()
+            self.eval_seconds += self._started - stopped_at
+            return self.stop_reason is not None
         held = self._held
         held.append((iteration, spent, self.backward, seconds,
                      np.array(params, dtype=np.float64, copy=True), self._warnings()))
@@ -312,6 +320,35 @@ class Monitor:
                 break
         self.solver_seconds = now
 
+    def _judge_predictor(
+        self, iteration: int, evaluations: int, backward: int, seconds: float,
+        predictor: Predictor,
+    ) -> None:
+        """Judge a reported predictor at once (``tasks/predictor.py``): after anything held
+        before it, with the checks a flat vector's report gets (``_judge_held`` on one report).
+
+        No holding, batching or quiet screen: those serve the flat vectors of fast solvers,
+        and a predictor's solver (NEAT) spends far longer per iteration than its evaluation.
+        The task's evaluator judges it (``Task.evaluate_predictor``), and its parameters count
+        as finite: a non-finite output shows as a non-finite loss (``diverged``).
+        """
+        self._judge_held()
+        if self.stop_reason is not None:  # a held report stopped the run before this one
+            return
+        due = iteration >= self._schedule.next and self._schedule.due(iteration)
+        self.iterations, self.evaluations, self.backward = iteration, evaluations, backward
+        self.solver_seconds, self.params, self._finite = seconds, predictor, True
+        if self.to_target is None or due:
+            self._decide_on(self._metrics_of(predictor), due)
+        else:
+            self.stop_reason = self._decide_budget()
+            if self.stop_reason is not None:
+                self._decide_on(self._metrics_of(predictor), True)
+        if self.stop_reason is not None and (
+            not self.trace or self.trace[-1].iteration != self.iterations
+        ):
+            self._keep(self.metrics)
+
     def _held_metrics(
         self, held: list[tuple[int, int, int, float, FlatParams, int]], stacked: FloatArray,
         finite: list[bool],
@@ -340,7 +377,7 @@ class Monitor:
             rows[i] = metrics
         return rows
 
-    def _metrics_of(self, params: FlatParams) -> dict[str, float]:
+    def _metrics_of(self, params: FlatParams | Predictor) -> dict[str, float]:
         with np.errstate(all="ignore"):
             return self._evaluate(params)
 
@@ -616,7 +653,18 @@ def run_one(
     params = monitor.params
     with np.errstate(all="ignore"):
         test = task.evaluate(params, "test")
-    extra = task.final_metrics(task.model, params) if task.final_metrics is not None else {}
+    model_size: dict[str, int] | None = None
+    stored: list[float] = []
+    extra: dict[str, float] = {}
+    if isinstance(params, np.ndarray):
+        if task.final_metrics is not None:
+            extra = task.final_metrics(task.model, params)
+        if task.num_params <= MAX_STORED_PARAMS:
+            stored = params.tolist()
+    else:
+        # A predictor, a network of its own topology: no flat vector to store or to hand to the
+        # task's extra metrics (they take the task's own network); its size is recorded instead.
+        model_size = params.model_size()
     # A run that continued past the target (fixed-budget view) keeps its exact cost to target;
     # an error or a safety-net stop after the target does not undo a success either.
     hit = monitor.to_target
@@ -637,8 +685,9 @@ def run_one(
         extra_metrics=extra,
         trace=list(monitor.trace),
         error=error,
-        final_params=params.tolist() if task.num_params <= MAX_STORED_PARAMS else [],
+        final_params=stored,
         selected=monitor.selected(),
+        model_size=model_size,
     )
 
 

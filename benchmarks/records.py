@@ -128,6 +128,10 @@ class RunRecord:
     first_warning: str = ""
     final_params: list[float] = field(default_factory=list)
     selected: dict[str, Any] | None = None
+    #: The size of a network the solver shaped itself (``nodes``, ``connections``, ``params``;
+    #: NEAT's evolved topology, reported as a predictor), ``None`` for the task's own network
+    #: (``num_params`` says its size). Records written before the field read back as ``None``.
+    model_size: dict[str, int] | None = None
     arm: str = "defaults"
     trial: int | None = None
     executor: str = "serial"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -38,6 +38,7 @@ from tasks.mlp import (
     mse,
     quantize,
 )
+from tasks.predictor import Predictor, is_predictor
 
 JSONValue = Any
 Split = Literal["train", "val", "test"]
@@ -355,16 +356,73 @@ class Task:
         """
         return self.losses(population), len(population) * self.n_train
 
-    def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
+    def evaluate(self, params: FlatParams | Predictor, split: Split = "train") -> Metrics:
         """Loss, MSE and (for classification) accuracy of one parameter vector on a split.
+
+        A predictor (``tasks/predictor.py``) is accepted too and judged by
+        :meth:`evaluate_predictor`, so the harness's later evaluations (validation, test) take
+        either; the flat-vector path is untouched by it (the test sits behind the shape check).
 
         Raises:
             InvalidParameterError: ``params`` is not a vector of :attr:`num_params` values.
         """
         if getattr(params, "shape", None) != (self.model.num_params,):
+            if is_predictor(params):
+                return self.evaluate_predictor(params, split)  # type: ignore[arg-type]
             check_params_shape(params, self.model.num_params, "params", self._owner("evaluate"))
         x, y = self.data(split)
-        z = forward(self.model, params[None, :], x, logits=True)
+        z = forward(self.model, params[None, :], x, logits=True)  # type: ignore[index]
+        return self._metrics_from_logits(z, y)
+
+    def evaluate_predictor(self, predictor: Predictor, split: Split = "train") -> Metrics:
+        """:meth:`evaluate` of a predictor: its logits through the task's output activation,
+        loss and metrics, the same code :meth:`evaluate` runs on the MLP's logits.
+
+        Raises:
+            InvalidParameterError: the predictor's logits are not ``(n, n_out)`` for the split's
+                ``n`` examples and the task's ``n_out`` outputs.
+        """
+        x, y = self.data(split)
+        z = self._predictor_logits(predictor, x)
+        return self._metrics_from_logits(z[None], y)
+
+    def scored_predictor_losses(self, predictors: Sequence[Predictor]) -> tuple[FloatArray, int]:
+        """Training losses of several predictors and the evaluations they cost.
+
+        :meth:`scored_losses` for solvers whose networks are predictors: each loss is the one
+        :meth:`evaluate_predictor` gives on the training split (so a solver ranks by exactly the
+        harness's training loss), and each predictor costs one forward pass per training
+        example. Predictors of different shapes cannot share a batched forward: one call each.
+        """
+        x, y = self.x_train, self.y_train
+        n_out = self.model.layer_sizes[-1]
+        z = np.empty((len(predictors), x.shape[0], n_out))
+        for i, predictor in enumerate(predictors):
+            z[i] = self._predictor_logits(predictor, x)
+        return self._losses_from_logits(z, y), len(predictors) * self.n_train
+
+    def _predictor_logits(self, predictor: Predictor, x: FloatArray) -> FloatArray:
+        """A predictor's logits for ``x``, checked: ``(n, n_out)`` float64."""
+        z = np.asarray(predictor.logits(x), dtype=np.float64)
+        expected = (x.shape[0], self.model.layer_sizes[-1])
+        if z.shape != expected:
+            raise InvalidParameterError(
+                f"The 'predictor' parameter of {self._owner('evaluate_predictor')} must give "
+                f"logits of shape {expected}. Got shape {z.shape} instead."
+            )
+        return z
+
+    def _losses_from_logits(self, z: FloatArray, y: FloatArray) -> FloatArray:
+        """Losses ``(P,)`` of networks from their logits ``(P, n, n_out)``: the loss of
+        :meth:`_metrics_from_logits`, the same operations on ``P`` rows at once."""
+        if self.loss == "cross_entropy":
+            return cross_entropy_from_logits(z, y, self.model.output_activation)
+        out = activate(self.model.output_activation, z)
+        return error_rates(out, y) if self.loss == "zero_one" else mse(out, y)
+
+    def _metrics_from_logits(self, z: FloatArray, y: FloatArray) -> Metrics:
+        """The metrics of one network from its logits ``(1, n, n_out)`` on targets ``y``:
+        what :meth:`evaluate` and :meth:`evaluate_predictor` share."""
         out = activate(self.model.output_activation, z)
         metrics: Metrics = {"mse": float(mse(out, y)[0])}
         if self.loss == "cross_entropy":
@@ -383,7 +441,7 @@ class Task:
         """``Task.evaluate of task 'xor' (network 2-2sigmoid-1identity (normal))``."""
         return f"Task.{method} of task {self.name!r} (network {self.model.describe()})"
 
-    def evaluator(self, split: Split = "train") -> Callable[[FlatParams], Metrics]:
+    def evaluator(self, split: Split = "train") -> Callable[[FlatParams | Predictor], Metrics]:
         """A reusable :meth:`evaluate` for one split: same metrics, bit for bit, far less overhead.
 
         The harness evaluates the target after every iteration; on XOR one call of
@@ -495,6 +553,7 @@ class Evaluator(_MetricSetup):
 
     def __init__(self, task: Task, split: Split) -> None:
         super().__init__(task, split)  # the data, labels and loss settings, shared
+        self.task, self.split = task, split  # for a predictor handed to it
         spec = task.model
         self.params = np.empty(spec.num_params)
         self.layers = [
@@ -504,10 +563,12 @@ class Evaluator(_MetricSetup):
         self.last = len(self.layers) - 1
         self.diff = np.empty(self.y.shape)
 
-    def __call__(self, params: FlatParams) -> Metrics:
+    def __call__(self, params: FlatParams | Predictor) -> Metrics:
         if getattr(params, "shape", None) != self.shape:
+            if is_predictor(params):  # judged by its own logits (``Task.evaluate_predictor``)
+                return self.task.evaluate_predictor(params, self.split)  # type: ignore[arg-type]
             check_params_shape(params, self.num_params, "params", self._owner("evaluator"))
-        self.params[:] = quantize(self.spec, params)  # ``params`` itself for real weights
+        self.params[:] = quantize(self.spec, params)  # type: ignore[arg-type]  # ``params`` itself for real weights
         h: FloatArray = self.x
         for i, (w, b, z, act) in enumerate(self.layers):
             np.matmul(h, w, out=z)

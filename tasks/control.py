@@ -49,6 +49,7 @@ labels, and ``differentiable = False`` keeps solvers that would fit them away.
 
 from __future__ import annotations
 
+import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +63,7 @@ from tasks._validation import check_interval, check_options, check_params_shape
 from tasks.base import Metrics, Split, Target, Task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import FlatParams, FloatArray, ModelSpec, forward_each
+from tasks.predictor import Predictor, is_predictor
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -460,8 +462,72 @@ def rollout(
         InvalidParameterError: ``log_std`` is missing for a stochastic continuous policy, given
             for a discrete one, or not ``(action_dim,)``.
     """
+    episodes = initial_states.shape[0]
+
+    def policy_outputs(running: IntArray, obs: FloatArray) -> FloatArray:
+        return forward_each(spec, population[running // episodes], obs[:, None, :],
+                            logits=True)[:, 0, :]
+
+    return _episodes(env, policy_outputs, population.shape[0], initial_states, rng=rng,
+                     log_std=log_std, record=record)
+
+
+def rollout_predictors(
+    env: Environment,
+    predictors: Sequence[Predictor],
+    initial_states: FloatArray,
+    *,
+    rng: np.random.Generator | None = None,
+    log_std: FloatArray | None = None,
+    record: bool = False,
+) -> Rollout:
+    """:func:`rollout` for policies that are predictors (``tasks/predictor.py``).
+
+    The same lockstep episodes, actions and accounting; only the policy outputs differ: each
+    predictor's logits for the observations of its own running episodes, one call per predictor
+    per step (predictors of different topologies share no batched forward). Cost: a Python call
+    per predictor and step, so a population of ``P`` predictors over episodes of ``T`` steps
+    makes up to ``P * T`` calls where :func:`rollout` makes ``T``.
+
+    Args:
+        env: the batched environment.
+        predictors: ``P`` policies: logits for ``obs_dim`` inputs, one per action (or per
+            component of a continuous action).
+        initial_states: ``(K, state_dim)`` starting states, shared by every policy.
+        rng, log_std, record: as for :func:`rollout`.
+    """
+    episodes, pop_size = initial_states.shape[0], len(predictors)
+
+    def policy_outputs(running: IntArray, obs: FloatArray) -> FloatArray:
+        members = running // episodes
+        # ``running`` stays in increasing order (it only ever loses entries), so each
+        # predictor's running episodes are one contiguous block of rows.
+        bounds = np.searchsorted(members, np.arange(pop_size + 1)).tolist()
+        out = np.empty((len(running), env.n_outputs))
+        for p, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            if hi > lo:
+                out[lo:hi] = predictors[p].logits(obs[lo:hi])
+        return out
+
+    return _episodes(env, policy_outputs, pop_size, initial_states, rng=rng, log_std=log_std,
+                     record=record)
+
+
+def _episodes(
+    env: Environment,
+    policy_outputs: Callable[[IntArray, FloatArray], FloatArray],
+    pop_size: int,
+    initial_states: FloatArray,
+    *,
+    rng: np.random.Generator | None,
+    log_std: FloatArray | None,
+    record: bool,
+) -> Rollout:
+    """The lockstep episodes of :func:`rollout`: ``policy_outputs(running, obs)`` gives the
+    network outputs for the running episodes (flat index ``p * K + k``) and their
+    observations."""
     std = _gaussian_std(env, rng, log_std)
-    pop_size, episodes = population.shape[0], initial_states.shape[0]
+    episodes = initial_states.shape[0]
     states = np.tile(initial_states, (pop_size, 1))
     running = np.arange(pop_size * episodes)
     returns = np.zeros(pop_size * episodes)
@@ -471,8 +537,7 @@ def rollout(
         if running.size == 0:
             break
         obs = env.observe(states)
-        outputs = forward_each(spec, population[running // episodes], obs[:, None, :],
-                              logits=True)[:, 0, :]
+        outputs = policy_outputs(running, obs)
         actions: IntArray | FloatArray
         stepped: IntArray | FloatArray
         if env.continuous:
@@ -623,12 +688,11 @@ class ControlTask(Task):
         self._check_population(population, "losses")
         return -self.returns(population, split).returns.mean(axis=1)
 
-    def evaluator(self, split: Split = "train") -> Callable[[FlatParams], Metrics]:
+    def evaluator(self, split: Split = "train") -> Callable[[FlatParams | Predictor], Metrics]:
         """The harness's per-report evaluation: :meth:`evaluate` itself (episodes in one batch;
         the supervised :class:`~tasks.base.Evaluator`'s set-up does not apply)."""
-        def evaluate(params: FlatParams) -> Metrics:
-            self._check_vector(params, "evaluator")
-            return self._score(params, split)
+        def evaluate(params: FlatParams | Predictor) -> Metrics:
+            return self._evaluate(params, split, "evaluator")
         return evaluate
 
     def batch_evaluator(self, split: Split = "train") -> Callable[[FloatArray], list[Metrics]]:
@@ -648,18 +712,40 @@ class ControlTask(Task):
         result = self.returns(population, "train")
         return -result.returns.mean(axis=1), result.steps
 
-    def evaluate(self, params: FlatParams, split: Split = "train") -> Metrics:
+    def scored_predictor_losses(self, predictors: Sequence[Predictor]) -> tuple[FloatArray, int]:
+        """:meth:`scored_losses` for predictors: minus each one's mean return over the training
+        episodes (:func:`rollout_predictors`), and the environment steps they took."""
+        result = rollout_predictors(self.environment, predictors, self.train_states)
+        return -result.returns.mean(axis=1), result.steps
+
+    def evaluate(self, params: FlatParams | Predictor, split: Split = "train") -> Metrics:
         """Mean return of one policy on the evaluation episodes (``train``, the target's) or the
         held-out test episodes (``test``), greedy, in one batch.
 
         ``mse`` is NaN: a return has no squared error (kept so every trace row has the field).
+        A predictor (``tasks/predictor.py``) is judged by :meth:`evaluate_predictor`.
 
         Raises:
             InvalidParameterError: ``params`` is not a vector of :attr:`num_params` values, or
                 ``split`` is ``val`` (control tasks have no validation episodes).
         """
-        self._check_vector(params, "evaluate")
-        return self._score(params, split)
+        return self._evaluate(params, split, "evaluate")
+
+    def evaluate_predictor(self, predictor: Predictor, split: Split = "train") -> Metrics:
+        """:meth:`evaluate` of a policy that is a predictor: the same episodes and metrics, its
+        actions from its own logits (:func:`rollout_predictors`)."""
+        if split == "val":
+            raise InvalidParameterError(f"Task {self.name!r} has no validation split.")
+        states = self._states("eval" if split == "train" else "test")
+        return _return_metrics(rollout_predictors(self.environment, [predictor], states))
+
+    def _evaluate(self, params: FlatParams | Predictor, split: Split, method: str) -> Metrics:
+        """:meth:`evaluate` for a vector or a predictor (told apart only when the vector check
+        would fail, so a vector's path is the one it always was)."""
+        if getattr(params, "shape", None) != (self.model.num_params,) and is_predictor(params):
+            return self.evaluate_predictor(params, split)  # type: ignore[arg-type]
+        self._check_vector(params, method)  # type: ignore[arg-type]
+        return self._score(params, split)  # type: ignore[arg-type]
 
     def _check_vector(self, params: FlatParams, method: str) -> None:
         """The supervised tasks' check (``Task.evaluate``): without it the policy network reads
@@ -680,14 +766,19 @@ class ControlTask(Task):
         if split == "val":
             raise InvalidParameterError(f"Task {self.name!r} has no validation split.")
         result = self.returns(params[None, :], "eval" if split == "train" else "test")
-        mean = float(result.returns.mean())
-        return {
-            "return": mean,
-            "loss": -mean,
-            "mse": math.nan,
-            "min_return": float(result.returns.min()),
-            "mean_length": float(result.lengths.mean()),
-        }
+        return _return_metrics(result)
+
+
+def _return_metrics(result: Rollout) -> Metrics:
+    """A control task's metrics of one policy's episodes (:meth:`ControlTask.evaluate`)."""
+    mean = float(result.returns.mean())
+    return {
+        "return": mean,
+        "loss": -mean,
+        "mse": math.nan,
+        "min_return": float(result.returns.min()),
+        "mean_length": float(result.lengths.mean()),
+    }
 
 
 def make_control_task(
@@ -876,4 +967,4 @@ def _options(knobs: dict[str, Any]) -> dict[str, Any]:
 __all__ = ["ACTION_SPACES", "ENVIRONMENTS", "Acrobot", "CartPole", "ControlTask", "Environment",
            "MountainCar", "MountainCarContinuous", "Rollout", "deterministic_actions",
            "make_acrobot", "make_cartpole", "make_mountaincar", "make_mountaincar_continuous",
-           "rollout"]
+           "rollout", "rollout_predictors"]
