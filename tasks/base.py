@@ -563,12 +563,12 @@ class Evaluator(_MetricSetup):
         self.last = len(self.layers) - 1
         self.diff = np.empty(self.y.shape)
 
-    def __call__(self, params: FlatParams | Predictor) -> Metrics:
+    def __call__(self, params: Any) -> Metrics:  # a vector, or a predictor (Task.evaluate)
         if getattr(params, "shape", None) != self.shape:
             if is_predictor(params):  # judged by its own logits (``Task.evaluate_predictor``)
-                return self.task.evaluate_predictor(params, self.split)  # type: ignore[arg-type]
+                return self.task.evaluate_predictor(params, self.split)
             check_params_shape(params, self.num_params, "params", self._owner("evaluator"))
-        self.params[:] = quantize(self.spec, params)  # type: ignore[arg-type]  # ``params`` itself for real weights
+        self.params[:] = quantize(self.spec, params)  # ``params`` itself for real weights
         h: FloatArray = self.x
         for i, (w, b, z, act) in enumerate(self.layers):
             np.matmul(h, w, out=z)
