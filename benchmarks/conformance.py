@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks.budget import Budget, StopReason
 from benchmarks.harness import initial_params, run_one
+from benchmarks.records import RunRecord
 from solvers import SOLVERS, Solver
 from solvers.base import BASELINE, PARADIGMS, REFERENCE
 from tasks import TASKS, get_task
@@ -190,9 +191,14 @@ def check_reproducible(cls: type[Solver], task_name: str, options: dict[str, Any
     require([p["loss"] for p in first.trace] == [p["loss"] for p in second.trace],
             f"two runs with seed 3 on {task_name} gave different traces: the solver must draw "
             f"every random number from the rng it is given")
-    require(first.final_params == second.final_params,
+    # What a run ended on: its parameters, or for a solver that reports its own predictor
+    # (NEAT: no flat vector to store) the evolved topology's size and the loss path.
+    def ended(record: RunRecord) -> tuple[Any, ...]:
+        return (record.final_params, record.model_size, [p["loss"] for p in record.trace])
+
+    require(ended(first) == ended(second),
             f"two runs with seed 3 on {task_name} ended on different parameters")
-    require(first.final_params != other.final_params,
+    require(ended(first) != ended(other),
             f"seeds 3 and 4 on {task_name} ended on the same parameters")
 
 

@@ -41,8 +41,8 @@ from benchmarks.engine.runner import (
     stop_on_signals,
 )
 from benchmarks.records import read_records
+from benchmarks.report.breadth import write_breadth
 from benchmarks.report.document import figures_dir_for, write_report
-from benchmarks.studies.breadth import write_breadth
 from benchmarks.studies.tuning import write_tuned
 from benchmarks.suites import (
     ARMS,

@@ -61,7 +61,7 @@ class TaskEntry:
     options: dict[str, Any] = field(default_factory=dict)
     budget: Budget
     #: The solvers this entry runs, among the suite's (``None``: all of them). The default
-    #: suite's come from the breadth study (:data:`BREADTH`, ``benchmarks/studies/breadth.py``).
+    #: suite's come from the breadth study (:data:`BREADTH`, ``benchmarks/report/breadth.py``).
     solvers: tuple[str, ...] | None = None
 
 
@@ -412,7 +412,7 @@ _RUNS_DESCRIPTION = (
 #: what is done), and the report states which rows are untuned.
 NEVERGRAD_ROWS: tuple[str, ...] = ("ngopt", "de", "pso")
 
-#: The breadth study (issue 27, ``benchmarks/studies/breadth.py``): every built-in solver on
+#: The breadth study (issue 27, ``benchmarks/report/breadth.py``): every built-in solver on
 #: every task of the default suite. Its records are committed under ``results/reference``; it
 #: writes ``breadth.json``, from which the default suite takes its solvers.
 BREADTH = Suite(

@@ -23,6 +23,7 @@ from solvers.elm import ELMSolver
 from solvers.ga import GASolver
 from solvers.lbfgs import LBFGSSolver
 from solvers.lm import LMSolver
+from solvers.neat import NEATSolver
 from solvers.nevergrad_opt import DESolver, NGOptSolver, PSOSolver
 from solvers.numpy_backprop import NumpyBackpropSolver
 from solvers.openai_es import OpenAIESSolver
@@ -58,6 +59,7 @@ SOLVERS: dict[str, type[Solver]] = {
         NGOptSolver,
         DESolver,
         PSOSolver,
+        NEATSolver,
         ReinforceSolver,
         RandomSearchSolver,
         SklearnMLPSolver,

@@ -11,9 +11,15 @@ import pytest
 
 from benchmarks.records import RunRecord
 from benchmarks.report.analysis import group_records
-from benchmarks.report.breadth import ranked, standings, within_paradigm_section
+from benchmarks.report.breadth import (
+    KEEP_PER_PARADIGM,
+    choose,
+    ranked,
+    standings,
+    within_paradigm_section,
+    write_breadth,
+)
 from benchmarks.report.verdict import verdict_section
-from benchmarks.studies.breadth import KEEP_PER_PARADIGM, choose, write_breadth
 from benchmarks.suites import BREADTH, DEFAULT, REFERENCE_BREADTH, narrowed
 from solvers import SOLVERS, builtin_solvers
 from tests.benchmarks.test_report import _record
