@@ -256,7 +256,13 @@ class Monitor:
         (that report's metrics kept as the trace's last point)."""
         self._judge_held()
         self._rolled_back = True  # ``finish`` adds no solver time after the last report
-        if self.stop_reason is not None or self.params is None:
+        if self.stop_reason is not None:
+            return
+        if self.params is None:
+            # The first report itself passed the budget (a solver that scores its own starting
+            # population first, on a task whose costs are only bounded): nothing was judged,
+            # and the run is a miss that ended on the budget, not an error.
+            self.stop_reason = StopReason.MAX_EVALUATIONS
             return
         self.stop_reason = StopReason.MAX_EVALUATIONS
         if self._evaluated != self.iterations:
@@ -649,6 +655,9 @@ def run_one(
     else:
         stop = StopReason.SOLVER_FINISHED
     if monitor.params is None:
+        if stop is StopReason.MAX_EVALUATIONS:
+            error = ("the solver's first report alone spent more evaluations than the budget "
+                     f"({budget.max_evaluations:,}): nothing within the budget to judge")
         return empty_record(base, stop, error, wall)
     params = monitor.params
     with np.errstate(all="ignore"):

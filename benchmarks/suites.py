@@ -219,6 +219,7 @@ class Suite:
             missing = tuple(
                 s for s in solvers if s not in (chosen or {}) and expected(entry, s)
                 and (entry.solvers is None or s in entry.solvers)
+                and "tuned" in self.solver_arms.get(s, ("tuned",))
             )
             if missing:
                 gaps.append(TunedGap(entry=entry, key=key, solvers=missing,

@@ -279,3 +279,18 @@ def test_many_species_do_not_break_reproduction() -> None:
     record = run_one(get_task("xor"), solver, Budget(max_iterations=40, stop_at_target=False),
                      seed=0, strict=True)
     assert record.stop_reason == "max_iterations" and record.iterations == 40
+
+
+def test_a_first_generation_past_the_budget_is_a_miss_not_an_error() -> None:
+    """On a control task a generation's cost is only bounded, so NEAT's first generation (its
+    first report) can pass a small budget: the run ends on the budget with nothing judged."""
+    from benchmarks.budget import Budget
+    from benchmarks.harness import run_one
+    from solvers.neat import NEATSolver
+    from tasks import get_task
+
+    task = get_task("cartpole", train_episodes=2, eval_episodes=5)
+    record = run_one(task, NEATSolver(), Budget(max_evaluations=1_000), seed=0, strict=True)
+    assert record.stop_reason == "max_evaluations"
+    assert record.evaluations == 0 and not record.success
+    assert "first report alone spent more evaluations than the budget (1,000)" in record.error
