@@ -1,15 +1,19 @@
 """Scaling figures, for the reader asking how cost grows with a task's knob: ERT against one
-knob with bootstrap intervals, and the success counts per knob value."""
+knob with bootstrap intervals, and the success counts per knob value; the same on log-log axes
+per paradigm with the fitted power laws, and the modeled wall time against the number of
+workers (both drawn for :mod:`benchmarks.report.scaling`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from benchmarks.report.analysis import (
     AXIS_TITLES,
@@ -227,3 +231,191 @@ def _success_grid(
     ax.set_title("runs reaching the target", fontsize=10)
     ax.set_xlabel(ax.get_xlabel() or "")
     plt.setp(ax.get_yticklabels(), rotation=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Log-log sweeps per paradigm, and the parallel-workers view (benchmarks/report/scaling.py)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepCurve:
+    """One solver's numbers along a sweep, one entry per knob value (NaN where it did not run).
+
+    Plain numbers, computed by :mod:`benchmarks.report.scaling`, so the figure and the
+    section's tables show the same values.
+
+    Attributes:
+        label: the solver label.
+        ert: per cost axis (``evaluations``, ``seconds``), the ERT at each knob value (``inf``:
+            attempted, never reached the target).
+        low, high: the 95% bootstrap interval of each ERT.
+        successes, runs: ``k`` and ``n`` of the attempted runs at each knob value (``runs`` 0:
+            not run there, e.g. refused as not applicable).
+        fit: per cost axis, the fitted line ``(b, a, x_low, x_high)``: ``log10 ERT = a + b
+            log10 x`` over the fitted range, or ``None`` where there is no fit.
+    """
+
+    label: str
+    ert: dict[str, list[float]]
+    low: dict[str, list[float]]
+    high: dict[str, list[float]]
+    successes: list[int]
+    runs: list[int]
+    fit: dict[str, tuple[float, float, float, float] | None]
+
+
+def sweep_figure(
+    title: str,
+    x_title: str,
+    xs: Sequence[float],
+    ticks: Sequence[str],
+    rows: Sequence[tuple[str, Sequence[SweepCurve]]],
+    colours: Palette,
+    path: Path,
+) -> Path | None:
+    """One sweep on log-log axes, one row per paradigm: ERT in evaluations and in seconds with
+    bootstrap intervals and the fitted power law (dotted, over the values it was fitted on),
+    and the success counts beside them.
+
+    A knob value where a solver ran and never reached the target is a ``▼`` in the solver's
+    lane at the top of the panel (ERT = ∞), as in :func:`scaling_figure`.
+    """
+    rows = [(p, curves) for p, curves in rows if curves]
+    if not rows or not xs:
+        return None
+    axes_names: tuple[CostAxis, CostAxis] = ("evaluations", "seconds")
+    with theme():
+        fig, axes = plt.subplots(
+            len(rows), 3, figsize=(15, 3.6 * len(rows) + 0.6), squeeze=False,
+            gridspec_kw={"width_ratios": [1.0, 1.0, 0.9]},
+        )
+        extent: dict[str, list[float]] = {a: [] for a in axes_names}
+        legends: list[list[tuple[Any, str]]] = []
+        for row, (paradigm, curves) in zip(axes, rows, strict=True):
+            handles: list[Any] = []
+            for k, curve in enumerate(curves):
+                style = {"color": colours[curve.label], "marker": marker(curve.label, colours)}
+                for ax, axis in zip(row[:2], axes_names, strict=True):
+                    line = _draw_curve(ax, xs, curve, axis, k, style)
+                    extent[axis] += [max(v, COST_FLOOR[axis]) for v in curve.ert[axis]
+                                     if math.isfinite(v)]
+                    if axis == "evaluations":
+                        handles.append((line, short(curve.label, 28)))
+            for ax, axis in zip(row[:2], axes_names, strict=True):
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+                # Explicit limits: a row where every run missed draws no point to autoscale on.
+                ax.set_xlim(min(xs) / 1.4, max(xs) * 1.4)
+                ax.set_xticks(list(xs), list(ticks))
+                ax.minorticks_off()
+                ax.set_xlabel(x_title)
+                ax.set_ylabel("ERT, evaluations" if axis == "evaluations"
+                              else "ERT, solver seconds")
+                ax.set_title(f"{paradigm}: cost to target", fontsize=10)
+            legends.append(handles)
+        for axis, col in zip(axes_names, (0, 1), strict=True):
+            low, high = ((np.log10(min(extent[axis])), np.log10(max(extent[axis])))
+                         if extent[axis] else (0.0, 1.0))
+            span = max(high - low, 1.0)
+            for row in axes:
+                # The data take the lower part; the top holds the never-reached lanes.
+                row[col].set_ylim(10 ** (low - 0.1 * span), 10 ** (high + 0.55 * span))
+        # The heatmaps last: seaborn lays out its tick labels by drawing the figure, which
+        # needs every log axis to have its limits.
+        for row, (_, curves), handles in zip(axes, rows, legends, strict=True):
+            _success_counts(row[2], curves, ticks)
+            row[2].set_xlabel(x_title)
+            row[2].legend([h for h, _ in handles], [t for _, t in handles], loc="upper left",
+                          bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=8)
+        suptitle(fig, f"{title}: ERT with 95% bootstrap interval, fitted power law dotted "
+                      "(▼ = never reached at that value)", y=1.0)
+        fig.tight_layout()
+        return save(fig, path)
+
+
+def _draw_curve(ax: Any, xs: Sequence[float], curve: SweepCurve, axis: str, lane: int,
+                style: dict[str, Any]) -> Any:
+    """One solver's ERT along the knob with its interval, fitted line and never-reached
+    markers (``lane``: its row of markers at the top); returns the line for the legend."""
+    floor = COST_FLOOR[axis]
+    y = np.array(curve.ert[axis], dtype=float)
+    ok = np.isfinite(y)
+    drawn = np.where(ok, np.maximum(y, floor), np.nan)
+    lo = np.maximum(np.array(curve.low[axis], dtype=float), floor)
+    hi = np.maximum(np.array(curve.high[axis], dtype=float), floor)
+    err = [np.nan_to_num(np.where(ok & np.isfinite(lo), drawn - lo, 0.0)),
+           np.nan_to_num(np.where(ok & np.isfinite(hi), hi - drawn, 0.0))]
+    line = ax.errorbar(list(xs), drawn, yerr=err, ms=5, lw=1.6, capsize=3, **style)
+    fit = curve.fit.get(axis)
+    if fit is not None:
+        b, a, x_lo, x_hi = fit
+        grid = np.geomspace(x_lo, x_hi, 20)
+        ax.plot(grid, 10 ** (a + b * np.log10(grid)), color=style["color"], ls=":", lw=2.2,
+                alpha=0.8)
+    miss = [x for x, v, n in zip(xs, y, curve.runs, strict=True) if n and not math.isfinite(v)]
+    if miss:
+        ax.plot(miss, [0.96 - 0.05 * lane] * len(miss), "v", color=style["color"], ms=6,
+                transform=ax.get_xaxis_transform(), clip_on=False)
+    return line
+
+
+def _success_counts(ax: Any, curves: Sequence[SweepCurve], ticks: Sequence[str]) -> None:
+    """``k/n`` per solver and knob value as a heatmap (grey: not run there)."""
+    rates = pd.DataFrame(
+        [[s / n if n else math.nan for s, n in zip(c.successes, c.runs, strict=True)]
+         for c in curves],
+        index=[short(c.label, 18) for c in curves], columns=list(ticks))
+    notes = pd.DataFrame(
+        [[f"{s}/{n}" if n else "" for s, n in zip(c.successes, c.runs, strict=True)]
+         for c in curves],
+        index=rates.index, columns=rates.columns)
+    success_heatmap_axes(ax, rates, notes, cbar=False,
+                         annot_kws={"fontsize": 8 if len(ticks) > 5 else 9})
+    ax.set_title("runs reaching the target", fontsize=10)
+    plt.setp(ax.get_yticklabels(), rotation=0)
+
+
+def workers_figure(
+    title: str,
+    workers: Sequence[int],
+    panels: Sequence[tuple[str, dict[str, list[float]]]],
+    styles: dict[str, str],
+    colours: Palette,
+    path: Path,
+) -> Path | None:
+    """Modeled wall time to target against the number of workers, one panel per knob value.
+
+    ``panels``: ``(panel title, {label: modeled seconds at each W})``; ``styles``: each label's
+    line style (its paradigm's: evolution solid, gradients dashed, closed form dotted).
+    """
+    panels = [(t, curves) for t, curves in panels if curves]
+    if not panels:
+        return None
+    cols = min(len(panels), 3)
+    n_rows = math.ceil(len(panels) / cols)
+    with theme():
+        fig, axes = plt.subplots(n_rows, cols, figsize=(4.8 * cols, 3.6 * n_rows),
+                                 squeeze=False, layout="constrained")
+        shown: dict[str, Any] = {}
+        for ax, (panel, curves) in zip(axes.flat, panels, strict=False):
+            for label, seconds in curves.items():
+                (line,) = ax.plot(list(workers), seconds, color=colours[label],
+                                  ls=styles.get(label, "-"), marker=marker(label, colours),
+                                  ms=5, lw=1.6)
+                shown.setdefault(label, line)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xticks(list(workers), [f"{w:,}" for w in workers])
+            ax.minorticks_off()
+            ax.set_xlabel("workers W")
+            ax.set_title(short(panel, 48), fontsize=10)
+            ax.margins(y=0.15)
+        for ax in list(axes.flat)[len(panels):]:
+            ax.set_visible(False)
+        for row in axes:
+            row[0].set_ylabel("modeled seconds to target")
+        fig.suptitle(title)
+        fig.legend(list(shown.values()), [short(lab, 30) for lab in shown],
+                   loc="outside lower center", ncol=min(len(shown), 5), frameon=False)
+        return save(fig, path)
