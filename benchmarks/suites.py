@@ -300,12 +300,16 @@ def _b(evaluations: int, seconds: float = SAFETY_SECONDS, *, to_budget: bool = F
 
 SMOKE = Suite(
     name="smoke",
-    description="Every solver on XOR and a sine, 3 seeds, small budgets: a check, not a study.",
+    description=(
+        "Every solver on XOR and a sine, 3 seeds (nevergrad's rows 1: their Python per "
+        "candidate makes a run 10-35 s), small budgets: a check, not a study."
+    ),
     tasks=(
         TaskEntry(name="xor", options={"hidden": 4}, budget=_b(40_000)),
         TaskEntry(name="sine", budget=_b(200_000)),
     ),
     seeds=(0, 1, 2),
+    solver_seeds={s: (0,) for s in ("ngopt", "de", "pso")},
 )
 
 #: Evaluation budgets of the default suite, per task. Each is sized so that the strongest

@@ -32,6 +32,7 @@ from benchmarks.report.analysis import (
     ert_inputs,
     quality_metric,
 )
+from benchmarks.report.baseline import ratio_text
 from benchmarks.report.breadth import label_in_arm, standing_text, standings
 from benchmarks.report.comparisons import fmt_p
 from benchmarks.report.stats import (
@@ -598,11 +599,14 @@ def _notes(verdicts: Sequence[TaskVerdict]) -> list[str]:
                 budget = rows["budget.max_evaluations"].iloc[0] if len(rows) else None
                 pick_ert = v.entries[v.pick].ert
                 if pd.notna(budget) and budget and math.isfinite(pick_ert) and pick_ert > 0:
+                    ratio = budget / pick_ert
                     notes.append(
                         f"- {v.group.name}: `{e.label}` never reached the target within "
-                        f"{budget:,} evaluations, {budget / pick_ert:.0f}× the pick's ERT: "
-                        "the budget, not necessarily the method, ended those runs; it needs "
-                        "more than that many times the pick's evaluations."
+                        f"{budget:,} evaluations, {ratio_text(ratio)} the pick's ERT: the "
+                        "budget, not necessarily the method, ended those runs; "
+                        + ("it needs more than that many times the pick's evaluations."
+                           if ratio >= 1 else "the pick's own ERT (misses counted) is above "
+                           "the budget, so this says little about how they compare.")
                     )
             notes += _pathologies(v, e, rows)
     return notes
@@ -628,10 +632,16 @@ def _pathologies(v: TaskVerdict, e: Entry, rows: pd.DataFrame) -> list[str]:
     weights = [max((abs(x) for x in r.final_params), default=0.0)
                for r in (v.group.records[i] for i in rows.index) if r.final_params]
     if weights and float(np.median(weights)) > HUGE_WEIGHT:
+        why = (
+            "a least-squares fit with a tiny rcond on nearly collinear features; the fit is "
+            "exact on the training points but rests on cancellation between huge weights."
+            if e.paradigm == "closed form" else
+            "the search moved the weights far out and the network computes with saturated "
+            "units (nevergrad's PSO, for one, maps its bounded search box back to weights, so "
+            "a particle at the box's edge becomes a weight near 1e16 times its sigma)."
+        )
         out.append(
             f"- {v.group.name}: `{e.label}`'s largest weight has a median of "
-            f"{float(np.median(weights)):.1e} over its runs: a least-squares fit with a tiny "
-            "rcond on nearly collinear features; the fit is exact on the training points but "
-            "rests on cancellation between huge weights."
+            f"{float(np.median(weights)):.1e} over its runs: {why}"
         )
     return out
