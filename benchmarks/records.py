@@ -314,7 +314,8 @@ class ReadResult:
         ]
 
 
-def read_records(paths: Iterable[Path], *, latest_only: bool = True) -> ReadResult:
+def read_records(paths: Iterable[Path], *, latest_only: bool = True,
+                 parse: Callable[[Any], RunRecord] | None = None) -> ReadResult:
     """Read every record from JSON-lines files; never raises on the files' content.
 
     A line that is not UTF-8, not JSON, not an object, or not a record (a missing field, a field
@@ -323,31 +324,38 @@ def read_records(paths: Iterable[Path], *, latest_only: bool = True) -> ReadResu
     *within a file* wins and the earlier ones are counted in ``superseded``: a file is one
     suite's record of its cells, re-run in place by ``--rerun``, while two suites' files may
     hold the same cell (the write-up's XOR is in two suites) and each keeps its own.
+
+    The files are read a line at a time, never whole. ``parse`` turns a line's JSON value into
+    a record (default :meth:`RunRecord.from_dict`), raising ``RecordFormatError`` for one that
+    is not a record: another form of the records (``benchmarks.record_table``, the report's
+    reader for 10^5 of them) reads through this same loop.
     """
+    parse = RunRecord.from_dict if parse is None else parse
     records: list[RunRecord] = []
     bad: list[tuple[Path, int, str]] = []
     superseded = 0
     for path in paths:
         path = Path(path)
-        start = len(records)
+        start, bad_start = len(records), len(bad)
         try:
-            lines = list(_lines(path))
-        except OSError as exc:
+            for lineno, raw in _lines(path):
+                try:
+                    record = parse(json.loads(raw.decode("utf-8")))
+                except UnicodeDecodeError as exc:
+                    bad.append((path, lineno,
+                                f"not UTF-8 text: {exc.reason} at byte {exc.start}"))
+                except json.JSONDecodeError as exc:
+                    bad.append((path, lineno, f"not JSON: {exc.msg} at column {exc.colno}"))
+                except RecordFormatError as exc:
+                    bad.append((path, lineno, str(exc)))
+                except (ValueError, TypeError, RecursionError) as exc:  # e.g. absurd nesting
+                    bad.append((path, lineno, f"{type(exc).__name__}: {exc}"))
+                else:
+                    records.append(record)
+        except OSError as exc:  # the whole file is skipped, as when it cannot be opened
+            del records[start:], bad[bad_start:]
             bad.append((path, 0, f"cannot read the file: {exc.strerror or exc}"))
             continue
-        for lineno, raw in lines:
-            try:
-                record = RunRecord.from_dict(json.loads(raw.decode("utf-8")))
-            except UnicodeDecodeError as exc:
-                bad.append((path, lineno, f"not UTF-8 text: {exc.reason} at byte {exc.start}"))
-            except json.JSONDecodeError as exc:
-                bad.append((path, lineno, f"not JSON: {exc.msg} at column {exc.colno}"))
-            except RecordFormatError as exc:
-                bad.append((path, lineno, str(exc)))
-            except (ValueError, TypeError, RecursionError) as exc:  # e.g. absurdly deep nesting
-                bad.append((path, lineno, f"{type(exc).__name__}: {exc}"))
-            else:
-                records.append(record)
         if latest_only:
             kept, dropped = latest_per_key(records[start:])
             records[start:] = kept

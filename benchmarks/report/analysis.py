@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.record_table import Trace
 from benchmarks.records import RunRecord
 from benchmarks.results import (
     CostAxis,
@@ -67,9 +68,18 @@ COST_FLOOR: dict[str, float] = {"iterations": 1.0, "evaluations": 1.0, "seconds"
 
 def trace_column(record: RunRecord, name: str) -> np.ndarray:
     """One field of the trace as a float array (NaN where missing, e.g. accuracy on regression)."""
+    if isinstance(record.trace, Trace):  # a record read into a table: no point built
+        return record.trace.column(name)
     return np.array(
         [math.nan if p.get(name) is None else float(p[name]) for p in record.trace], dtype=float
     )
+
+
+def trace_present(record: RunRecord, name: str) -> np.ndarray:
+    """Where one field of the trace is present (not ``None``), as a bool array."""
+    if isinstance(record.trace, Trace):
+        return record.trace.present(name)
+    return np.array([p.get(name) is not None for p in record.trace], dtype=bool)
 
 
 def first_hit(record: RunRecord, metric: str, level: float, axis: CostAxis) -> float:
@@ -84,7 +94,7 @@ def first_hit(record: RunRecord, metric: str, level: float, axis: CostAxis) -> f
     hit = np.flatnonzero(values <= level)
     if hit.size == 0:
         return math.inf
-    return float(record.trace[int(hit[0])][TRACE_FIELD[axis]])
+    return float(trace_column(record, TRACE_FIELD[axis])[int(hit[0])])
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,7 +386,8 @@ def success_grid(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Success rates (label x group, NaN where a label did not run) and their ``k/n`` texts
     (``missing`` where it did not run), over attempted runs, for the success heatmaps."""
-    rows = pd.concat([g.frame[g.frame["attempted"]].assign(group=g.name) for g in groups])
+    rows = pd.concat([g.frame.loc[g.frame["attempted"], ["label", "success"]].assign(group=g.name)
+                      for g in groups])  # two columns, not a copy of every one
     counts = rows.pivot_table(index="label", columns="group", values="success",
                               aggfunc=["sum", "count"], observed=True)
     names = [g.name for g in groups]

@@ -52,7 +52,7 @@ from benchmarks.report.analysis import (
 )
 from benchmarks.report.figures.common import Palette
 from benchmarks.report.figures.scaling import SweepCurve, sweep_figure, workers_figure
-from benchmarks.report.stats import ert, ert_bootstrap
+from benchmarks.report.stats import ert, ert_bootstrap, resample_blocks
 from benchmarks.results import base_solver, default_options
 from benchmarks.suites import DATA_SEED, PER_SEED
 from solvers import SOLVERS
@@ -229,10 +229,13 @@ def fit_exponent(
     rng = np.random.default_rng(seed)
     boot = np.empty((n_boot, len(used)))
     for j, (_, costs, ok) in enumerate(used):
-        draw = rng.integers(0, len(costs), size=(n_boot, len(costs)))
-        hits = ok[draw].sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            boot[:, j] = np.where(hits > 0, costs[draw].sum(axis=1) / hits, np.nan)
+        row = 0
+        for draw in resample_blocks(rng, len(costs), n_boot):
+            hits = ok[draw].sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                boot[row:row + len(draw), j] = np.where(hits > 0, costs[draw].sum(axis=1) / hits,
+                                                        np.nan)
+            row += len(draw)
     logs = np.log10(np.maximum(boot, floor))
     valid = np.isfinite(logs)
     count = valid.sum(axis=1)

@@ -215,6 +215,22 @@ def drawable(group: TaskGroup, label: str) -> list[Any]:
     ]
 
 
+#: At most this many runs of one solver are drawn one by one (a line each) in a panel. More are
+#: sampled evenly in seed order, the median run always among them: 10^4 seeds' lines would draw
+#: as one blot, and computing each network on a grid would take minutes and gigabytes.
+MAX_DRAWN = 20
+
+
+def sample_runs(runs: Sequence[Any], keep: Any) -> list[Any]:
+    """``runs`` if there are at most :data:`MAX_DRAWN`, else that many spread evenly over them
+    (in their order), ``keep`` among them."""
+    if len(runs) <= MAX_DRAWN:
+        return list(runs)
+    others = [r for r in runs if r is not keep]
+    picks = {id(others[int(i)]) for i in np.linspace(0, len(others) - 1, MAX_DRAWN - 1)}
+    return [r for r in runs if r is keep or id(r) in picks]
+
+
 def median_run(runs: Sequence[Any], metric: str) -> Any:
     """The run with the median final training ``metric`` (the lower middle for an even count)."""
     scored = sorted(runs, key=lambda r: (r.final_train.get(metric, math.inf), r.seed))

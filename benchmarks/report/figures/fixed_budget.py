@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from benchmarks.records import RunRecord
-from benchmarks.report.analysis import TaskGroup, quality_metric
+from benchmarks.report.analysis import TaskGroup, quality_metric, trace_column, trace_present
 from benchmarks.report.figures.common import legend_below, palette, save, suptitle, theme
 from benchmarks.results import base_solver
 
@@ -108,12 +108,12 @@ def quality_curves_figure(group: TaskGroup, colours: Any, path: Path) -> Path | 
         f, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
         for ax, axis, x_field in zip(axes, ("evaluations", "seconds"),
                                      ("evaluations", "solver_seconds"), strict=True):
-            xs = [p[x_field] for lab in labels for r in group.attempted(lab) for p in r.trace
-                  if p.get(x_field)]
-            positive = [x for x in xs if x > 0]
-            if not positive:
+            xs = _trace_values([r for lab in labels for r in group.attempted(lab)], x_field)
+            positive = xs[xs > 0]
+            if not positive.size:
                 continue
-            grid = np.geomspace(min(positive), max(positive) * 1.001, CURVE_POINTS)
+            grid = np.geomspace(float(positive.min()), float(positive.max()) * 1.001,
+                                CURVE_POINTS)
             for k, lab in enumerate(labels):
                 m = _curves(group.attempted(lab), x_field, field, grid)
                 if m.size == 0:
@@ -158,8 +158,8 @@ def control_return_figure(group: TaskGroup, colours: Any, path: Path) -> Path | 
               if any(len(r.trace) > 1 for r in group.attempted(lab))]
     if not labels:
         return None
-    xs = [p["evaluations"] for lab in labels for r in group.attempted(lab) for p in r.trace]
-    top = max(xs, default=0)
+    xs = _trace_values([r for lab in labels for r in group.attempted(lab)], "evaluations")
+    top = float(xs.max()) if xs.size else 0.0
     if top <= 0:
         return None
     grid = np.linspace(0.0, top, CURVE_POINTS)
@@ -209,14 +209,19 @@ def _style(label: str, solvers: dict[str, Any]) -> tuple[Any, str, str]:
     return solvers.get(name, "0.3"), ("-" if label != name else "--"), _MARKERS[k % len(_MARKERS)]
 
 
+def _trace_values(runs: Sequence[RunRecord], field: str) -> np.ndarray:
+    """Every trace point's ``field`` over ``runs``, one float array (NaN where absent)."""
+    return np.concatenate([np.empty(0), *(trace_column(r, field) for r in runs)])
+
+
 def _curves(runs: Sequence[RunRecord], x_field: str, field: str, grid: np.ndarray) -> np.ndarray:
     rows = []
     for r in runs:
-        pts = [(p[x_field], p.get(field)) for p in r.trace if p.get(field) is not None]
-        if not pts:
+        keep = trace_present(r, field)  # a point without the field is skipped, not a NaN
+        if not keep.any():
             continue
-        x = np.array([p[0] for p in pts], dtype=float)
-        y = np.array([p[1] for p in pts], dtype=float)
+        x = trace_column(r, x_field)[keep]
+        y = trace_column(r, field)[keep]
         y[~np.isfinite(y)] = np.nan  # a diverged run has no quality to draw (log axes choke on inf)
         idx = np.searchsorted(x, grid, side="right") - 1
         row = np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan)

@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from benchmarks.report.analysis import AXIS_TITLES, TRACE_FIELD, CostAxis, TaskGroup, trace_column
 from benchmarks.report.figures.common import (
+    MAX_DRAWN,
     TOP,
     Palette,
     coinciding,
@@ -37,6 +38,7 @@ from benchmarks.report.figures.common import (
     panel_grid,
     panel_title,
     positive_range,
+    sample_runs,
     save,
     short,
     stored,
@@ -259,6 +261,7 @@ def decision_boundary_figure(group: TaskGroup, colours: Palette, path: Path) -> 
         if n_out > 1
         else ListedColormap(["#3b6fb6", "#c44e52"])
     )
+    sampled = False
     with theme("ticks"):
         fig, axes = panel_grid(len(labels), height=3.7)
         mesh = None
@@ -266,13 +269,17 @@ def decision_boundary_figure(group: TaskGroup, colours: Palette, path: Path) -> 
             runs = drawable(group, lab)
             extra = ""
             if runs:
-                params = np.array([r.final_params for r in runs])
+                median = median_run(runs, "loss")
+                drawn = sample_runs(runs, median)
+                params = np.array([r.final_params for r in drawn])
                 with np.errstate(over="ignore", invalid="ignore"):
                     out = forward(task.model, params, pts)  # (R, G, n_out)
                 score = np.argmax(out, axis=2) if n_out > 1 else out[:, :, 0]
-                median = median_run(runs, "loss")
-                k = runs.index(median)
+                k = drawn.index(median)
                 extra = f"shaded: seed {median.seed} (median loss)"
+                if len(drawn) < len(runs):
+                    sampled = True
+                    extra += f"; lines: {len(drawn)} of {len(runs)} seeds"
                 if n_out == 1 and np.nanmax(score[k]) - np.nanmin(score[k]) < 1e-3:
                     extra += f"\noutput constant {np.nanmean(score[k]):.2f}"
                 if n_out > 1:
@@ -348,7 +355,8 @@ def decision_boundary_figure(group: TaskGroup, colours: Palette, path: Path) -> 
         suptitle(
             fig,
             f"{group.name}: decision regions of the trained networks "
-            "(lines: boundary of every seed)",
+            + (f"(lines: boundary of up to {MAX_DRAWN} seeds, spread evenly)" if sampled
+               else "(lines: boundary of every seed)"),
         )
         return save(fig, path)
 
@@ -390,6 +398,7 @@ def function_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
     span = float(np.ptp(np.concatenate([yt, task.y_train[:, 0]]))) or 1.0
     ylo = min(yt.min(), task.y_train.min()) - 0.35 * span
     yhi = max(yt.max(), task.y_train.max()) + 0.35 * span
+    sampled = False
     with theme():
         fig, axes = panel_grid(len(labels), width=3.8, height=3.1)
         for ax, lab in zip(axes, labels, strict=False):
@@ -405,22 +414,26 @@ def function_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
             )
             extra = ""
             if runs:
+                median = median_run(runs, "mse")
+                drawn = sample_runs(runs, median)
                 with np.errstate(over="ignore", invalid="ignore"):
-                    out = forward(task.model, np.array([r.final_params for r in runs]), grid)[
+                    out = forward(task.model, np.array([r.final_params for r in drawn]), grid)[
                         :, :, 0
                     ]
-                median = median_run(runs, "mse")
-                for r, y in zip(runs, out, strict=True):
+                for r, y in zip(drawn, out, strict=True):
                     if r is not median:
                         ax.plot(grid[:, 0], y, color=colours[lab], lw=0.8, alpha=0.45)
                 ax.plot(
                     grid[:, 0],
-                    out[runs.index(median)],
+                    out[drawn.index(median)],
                     color=colours[lab],
                     lw=2.2,
                     label="median run",
                 )
                 extra = f"thick: seed {median.seed} (median MSE)"
+                if len(drawn) < len(runs):
+                    sampled = True
+                    extra += f"; thin: {len(drawn)} of {len(runs)} seeds"
             else:
                 nothing_to_draw(ax)
             ax.set_ylim(ylo, yhi)
@@ -430,7 +443,9 @@ def function_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | No
         left_labels_only(axes, len(labels))
         axes[0].legend(fontsize=7, loc="best", framealpha=0.8)
         suptitle(
-            fig, f"{group.name}: learned function (thin: every seed) against the truth (dashed)"
+            fig, f"{group.name}: learned function (thin: "
+            + (f"up to {MAX_DRAWN} seeds, spread evenly" if sampled else "every seed")
+            + ") against the truth (dashed)"
         )
         return save(fig, path)
 
