@@ -70,6 +70,7 @@ from benchmarks.report.protocol import (
     seed_text,
     tuning_section,
 )
+from benchmarks.report.scaling import scaling_section
 from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import (
     ert,
@@ -1023,7 +1024,7 @@ def build_markdown(
     for g in groups:
         body += _task_section(g, figs)
     body += tuning_section(tuned_doc, figs.make)
-    body += _scaling_section(groups, labels, figs)
+    body += scaling_section(groups, labels, figs)
     body += _registered_sections(md_path, root, sections, failed_sections)
     body += _accounting(records, frame)
     body += _environment(frame)
