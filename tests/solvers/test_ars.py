@@ -14,19 +14,7 @@ from solvers.ars import ARSSolver
 from tasks import get_task
 from tasks.base import Target
 from tasks.errors import InvalidParameterError
-
-
-class RecordingMonitor:
-    def __init__(self, stop_after: int) -> None:
-        self.params: list[np.ndarray] = []
-        self.evaluations: list[int] = []
-        self.stop_after = stop_after
-
-    def report(self, params: np.ndarray, *, evaluations: int, backward: int = 0) -> bool:
-        assert backward == 0
-        self.params.append(np.array(params, copy=True))
-        self.evaluations.append(evaluations)
-        return len(self.params) >= self.stop_after
+from tests.solvers.recording import RecordingMonitor
 
 
 @pytest.mark.parametrize(
