@@ -383,6 +383,8 @@ def _strongest_lines(verdicts: Sequence[TaskVerdict]) -> list[str]:
         top = standings(groups, paradigm)
         if len(top) > 1 and top[0].wins:
             parts.append(f"{paradigm}: {standing_text(top[0])}")
+        elif len(top) == 1:
+            parts.append(f"{paradigm}: {standing_text(top[0])}, the only one that runs here")
     if not parts:
         return []
     return ["- **Strongest solver of each paradigm here** (best of its paradigm on the most "

@@ -118,3 +118,10 @@ def test_a_missing_choice_file_leaves_every_solver(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert narrowed(BREADTH, bad) == BREADTH.tasks
+
+
+def test_a_paradigm_with_one_solver_is_named_as_the_only_one() -> None:
+    records = [r for r in _three_evolvers() if r.solver != "sgd"]
+    text = "\n".join(verdict_section(group_records(records)))
+    assert "gradients: adam (best on 2 of 2 tasks, 20/20 runs reached the target), the only " \
+           "one that runs here" in text
