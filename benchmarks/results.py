@@ -34,6 +34,7 @@ Categorical columns: ``suite``, ``task``, ``solver``, ``arm``, ``paradigm``, ``l
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -41,9 +42,9 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,11 @@ NESTED = {
 NOT_COLUMNS = frozenset({"trace", "final_params"})
 #: Fields of the long trace frame that identify the run a trace point belongs to.
 TRACE_ID = ("key", "suite", "task", "group", "solver", "label", "arm", "paradigm", "seed")
+
+#: Nested fields whose objects repeat between records (flattened once per object).
+_REPEATING = frozenset({"task_options", "config", "budget", "environment"})
+#: The record fields that become columns, in their order.
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord) if f.name not in NOT_COLUMNS)
 
 _TO_TARGET: dict[str, str] = {
     "iterations": "iterations_to_target",
@@ -263,39 +269,56 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     """One row per record, in the order given (row ``i`` is ``records[i]``); see the module
     docstring for the columns."""
     defaults = solver_defaults()
-    rows: list[dict[str, Any]] = []
-    for r in records:
-        row: dict[str, Any] = {}
-        for name, value in r.__dict__.items():
-            if name in NOT_COLUMNS:
-                continue
-            if name in NESTED:
-                _flatten(NESTED[name], value or {}, row)
-            else:
-                row[name] = value
-        rows.append(row)
-    names = dict.fromkeys(k for row in rows for k in row)
-    columns = {c: [row.get(c) for row in rows] for c in names}
-    frame = pd.DataFrame({c: _typed_column(v) if "." in c else v for c, v in columns.items()},
-                         index=pd.RangeIndex(len(rows)))
-    frame["stop_reason"] = [str(r.stop_reason) for r in records]
+    index = pd.RangeIndex(len(records))
+    # A field at a time, each made a column (and its list let go) before the next: 10^5
+    # records' rows, or all their columns as lists at once, would take gigabytes. Columns come
+    # in the order their names first appear going down the rows, a row's names in field order.
+    data: dict[str, Any] = {}
+    first: dict[str, tuple[int, int, int]] = {}  # column -> (row, field, place in the field)
+    for field_at, name in enumerate(_RECORD_FIELDS):
+        values = [getattr(r, name) for r in records]  # not ``r.__dict__``: a view has none
+        if not values:
+            continue
+        if name not in NESTED:
+            first[name] = (0, field_at, 0)
+            data[name] = values
+            continue
+        # Options, configurations, budgets and machines repeat (records read into a table
+        # share them): each object is flattened once; ``values`` keeps it alive, so its id too.
+        flat: dict[int, dict[str, Any]] = {}
+        columns: dict[str, list[Any]] = {}
+        for i, value in enumerate(values):
+            if name not in _REPEATING or id(value) not in flat:
+                flat[id(value)] = {}
+                _flatten(NESTED[name], value or {}, flat[id(value)])
+            for place, (column, item) in enumerate(flat[id(value)].items()):
+                if column not in columns:
+                    columns[column] = [None] * len(records)
+                    first[column] = (i, field_at, place)
+                columns[column][i] = item
+            if name not in _REPEATING:
+                del flat[id(value)]
+        del values, flat
+        for column in list(columns):
+            values = columns.pop(column)
+            data[column] = _typed_column(values) if "." in column else values
+    data = {column: data[column] for column in sorted(data, key=first.__getitem__)}
+    data["stop_reason"] = pd.Series([str(r.stop_reason) for r in records], index=index)
     for column in ("iterations_to_target", "evaluations_to_target", "trial"):
-        frame[column] = pd.array([getattr(r, column) for r in records], dtype="Int64")
-    frame["seconds_to_target"] = pd.array([r.seconds_to_target for r in records], dtype="Float64")
-    derived = pd.DataFrame(index=frame.index)
-    derived["paradigm"] = [getattr(SOLVERS.get(r.solver), "paradigm", None) for r in records]
-    derived["label"] = [solver_label(r, defaults) for r in records]
-    derived["group_key"], derived["group"] = _group_names(records)
-    derived["attempted"] = frame["stop_reason"] != "unsupported"
-    derived["success"] = frame["iterations_to_target"].notna().astype(bool)
-    derived["censored"] = frame["stop_reason"].isin(CENSORING) & ~derived["success"]
+        data[column] = pd.array([getattr(r, column) for r in records], dtype="Int64")
+    data["seconds_to_target"] = pd.array([r.seconds_to_target for r in records], dtype="Float64")
+    data["paradigm"] = [getattr(SOLVERS.get(r.solver), "paradigm", None) for r in records]
+    data["label"] = [solver_label(r, defaults) for r in records]
+    data["group_key"], data["group"] = _group_names(records)
+    data["attempted"] = data["stop_reason"] != "unsupported"
+    data["success"] = pd.Series(data["iterations_to_target"], index=index).notna().astype(bool)
+    data["censored"] = data["stop_reason"].isin(CENSORING) & ~data["success"]
     for axis in AXES:
-        derived[f"cost_to_target.{axis}"] = frame[_TO_TARGET[axis]]
-    frame = pd.concat([frame, derived], axis=1)
+        data[f"cost_to_target.{axis}"] = data[_TO_TARGET[axis]]
     for column in CATEGORICAL:
-        if column in frame:
-            frame[column] = frame[column].astype("category")
-    return frame
+        if column in data:
+            data[column] = pd.Series(data[column], index=index).astype("category")
+    return pd.DataFrame(data, index=index, copy=False)
 
 
 def trace_frame(records: Sequence[RunRecord], runs: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -365,18 +388,25 @@ def load_trace(paths_or_dir: str | os.PathLike[str] | Iterable[str | os.PathLike
     return trace_frame(read(paths_or_dir, latest_only=latest_only))
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
+def write_atomic(path: Path, data: str | bytes | Callable[[TextIO], object]) -> Path:
     """Write a whole file or nothing: the data goes to a temporary file in the same folder,
     which replaces ``path`` only once it is complete. A full disk or an interrupt while
-    writing leaves the previous file as it was, never an empty or half-written one."""
+    writing leaves the previous file as it was, never an empty or half-written one.
+
+    ``data`` may be a function that writes the text to the file it is given, so text too large
+    to hold twice (a CSV of 10^5 runs) goes to the file as it is made.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         if isinstance(data, str):
             tmp.write_text(data, encoding="utf-8")
-        else:
+        elif isinstance(data, bytes):
             tmp.write_bytes(data)
+        else:
+            with tmp.open("w", encoding="utf-8") as f:
+                data(f)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -386,11 +416,14 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Write a frame as CSV, complete or not at all (:func:`write_atomic`). List-valued cells
     (layer widths) are written as JSON."""
-    out = frame.copy()
-    for column in [c for c in out.columns if pd.api.types.is_object_dtype(out[c].dtype)]:
-        out[column] = [json.dumps(v) if isinstance(v, list | tuple | dict) else v
-                       for v in out[column]]
-    return write_atomic(path, out.to_csv(index=False, lineterminator="\n"))
+    # Only the object columns are replaced (a new frame over the same other columns, not a
+    # copy of every one), and the text goes to the file in chunks, never whole in memory.
+    out = frame.assign(**{
+        column: [json.dumps(v) if isinstance(v, list | tuple | dict) else v
+                 for v in frame[column]]
+        for column in frame.columns if pd.api.types.is_object_dtype(frame[column].dtype)
+    })
+    return write_atomic(path, lambda f: out.to_csv(f, index=False, lineterminator="\n"))
 
 
 def slugify(text: str) -> str:

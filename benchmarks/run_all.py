@@ -40,7 +40,7 @@ from benchmarks.engine.runner import (
     run_cells,
     stop_on_signals,
 )
-from benchmarks.records import read_records
+from benchmarks.record_table import read_table
 from benchmarks.report.breadth import write_breadth
 from benchmarks.report.document import figures_dir_for, write_report
 from benchmarks.studies.tuning import write_tuned
@@ -518,7 +518,8 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
                          f"--report-only to write the report.")
     if not records_path.exists():
         fail(f"no records at {records_path}; run a suite first.")
-    result = read_records([records_path])
+    # Into columns: the report holds every record at once, 10^5 of them in a large study.
+    result = read_table([records_path])
     if not result.records:
         # Nothing to report: writing would replace a good report with an empty one.
         if result.bad_lines:
@@ -552,7 +553,7 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
         print(f"default-suite solvers: {breadth_path} (the breadth study's choice)")
     try:
         path = write_report(result.records, report, f"evo-vs-grad report: suite '{suite.name}'",
-                            superseded=result.superseded)
+                            superseded=result.superseded, records_file=records_path)
     except OSError as exc:
         fail(f"{_os_error(exc, 'report', report)} The records in {str(records_path)!r} are "
              f"kept; rerun with --report-only to write the report.")

@@ -68,11 +68,11 @@ COST_FLOOR: dict[str, float] = {"iterations": 1.0, "evaluations": 1.0, "seconds"
 
 def trace_column(record: RunRecord, name: str) -> np.ndarray:
     """One field of the trace as a float array (NaN where missing, e.g. accuracy on regression)."""
-    if isinstance(record.trace, Trace):  # a record read into a table: no point built
-        return record.trace.column(name)
-    return np.array(
-        [math.nan if p.get(name) is None else float(p[name]) for p in record.trace], dtype=float
-    )
+    trace = record.trace
+    if isinstance(trace, Trace):  # a record read into a table: no point built
+        return trace.column(name)
+    return np.array([math.nan if p.get(name) is None else float(p[name]) for p in trace],
+                    dtype=float)
 
 
 def trace_present(record: RunRecord, name: str) -> np.ndarray:
@@ -204,15 +204,57 @@ class TaskGroup:
         out: dict[str, dict[str | None, pd.DataFrame]] = {}
         if self.frame.empty:
             return {"tried": {None: self.frame}, "usable": {None: self.frame}}
-        tried = self.frame[self.frame["attempted"]]
-        for kind, rows in (("tried", tried), ("usable", tried[~tried["censored"]])):
-            out[kind] = {None: rows, **{str(label): part for label, part in
-                                        rows.groupby("label", sort=False, observed=True)}}
+        # A part whose rows are contiguous in the group's frame (a label's runs are, and are
+        # mostly all attempted) is a slice of it, which shares its columns: copies of every
+        # group's parts held through the report would be 10^5 runs' rows four times over.
+        attempted = self.frame["attempted"].to_numpy(dtype=bool)
+        usable = attempted & ~self.frame["censored"].to_numpy(dtype=bool)
+        where = self.frame.groupby("label", sort=False, observed=True).indices
+        for kind, mask in (("tried", attempted), ("usable", usable)):
+            parts = {str(label): positions[mask[positions]] for label, positions in where.items()}
+            order = sorted((p for p in parts.items() if p[1].size), key=lambda p: p[1][0])
+            out[kind] = {None: self._part(np.flatnonzero(mask)),
+                         **{label: self._part(positions) for label, positions in order}}
         return out
+
+    def _part(self, positions: np.ndarray) -> pd.DataFrame:
+        """The group's rows at ``positions`` (ascending): a slice when they are contiguous."""
+        if positions.size and positions[-1] - positions[0] + 1 == positions.size:
+            return self.frame.iloc[int(positions[0]):int(positions[-1]) + 1]
+        return self.frame.iloc[positions]
 
     @functools.cached_property
     def _seed_costs(self) -> dict[tuple[str, bool], pd.DataFrame]:
         return {}
+
+    @functools.cached_property
+    def _level_runtimes(self) -> dict[tuple[str, str], list[np.ndarray]]:
+        return {}
+
+    def level_runtimes(self, label: str, axis: CostAxis) -> list[np.ndarray]:
+        """Per target level, the cost at which each attempted run of ``label`` met it
+        (:meth:`TargetLevel.runtime`), computed once: the headline and both ECDF panels ask.
+        Each run's trace columns are read once for every level, not once per level."""
+        if (label, axis) not in self._level_runtimes:
+            runs = self.attempted(label)
+            out = [np.empty(len(runs)) for _ in self.levels]
+            for k, r in enumerate(runs):
+                columns: dict[str, np.ndarray] = {}
+                for level, costs in zip(self.levels, out, strict=True):
+                    if level.own:
+                        costs[k] = cost_to_target(r, axis)
+                        continue
+                    if level.metric not in columns:
+                        columns[level.metric] = trace_column(r, level.metric)
+                    hit = np.flatnonzero(columns[level.metric] <= level.value)
+                    if hit.size == 0:  # first_hit's answer, from the columns read once
+                        costs[k] = math.inf
+                        continue
+                    if TRACE_FIELD[axis] not in columns:
+                        columns[TRACE_FIELD[axis]] = trace_column(r, TRACE_FIELD[axis])
+                    costs[k] = float(columns[TRACE_FIELD[axis]][int(hit[0])])
+            self._level_runtimes[label, axis] = out
+        return self._level_runtimes[label, axis]
 
     def seed_costs(self, axis: CostAxis = "evaluations", *, floor: bool = True) -> pd.DataFrame:
         """The usable runs' costs to target by seed x label (:func:`paired_costs` of this group
@@ -267,16 +309,21 @@ def group_records(
     # since every selection of a group's rows copies each column it has.
     frame = frame.drop(columns=[c for c in frame.columns
                                 if c.startswith(("config.", "task.", "environment."))])
-    frame = frame.assign(label=frame["label"].astype(str), _rank=_solver_rank(frame))
+    frame = frame.assign(label=frame["label"].astype(str))
     # Groups in order of first appearance; within one, rows by solver rank, label, then seed.
-    frame["_group"] = frame.groupby("group_key", sort=False).ngroup()
-    frame = frame.sort_values(["_group", "_rank", "label", "seed"], kind="stable")
+    # The sort orders four key columns and each group takes its own rows once: sorting the
+    # whole frame would copy every row twice more (10^5 of them in a large study).
+    keys = pd.DataFrame({"_group": frame.groupby("group_key", sort=False).ngroup(),
+                         "_rank": _solver_rank(frame), "label": frame["label"],
+                         "seed": frame["seed"]})
+    keys = keys.sort_values(["_group", "_rank", "label", "seed"], kind="stable")
     out: list[TaskGroup] = []
-    for _, rows in frame.groupby("_group", sort=False):
+    for _, order in keys.groupby("_group", sort=False):
+        rows = frame.loc[order.index]
         first = records[rows.index.min()]
         group = TaskGroup(
             name=str(rows["group"].iloc[0]), task=first.task, options=dict(first.task_options),
-            frame=rows.drop(columns=["_rank", "_group"]), records=records,
+            frame=rows, records=records,
         )
         rebuilt = rebuild_task_or_reason(group.first)
         if isinstance(rebuilt, str):
@@ -292,7 +339,7 @@ def solver_order(groups: Sequence[TaskGroup]) -> list[str]:
     """Every solver label of the report, registry order first, then by name."""
     if not groups:
         return []
-    frame = pd.concat([g.frame for g in groups])
+    frame = pd.concat([g.frame[["solver", "label"]] for g in groups])  # not every column
     labels = frame.assign(_rank=_solver_rank(frame), label=frame["label"].astype(str))
     labels = labels.drop_duplicates("label").sort_values(["_rank", "label"], kind="stable")
     return labels["label"].tolist()
@@ -400,12 +447,7 @@ def success_grid(
 
 def runtime_problems(groups: Sequence[TaskGroup], label: str, axis: CostAxis) -> list[np.ndarray]:
     """Per (task, target) pair, the runtimes of ``label``'s runs (empty when it did not run)."""
-    problems: list[np.ndarray] = []
-    for g in groups:
-        runs = g.attempted(label)
-        for level in g.levels:
-            problems.append(np.array([level.runtime(r, axis) for r in runs], dtype=float))
-    return problems
+    return [runtimes for g in groups for runtimes in g.level_runtimes(label, axis)]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.environment import ROOT
+from benchmarks.record_table import read_table
 from benchmarks.records import RunRecord, read_records
 from benchmarks.report import figures as fig
 from benchmarks.report.analysis import (
@@ -252,7 +253,8 @@ def _headline(groups: Sequence[TaskGroup], labels: Sequence[str]) -> list[str]:
         "reached, share of runs | censored by time |",
         "|---|---|---|---|---|---|",
     ]
-    rows = pd.concat([g.frame for g in groups])
+    rows = pd.concat([g.frame[["attempted", "censored", "success", "label", "group"]]
+                      for g in groups])  # the columns read, not a copy of every one
     rows = rows[rows["attempted"]].assign(
         usable=~rows["censored"], ok=rows["success"] & ~rows["censored"])
     per_label = rows.groupby("label", sort=False).agg(
@@ -330,8 +332,23 @@ def _same_commit(a: str, b: str) -> bool:
     return bool(a) and bool(b) and (a.startswith(b) or b.startswith(a))
 
 
+def _records_of(paths: Sequence[Path], known: dict[Path, Sequence[RunRecord]], *,
+                table: bool = False) -> list[RunRecord]:
+    """The records of ``paths``, file by file as ``read_records`` reads them (``table``: as
+    :func:`~benchmarks.record_table.read_table` does, for a large file read only to look);
+    a file in ``known`` (the report's own records file) is not read again: its records are
+    given."""
+    out: list[RunRecord] = []
+    for path in paths:
+        given = known.get(path.resolve())
+        read = read_table if table else read_records
+        out += given if given is not None else read([path]).records
+    return out
+
+
 def _provenance_flags(
-    frame: pd.DataFrame, md_path: Path, root: Path, sections: Sequence[ReportSection]
+    frame: pd.DataFrame, md_path: Path, root: Path, sections: Sequence[ReportSection],
+    known: dict[Path, Sequence[RunRecord]],
 ) -> list[str]:
     """Lines flagging a study or benchmark section measured at another commit or on another
     machine than these records: its numbers are then not directly comparable with theirs."""
@@ -345,7 +362,7 @@ def _provenance_flags(
         if not present:
             continue
         own = set(frame["key"])
-        study = [r for r in read_records(present).records if r.key not in own]
+        study = [r for r in _records_of(present, known, table=True) if r.key not in own]
         if study:
             others.append((
                 title,
@@ -387,10 +404,12 @@ def _facts(
     root: Path = ROOT,
     sections: Sequence[ReportSection] = (),
     frame: pd.DataFrame | None = None,
+    known: dict[Path, Sequence[RunRecord]] | None = None,
 ) -> list[str]:
     """How long the suite took, on what, from which commit: facts a reader needs first; and
     which appended study or benchmark section was measured elsewhere (``md_path``'s ``raw/``
-    folder, saved pytest-benchmark runs under ``root``)."""
+    folder, saved pytest-benchmark runs under ``root``; ``known``: records files already
+    read, see :func:`build_markdown`)."""
     stamps = sorted(r.timestamp for r in records if r.timestamp)
     span = ""
     if len(stamps) >= 2:
@@ -412,7 +431,8 @@ def _facts(
         f"{total / 60:.1f} min ({len(records)} runs; executor: {_count_text(executors)}).",
         f"- **Machine:** {_count_text(cpus)}, {_count_text(cores)} cores; commit "
         f"{_count_text(commits)}.",
-        *(_provenance_flags(frame, md_path, root, sections) if md_path is not None else []),
+        *(_provenance_flags(frame, md_path, root, sections, known or {})
+          if md_path is not None else []),
         "",
     ]
 
@@ -656,7 +676,8 @@ def _scaling_section(
 
 
 def _registered_sections(
-    md_path: Path, root: Path, sections: Sequence[ReportSection], failed: list[str]
+    md_path: Path, root: Path, sections: Sequence[ReportSection], failed: list[str],
+    known: dict[Path, Sequence[RunRecord]] | None = None,
 ) -> list[str]:
     """The registered study and benchmark sections (:mod:`benchmarks.report.sections`).
 
@@ -671,7 +692,7 @@ def _registered_sections(
         if section.record_files and not present:
             continue
         try:
-            records = tuple(read_records(present).records) if present else ()
+            records = tuple(_records_of(present, known or {})) if present else ()
             body = [str(line) for line in section.lines(SectionInputs(records=records, root=root))]
         except Exception as exc:  # noqa: BLE001 - one broken section must not lose the report
             reason = f"{type(exc).__name__}: {exc}"
@@ -700,7 +721,10 @@ def _accounting(records: Sequence[RunRecord], frame: pd.DataFrame) -> list[str]:
         "seconds before first report, median (max) | µs per iteration | dtype |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    attempted = frame[frame["attempted"]].assign(solver=lambda f: f["solver"].astype(str))
+    # The columns read here only: a selection of every column would copy the whole frame.
+    wanted = [c for c in ("solver", "iteration_unit", "config.dtype") if c in frame]
+    attempted = frame.loc[frame["attempted"], wanted].assign(
+        solver=lambda f: f["solver"].astype(str))
     order = {name: i for i, name in enumerate(SOLVERS)}
     by_solver = dict(list(attempted.groupby("solver", sort=False)))
     for name in sorted(by_solver, key=lambda n: (order.get(n, len(order)), n)):
@@ -742,9 +766,23 @@ def _count_text(counts: pd.Series) -> str:
     return "; ".join(f"{k} ({v} runs)" for k, v in counts.items())
 
 
+def _version_texts(packages: pd.DataFrame) -> pd.Series:
+    """Each row's package versions as text (``numpy 2.4.6, torch 2.13.0``), written once per
+    combination: 10^5 runs share a handful."""
+    combination = packages.groupby(list(packages.columns), dropna=False, sort=False).ngroup()
+    first = packages.loc[~combination.duplicated().to_numpy()]
+    text = {
+        int(k): ", ".join(f"{c.removeprefix('environment.versions.')} {v}"
+                          for c, v in row.items() if pd.notna(v))
+        for k, (_, row) in zip(combination.loc[first.index], first.iterrows(), strict=True)
+    }
+    return combination.map(text)
+
+
 def _environment(frame: pd.DataFrame) -> list[str]:
     env_columns = [c for c in frame.columns if c.startswith("environment.")]
-    envs = frame[frame[env_columns].notna().any(axis=1)] if env_columns else frame.iloc[:0]
+    envs = (frame.loc[frame[env_columns].notna().any(axis=1), env_columns] if env_columns
+            else frame.iloc[:0])
     if envs.empty:
         return ["## Environment", "", "The records carry no environment.", ""]
 
@@ -752,9 +790,8 @@ def _environment(frame: pd.DataFrame) -> list[str]:
         return _counts(_column(envs, f"environment.{key}", "unknown"))
 
     packages = [c for c in env_columns if c.startswith("environment.versions.")]
-    versions = _counts(envs[packages].apply(lambda row: ", ".join(
-        f"{c.removeprefix('environment.versions.')} {v}" for c, v in row.items() if pd.notna(v)),
-        axis=1) if packages else pd.Series("", index=envs.index))
+    versions = _counts(_version_texts(envs[packages]) if packages
+                       else pd.Series("", index=envs.index))
     executors = _counts(frame["executor"].astype(str) + ", " + frame["workers"].astype(str)
                         + " worker(s)")
     stamps = sorted(t for t in frame["timestamp"] if t)
@@ -866,10 +903,13 @@ def _errors(groups: Sequence[TaskGroup]) -> list[str]:
     """Failed runs, one row per kind of failure: the same stop reason and message up to its
     numbers, wherever it happened (twenty export-check failures are one row, with the tasks,
     solvers and seeds they hit and the range of the numbers in the message)."""
-    frame = pd.concat([g.frame for g in groups])
-    failed = frame[frame["stop_reason"].isin(["error", "timeout", "numerical_failure"])]
-    if failed.empty:
+    # Each group's failed rows, not a copy of every run first.
+    parts = [part for g in groups for part in [
+        g.frame[g.frame["stop_reason"].isin(["error", "timeout", "numerical_failure"])]]
+        if not part.empty]
+    if not parts:
         return []
+    failed = pd.concat(parts)
     kinds = failed["error"].astype(str).map(_failure_kind)
     failed = failed.assign(kind=kinds.str[0], numbers=kinds.str[1],
                            reason=failed["stop_reason"].astype(str))
@@ -948,14 +988,19 @@ def build_markdown(
     sections: Sequence[ReportSection] = REPORT_SECTIONS,
     superseded: int = 0,
     frame: pd.DataFrame | None = None,
+    records_file: Path | None = None,
 ) -> tuple[str, _Figures, list[str]]:
     """The report as Markdown, drawing its figures into the folder next to ``md_path``.
 
     Returns the text, the figures drawn (and those that failed) and the registered sections
     (``sections``) that failed. ``superseded``: records the reader dropped because a later
     record of the same cell replaced them (said in the header). ``frame``: the records' runs
-    frame (:func:`benchmarks.results.runs_frame`), built here if not given.
+    frame (:func:`benchmarks.results.runs_frame`), built here if not given. ``records_file``:
+    the file ``records`` were read from (every latest record of it, as ``read_records`` reads
+    it); a section that reads the same file takes them instead of reading it again, which for
+    10^5 records would cost minutes and a second copy of them in memory.
     """
+    known = {records_file.resolve(): records} if records_file is not None else {}
     failed_sections: list[str] = []
     folder = figures_dir_for(md_path)
     figs = _Figures(folder=folder, base=md_path.parent)
@@ -991,7 +1036,7 @@ def build_markdown(
     body = [
         *verdict_section(groups),
         *protocol_section(records, frame, tuned_doc),
-        *_facts(records, md_path, root, sections, frame),
+        *_facts(records, md_path, root, sections, frame, known),
         *_how_to_read(N_BOOT),
         "## Summary across tasks",
         "",
@@ -1025,7 +1070,7 @@ def build_markdown(
         body += _task_section(g, figs)
     body += tuning_section(tuned_doc, figs.make)
     body += scaling_section(groups, labels, figs)
-    body += _registered_sections(md_path, root, sections, failed_sections)
+    body += _registered_sections(md_path, root, sections, failed_sections, known)
     body += _accounting(records, frame)
     body += _environment(frame)
     body += _caveats(frame)
@@ -1046,6 +1091,7 @@ def build_report(
     root: Path = ROOT,
     sections: Sequence[ReportSection] = REPORT_SECTIONS,
     superseded: int = 0,
+    records_file: Path | None = None,
 ) -> ReportFiles:
     """Write ``md_path``, its figures folder, the self-contained HTML next to it and the runs
     as CSV (``<suite>-runs.csv``, one row per run: :mod:`benchmarks.results`).
@@ -1060,21 +1106,24 @@ def build_report(
         title: the report's title.
         root: repository root, where the benchmark table looks for saved runs.
         sections: the study and benchmark sections to append (default: the registry).
+        superseded: records the reader dropped because a later record of the cell won.
+        records_file: the file ``records`` are every latest record of, if any (a section that
+            reads it takes them instead of reading it again).
     """
     md_path.parent.mkdir(parents=True, exist_ok=True)
     frame = runs_frame(records)
     text, figs, failed_sections = build_markdown(
         records, title, md_path, root=root, sections=sections, superseded=superseded,
-        frame=frame,
+        frame=frame, records_file=records_file,
     )
-    if records:
-        write_csv(frame, runs_csv_path(md_path, str(_counts(frame["suite"]).index[0])))
     write_atomic(md_path, text)
     # The registered study and benchmark sections are long appendices: folded in the HTML.
     html_path = write_html(
         text, md_path.parent, title, md_path.with_suffix(".html"),
         folded=[section.title for section in sections],
     )
+    if records:  # last: it streams to its file, and the report comes first
+        write_csv(frame, runs_csv_path(md_path, str(_counts(frame["suite"]).index[0])))
     made = set(figs.made)
     for old in figs.folder.glob("*.png") if figs.folder.is_dir() else ():
         if old not in made:  # a figure of a task no longer in the records
@@ -1090,13 +1139,16 @@ def runs_csv_path(md_path: Path, suite: str) -> Path:
 
 
 def write_report(
-    records: Sequence[RunRecord], path: Path, title: str, *, superseded: int = 0
+    records: Sequence[RunRecord], path: Path, title: str, *, superseded: int = 0,
+    records_file: Path | None = None,
 ) -> Path:
     """Write the Markdown report to ``path`` (plus its figures and ``.html``); return ``path``.
 
-    ``superseded``: records the reader dropped because a later record of the cell won.
+    ``superseded``: records the reader dropped because a later record of the cell won;
+    ``records_file``: the file ``records`` were read from (:func:`build_report`).
     """
-    return build_report(records, path, title, superseded=superseded).markdown
+    return build_report(records, path, title, superseded=superseded,
+                        records_file=records_file).markdown
 
 
 __all__ = ["ReportFiles", "build_markdown", "build_report", "figures_dir_for", "write_report"]

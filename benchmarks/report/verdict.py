@@ -292,7 +292,8 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
     defaults = task_verdicts(groups, arm="defaults")
     if not verdicts:
         return []
-    n_seeds = pd.concat([g.frame[g.frame["attempted"]] for g in groups])["seed"].unique()
+    n_seeds = pd.concat([g.frame.loc[g.frame["attempted"], ["seed"]] for g in groups])[
+        "seed"].unique()  # the one column, not a copy of every one
     by_regime = {r: [v for v in verdicts if regime_of(v.group) == r] for r in REGIMES}
     present = [r for r in REGIMES if by_regime[r]]
     regimes_text = ", ".join(f"{r} ({len(by_regime[r])})" for r in present)
