@@ -132,6 +132,11 @@ class RunRecord:
     #: NEAT's evolved topology, reported as a predictor), ``None`` for the task's own network
     #: (``num_params`` says its size). Records written before the field read back as ``None``.
     model_size: dict[str, int] | None = None
+    #: The run's peak resident memory in bytes: the process's high-water mark reset just before
+    #: the run (Linux ``/proc/self/clear_refs``) and read after it, so it includes the Python,
+    #: NumPy and torch already loaded (about 0.4 GB) and every copy the solver made. ``None``
+    #: where the platform cannot reset the mark, and in records written before the field.
+    peak_memory_bytes: int | None = None
     arm: str = "defaults"
     trial: int | None = None
     executor: str = "serial"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -199,6 +200,7 @@ def _everything_but_time(record: RunRecord) -> dict[str, Any]:
     """The record's outcome: every field but measured seconds, timestamps and the warnings text
     (the first warning of a run names a line of code, which is the same either way)."""
     timed = {"solver_seconds", "eval_seconds", "wall_seconds", "seconds_to_target", "timestamp",
+             "peak_memory_bytes",
              "environment"}
     out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
            if f.name not in timed}
@@ -418,3 +420,34 @@ def test_an_upper_bound_cost_does_not_end_a_control_run_early_and_an_overshoot_n
     exact = run_one(get_task("xor"), Scripted(mode="never", cost=300),
                     Budget(max_evaluations=1_000), seed=0, strict=True)
     assert exact.evaluations == 900 and exact.stop_reason == "max_evaluations"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Allocates(Solver):
+    """Touches ``megabytes`` of fresh memory, then reports once (a test double)."""
+
+    name: ClassVar[str] = "allocates"
+    iteration: ClassVar[str] = "one report"
+    megabytes: int = 0
+
+    def iteration_cost(self, task: Task) -> Cost:
+        return Cost(1)
+
+    def run(self, task: Task, x0: np.ndarray, monitor: Monitor, rng: np.random.Generator) -> None:
+        block = np.ones(self.megabytes * 2**20 // 8)  # written, so resident
+        monitor.report(x0 + 0.0 * block[:1], evaluations=0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/clear_refs: Linux")
+def test_peak_memory_is_the_runs_own_high_water_mark() -> None:
+    """Issue 24: the record states the run's peak memory. The mark is reset before each run, so
+    a run that allocates 200 MB after one that allocated 400 MB shows 200 MB more than a run
+    that allocates nothing, not the earlier run's 400."""
+    task, budget = get_task("xor"), Budget(max_iterations=1)
+    peaks = {}
+    for megabytes in (400, 0, 200):
+        record = run_one(task, Allocates(megabytes=megabytes), budget, seed=0)
+        assert record.peak_memory_bytes is not None
+        peaks[megabytes] = record.peak_memory_bytes
+    grown = (peaks[200] - peaks[0]) / 2**20
+    assert 190 <= grown <= 260, f"{grown:.0f} MB above a run that allocates nothing"

@@ -114,7 +114,7 @@ def comparable(record: RunRecord) -> dict[str, Any]:
     """A record without what legitimately differs between two executions of the same run."""
     data = json.loads(record.to_json())
     for field in ("solver_seconds", "eval_seconds", "wall_seconds", "seconds_to_target",
-                  "timestamp", "executor", "workers", "environment"):
+                  "timestamp", "executor", "workers", "environment", "peak_memory_bytes"):
         data.pop(field)
     for point in data["trace"]:
         point.pop("solver_seconds")
