@@ -9,7 +9,7 @@ flat tensor as on per-layer tensors.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -18,8 +18,11 @@ from torch.nn import functional
 
 from solvers._ste import StraightThrough, plain
 from solvers.base import Monitor
+from tasks._validation import check_interval
 from tasks.base import Task
+from tasks.errors import InvalidParameterError
 from tasks.mlp import TERNARY_THRESHOLD, ModelSpec, quantize_weights
+from tasks.network import ModuleSpec
 
 #: The report's caveat for every ``torch.optim`` solver (``Solver.caveat``).
 TORCH_CAVEAT = (
@@ -35,7 +38,8 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 def torch_forward(
-    spec: ModelSpec, theta: torch.Tensor, x: torch.Tensor, estimator: str = "clipped"
+    spec: ModelSpec | ModuleSpec, theta: torch.Tensor, x: torch.Tensor,
+    estimator: str = "clipped", **forward_kwargs: Any,
 ) -> torch.Tensor:
     """Forward one flat parameter vector; returns the output layer's *logits*.
 
@@ -43,7 +47,13 @@ def torch_forward(
     pass exactly as the population forward (``tasks.mlp``) applies them; their backward is the
     straight-through proxy ``estimator`` (``solvers/_ste.py``). Real weights and smooth units
     run the plain operations, so ``estimator`` is inert there.
+
+    A torch module's network (:class:`tasks.network.ModuleSpec`) runs its own forward on views of
+    ``theta`` (``ModuleSpec.torch_logits``), with ``forward_kwargs`` (e.g. ``truncation``); an
+    MLP takes none.
     """
+    if not isinstance(spec, ModelSpec):
+        return spec.torch_logits(theta, x, **forward_kwargs)
     h = x
     slices = list(spec.slices())
     for i, ((w, b, fi, fo), act) in enumerate(zip(slices, spec.activations, strict=True)):
@@ -192,15 +202,44 @@ class TorchGradientLoop:
     parameters after every epoch and stops when the harness says so. ``ste`` (the solver's
     straight-through settings on this task, ``solvers/_ste.py``) picks the backward proxy, the
     loss descended and whether the latent weights are clipped to [-1, 1] after every update.
+
+    Args:
+        task, x0, dtype, batch_size, ste: as above.
+        clip_norm: when set, the gradient of ``theta`` is rescaled to at most this L2 norm before
+            every optimizer step (``torch.nn.utils.clip_grad_norm_``), the usual guard against
+            exploding gradients through a recurrent unroll. ``None`` (default) leaves the
+            gradient alone.
+        forward_kwargs: keywords passed to a torch module's forward at every step (e.g.
+            ``{"truncation": 20}`` for truncated backpropagation through time); the module must
+            take each (``ModuleSpec.supports``). An MLP takes none.
+
+    Raises:
+        InvalidParameterError: ``clip_norm`` is not a positive float, or ``forward_kwargs``
+            names a keyword the task's network does not take.
     """
 
     def __init__(self, task: Task, x0: np.ndarray, dtype: str, batch_size: int | None,
-                 ste: StraightThrough | None = None) -> None:
+                 ste: StraightThrough | None = None, *, clip_norm: float | None = None,
+                 forward_kwargs: Mapping[str, Any] | None = None) -> None:
+        owner = "TorchGradientLoop"
+        if clip_norm is not None:
+            check_interval(clip_norm, "clip_norm", owner, low=0.0, closed="neither")
+        kwargs = dict(forward_kwargs or {})
+        spec = task.model
+        for key, value in kwargs.items():
+            if not isinstance(spec, ModuleSpec) or not spec.supports(key):
+                raise InvalidParameterError(
+                    f"The 'forward_kwargs' parameter of {owner} must name keywords the network "
+                    f"of task {task.name!r} ({spec.describe()}) takes in its forward. Got "
+                    f"{key}={value!r} instead."
+                )
         self.task = task
         self.x, self.y = tensors(task, dtype)
         self.theta = torch.tensor(x0, dtype=DTYPES[dtype], requires_grad=True)
         self.batch_size = batch_size
         self.ste = plain(task) if ste is None else ste
+        self.clip_norm = clip_norm
+        self.forward_kwargs = kwargs
 
     def run(
         self, optimizer: torch.optim.Optimizer, monitor: Monitor, rng: np.random.Generator
@@ -209,12 +248,16 @@ class TorchGradientLoop:
         theta, x, y, task, spec = self.theta, self.x, self.y, self.task, self.task.model
         estimator, loss = self.ste.estimator, self.ste.loss
         clip = clip_latent(spec, theta) if self.ste.clip_latent else None
+        clip_norm, kwargs = self.clip_norm, self.forward_kwargs
         report = monitor.report
         if not report(to_numpy(theta), evaluations=0):
             while True:
                 if self.batch_size is None or self.batch_size >= n:
                     optimizer.zero_grad(set_to_none=True)
-                    torch_loss(task, torch_forward(spec, theta, x, estimator), y, loss).backward()
+                    logits = torch_forward(spec, theta, x, estimator, **kwargs)
+                    torch_loss(task, logits, y, loss).backward()
+                    if clip_norm is not None:
+                        torch.nn.utils.clip_grad_norm_(theta, clip_norm)
                     optimizer.step()
                     if clip is not None:
                         clip()
@@ -223,8 +266,10 @@ class TorchGradientLoop:
                     for start in range(0, n, self.batch_size):
                         idx = order[start : start + self.batch_size]
                         optimizer.zero_grad(set_to_none=True)
-                        logits = torch_forward(spec, theta, x[idx], estimator)
+                        logits = torch_forward(spec, theta, x[idx], estimator, **kwargs)
                         torch_loss(task, logits, y[idx], loss).backward()
+                        if clip_norm is not None:
+                            torch.nn.utils.clip_grad_norm_(theta, clip_norm)
                         optimizer.step()
                         if clip is not None:
                             clip()
@@ -232,9 +277,10 @@ class TorchGradientLoop:
                     break
 
 
-def clip_latent(spec: ModelSpec, theta: torch.Tensor) -> Callable[[], None]:
+def clip_latent(spec: ModelSpec | ModuleSpec, theta: torch.Tensor) -> Callable[[], None]:
     """A function clipping ``theta``'s weights (not its biases) to [-1, 1] in place, as
     BinaryConnect clips its latent weights after every update."""
+    assert isinstance(spec, ModelSpec)  # only quantized weights are clipped; a module has none
     weights = [w for w, _, _, _ in spec.slices()]
 
     def clip() -> None:

@@ -12,7 +12,7 @@ import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +39,9 @@ from tasks.mlp import (
     quantize,
 )
 from tasks.predictor import Predictor, is_predictor
+
+if TYPE_CHECKING:  # tasks.network imports torch, which ``import tasks`` does not need
+    from tasks.network import ModuleSpec
 
 JSONValue = Any
 Split = Literal["train", "val", "test"]
@@ -171,7 +174,10 @@ class Task:
         x_val, y_val: an optional validation split carved from the training data (real data
             sets): the harness picks the best-validation checkpoint with it, so the test split
             never chooses anything. ``None`` when the task has none.
-        model: the default network, overridable through :func:`with_options`.
+        model: the default network, overridable through :func:`with_options`: an MLP
+            (:class:`tasks.mlp.ModelSpec`) or any torch module (:class:`tasks.network.ModuleSpec`,
+            evaluated through its own batched forward; only ``loss`` and
+            ``output_activation`` can be overridden on it).
         loss: the training loss: ``mse``, ``cross_entropy`` or ``zero_one`` (the classification
             error rate, ``1 - accuracy``; classification tasks only; NaN when an output is
             not finite, so a diverged run is still seen as diverged).
@@ -195,13 +201,13 @@ class Task:
     y_train: FloatArray
     x_test: FloatArray
     y_test: FloatArray
-    model: ModelSpec
+    model: ModelSpec | ModuleSpec
     loss: str = "mse"
     target: Target
     has_split: bool = True
     options: Mapping[str, JSONValue] = field(default_factory=dict)
     description: str = ""
-    final_metrics: Callable[[ModelSpec, FlatParams], Metrics] | None = None
+    final_metrics: Callable[[ModelSpec | ModuleSpec, FlatParams], Metrics] | None = None
     x_val: FloatArray | None = None
     y_val: FloatArray | None = None
     dynamics: Dynamics | None = None
@@ -447,8 +453,11 @@ class Task:
         The harness evaluates the target after every iteration; on XOR one call of
         :meth:`evaluate` is ~50 us of Python and NumPy dispatch around ~2 us of arithmetic. The
         evaluator slices the layer views, allocates the activations and precomputes the labels
-        once, then runs the same NumPy operations on arrays of the same shapes.
+        once, then runs the same NumPy operations on arrays of the same shapes. A torch module's
+        network has no layers to slice: its evaluator is :meth:`evaluate` itself.
         """
+        if not isinstance(self.model, ModelSpec):
+            return ModuleEvaluator(self, split)
         return Evaluator(self, split)
 
     def batch_evaluator(self, split: Split = "train") -> Callable[[FloatArray], list[Metrics]]:
@@ -474,6 +483,8 @@ class Task:
         evaluators), or a target it has no bound for.
         """
         base = Task
+        if not isinstance(self.model, ModelSpec):
+            return None  # its bounds are an MLP's, layer by layer
         if (type(self).evaluate is not base.evaluate
                 or type(self).evaluator is not base.evaluator
                 or type(self).batch_evaluator is not base.batch_evaluator):
@@ -541,6 +552,22 @@ class BatchEvaluator(_MetricSetup):
         return rows
 
 
+class ModuleEvaluator(_MetricSetup):
+    """``task.evaluate(params, split)`` for a torch module's network (``tasks/network.py``).
+
+    A module's forward (one ``functional_call``) costs far more than the per-call set-up the
+    MLP's :class:`Evaluator` saves, so this one is :meth:`Task.evaluate` itself: identical
+    metrics by construction.
+    """
+
+    def __init__(self, task: Task, split: Split) -> None:
+        super().__init__(task, split)
+        self.task, self.split = task, split
+
+    def __call__(self, params: Any) -> Metrics:
+        return self.task.evaluate(params, self.split)
+
+
 class Evaluator(_MetricSetup):
     """``task.evaluate(params, split)`` with the per-call set-up done once (see ``evaluator``).
 
@@ -551,10 +578,14 @@ class Evaluator(_MetricSetup):
     owns its buffers.
     """
 
+    spec: ModelSpec  # Task.evaluator gives a torch module's network a ModuleEvaluator
+
     def __init__(self, task: Task, split: Split) -> None:
         super().__init__(task, split)  # the data, labels and loss settings, shared
         self.task, self.split = task, split  # for a predictor handed to it
         spec = task.model
+        assert isinstance(spec, ModelSpec)  # Task.evaluator gives a module a ModuleEvaluator
+        self.spec = spec
         self.params = np.empty(spec.num_params)
         self.layers = [
             (self.params[w].reshape(fi, fo), self.params[b], np.empty((self.n, fo)), act)
@@ -648,8 +679,11 @@ class QuietScreen(_MetricSetup):
     exact metrics.
     """
 
+    spec: ModelSpec  # Task.quiet_screen builds none for a torch module's network
+
     def __init__(self, task: Task) -> None:
         super().__init__(task, "train")
+        assert isinstance(self.spec, ModelSpec)
         target = task.target
         self.layers = [(w, b, fi, fo, act) for (w, b, fi, fo), act
                        in zip(self.spec.slices(), self.spec.activations, strict=True)]
@@ -796,6 +830,8 @@ def with_options(task: Task, **overrides: Any) -> Task:
     """
     if not overrides:
         return task
+    if not isinstance(task.model, ModelSpec):
+        return _with_module_options(task, overrides)
     owner = f"task {task.name!r}"
     spec = task.model
     hidden: tuple[int, ...] = tuple(spec.layer_sizes[1:-1])
@@ -838,6 +874,50 @@ def with_options(task: Task, **overrides: Any) -> Task:
     options = dict(task.options)
     options.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()
                     if not _redundant(task, overrides, k, model, loss)})
+    return dataclasses.replace(task, model=model, loss=loss, options=options)
+
+
+#: The overrides that apply to a torch module's network (``tasks/network.py``): they act on its
+#: logits, outside the module. The others reshape an MLP's layers, which a module does not have.
+MODULE_OPTIONS: tuple[str, ...] = ("output_activation", "loss")
+
+
+def _with_module_options(task: Task, overrides: dict[str, Any]) -> Task:
+    """:func:`with_options` on a task whose network is a torch module.
+
+    ``loss`` and ``output_activation`` apply as on an MLP. ``hidden``, ``hidden_activation``,
+    ``init`` and ``weights`` describe an MLP's layers: on a module they would be silently
+    meaningless, so they are refused, and the message names the task's own knobs that change
+    its network instead.
+    """
+    from tasks.network import OUTPUT_ACTIVATIONS, ModuleSpec
+
+    spec = task.model
+    assert isinstance(spec, ModuleSpec)  # the caller dispatched on it
+    owner = f"task {task.name!r}"
+    for name, value in overrides.items():
+        if name not in MODULE_OPTIONS:
+            knobs = ", ".join(spec.options) or "the task's knobs"
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be left unset: the task's network is "
+                f"a torch module ({spec.describe()}), not an MLP, and only "
+                f"{' and '.join(repr(k) for k in MODULE_OPTIONS)} apply to it; change the "
+                f"network through the task's own knobs ({knobs}). Got {value!r} instead."
+            )
+    model = spec
+    if "output_activation" in overrides:
+        output = overrides["output_activation"]
+        check_options(output, "output_activation", owner, OUTPUT_ACTIVATIONS)
+        if output != spec.output_activation:
+            model = dataclasses.replace(spec, output_activation=output)
+    loss = overrides.get("loss", task.loss)
+    if model == spec and loss == task.loss:
+        return task  # every override equals the default: the same task, the same cell key
+    options = dict(task.options)
+    if model != spec:
+        options["output_activation"] = model.output_activation
+    if loss != task.loss:
+        options["loss"] = loss
     return dataclasses.replace(task, model=model, loss=loss, options=options)
 
 

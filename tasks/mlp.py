@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, log_softmax
 
 from tasks._validation import check_options, check_type
+
+if TYPE_CHECKING:  # tasks.network imports torch, which ``import tasks`` does not need
+    from tasks.network import ModuleSpec
 
 FloatArray = NDArray[np.float64]
 FlatParams = NDArray[np.float64]
@@ -338,12 +341,13 @@ _CHUNK_FLOATS = 65_536
 
 
 def forward(
-    spec: ModelSpec, params: FloatArray, x: FloatArray, *, logits: bool = False
+    spec: ModelSpec | ModuleSpec, params: FloatArray, x: FloatArray, *, logits: bool = False
 ) -> FloatArray:
     """Evaluate a population (or one vector) of networks on a batch, in one vectorized call.
 
     Args:
-        spec: the network's shape.
+        spec: the network's shape; a :class:`tasks.network.ModuleSpec` (a torch module) is
+            evaluated by its own batched forward (``ModuleSpec.population_logits``).
         params: ``(P, n_params)`` or ``(n_params,)``, the stored (latent) parameters;
             quantized weights are quantized here (:func:`quantize`).
         x: inputs ``(N, n_in)``.
@@ -353,6 +357,10 @@ def forward(
         ``(P, N, n_out)`` for a population, ``(N, n_out)`` for a single vector.
     """
     single = params.ndim == 1
+    if not isinstance(spec, ModelSpec):  # a torch module's network (tasks/network.py)
+        z = spec.population_logits(params[None, :] if single else params, x)
+        out = z if logits else activate(spec.output_activation, z)
+        return out[0] if single else out
     pop = quantize(spec, params[None, :] if single else params)
     widest = max(spec.layer_sizes[1:])
     chunk = max(1, _CHUNK_FLOATS // (x.shape[0] * widest))
