@@ -119,7 +119,7 @@ def check_declarations(name: str, cls: type[Solver]) -> None:
             f"{name} declares paradigm {paradigm!r}; it must be one of "
             f"{', '.join(repr(p) for p in (*PARADIGMS, REFERENCE, BASELINE))}.")
     require(getattr(cls, "search_space", None), f"{name} declares no search space")
-    fields = set(cls().config())
+    fields = {f.name for f in dataclasses.fields(cls)}  # config() may leave unset ones out
     searched = {*cls.search_space, *getattr(cls, "conditional_space", {})}
     stray = sorted(searched - fields)
     require(not stray, f"a searched hyperparameter must be a field of {name}; "
@@ -155,7 +155,8 @@ def bad_values(default: Any) -> list[Any]:
 
 def check_hyperparameters_validated(cls: type[Solver]) -> None:
     """For each field, at least one bad value is rejected, and the message names the field."""
-    defaults = cls().config()
+    solver = cls()  # the fields' defaults (config() may leave unset options out)
+    defaults = {f.name: getattr(solver, f.name) for f in dataclasses.fields(cls)}
     for field in dataclasses.fields(cls):
         messages = []
         for bad in bad_values(defaults[field.name]):

@@ -143,7 +143,10 @@ def solver_label(record: RunRecord, defaults: dict[str, dict[str, Any]]) -> str:
     if record.arm != "defaults":
         return f"{record.solver} [{record.arm}]"
     base = defaults.get(record.solver, {})
-    diff = {k: v for k, v in record.config.items() if base.get(k, v) != v}
+    # An option the defaults leave out (``clip_norm`` while off) is a difference, for a solver
+    # whose defaults are known.
+    diff = {k: v for k, v in record.config.items()
+            if base.get(k, v) != v or (base and k not in base)}
     if not diff:
         return record.solver
     return record.solver + " (" + ", ".join(f"{k}={v}" for k, v in diff.items()) + ")"

@@ -186,9 +186,9 @@ def list_everything() -> str:
     lines.append("solvers [origin] (hyperparameters; plugins run only when named with --solvers):")
     for name in SOLVERS:
         cls = get_solver_class(name)
-        defaults = cls().config()
+        defaults = cls()  # its fields, not config(): that leaves options that are off out
         lines.append(f"  {name} [{SOLVER_ORIGINS.get(name, BUILTIN)}]: "
-                     + ", ".join(f"{k}={defaults[k]!r}" for k in solver_fields(name)))
+                     + ", ".join(f"{k}={getattr(defaults, k)!r}" for k in solver_fields(name)))
         lines.append(f"    one iteration: {cls.iteration}; cost: {cls.evaluations}")
     lines.append(f"tasks [origin] (knobs; every task also takes {', '.join(MODEL_OPTIONS)}):")
     for name in TASKS:

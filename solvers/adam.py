@@ -12,8 +12,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from solvers._ste import GradientSolver
 from solvers._torch import DTYPES, TORCH_CAVEAT, TorchGradientLoop
+from solvers._unroll import UnrolledGradientSolver
 from solvers.base import Cost, Monitor
 from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
@@ -22,7 +22,7 @@ from tasks.mlp import FlatParams
 
 
 @dataclass(frozen=True, kw_only=True)
-class AdamSolver(GradientSolver):
+class AdamSolver(UnrolledGradientSolver):
     """Adam, full batch unless ``batch_size`` is set.
 
     Iteration: one epoch, i.e. one full-batch step, or ``ceil(N / batch_size)`` mini-batch steps.
@@ -41,6 +41,9 @@ class AdamSolver(GradientSolver):
         dtype: ``float64`` (matches the harness exactly) or ``float32``.
         estimator, surrogate, clip_latent: the straight-through options of every gradient
             solver (:class:`solvers._ste.GradientSolver`); inert on a task that needs no STE.
+        clip_norm, truncation: gradient-norm clipping and truncated BPTT
+            (:class:`solvers._unroll.UnrolledGradientSolver`); off by default, tuned only on
+            tasks whose network is recurrent or unrolled.
     """
 
     name: ClassVar[str] = "adam"
@@ -71,13 +74,14 @@ class AdamSolver(GradientSolver):
             check_interval(self.batch_size, "batch_size", owner, kind=int, low=1)
         check_options(self.dtype, "dtype", owner, DTYPES)
         self.check_straight_through()
+        self.check_unroll()
 
     def iteration_cost(self, task: Task) -> Cost:
         return Cost(task.n_train, task.n_train)
 
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         loop = TorchGradientLoop(task, x0, self.dtype, self.batch_size,
-                                 self.straight_through(task))
+                                 self.straight_through(task), **self.loop_options())
         optimizer = torch.optim.Adam(
             [loop.theta],
             lr=self.learning_rate,

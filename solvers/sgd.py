@@ -12,8 +12,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from solvers._ste import GradientSolver
 from solvers._torch import DTYPES, TORCH_CAVEAT, TorchGradientLoop
+from solvers._unroll import UnrolledGradientSolver
 from solvers.base import Cost, Monitor
 from solvers.space import LogUniform, SearchSpace, Uniform
 from tasks._validation import check_interval, check_options, check_type
@@ -23,7 +23,7 @@ from tasks.mlp import FlatParams
 
 
 @dataclass(frozen=True, kw_only=True)
-class SGDSolver(GradientSolver):
+class SGDSolver(UnrolledGradientSolver):
     """SGD with momentum (PyTorch's formulation), full batch unless ``batch_size`` is set.
 
     Iteration: one epoch, i.e. one full-batch step, or ``ceil(N / batch_size)`` mini-batch steps.
@@ -43,6 +43,9 @@ class SGDSolver(GradientSolver):
         dtype: ``float64`` (matches the harness exactly) or ``float32``.
         estimator, surrogate, clip_latent: the straight-through options of every gradient
             solver (:class:`solvers._ste.GradientSolver`); inert on a task that needs no STE.
+        clip_norm, truncation: gradient-norm clipping and truncated BPTT
+            (:class:`solvers._unroll.UnrolledGradientSolver`); off by default, tuned only on
+            tasks whose network is recurrent or unrolled.
     """
 
     name: ClassVar[str] = "sgd"
@@ -76,13 +79,14 @@ class SGDSolver(GradientSolver):
             check_interval(self.batch_size, "batch_size", owner, kind=int, low=1)
         check_options(self.dtype, "dtype", owner, DTYPES)
         self.check_straight_through()
+        self.check_unroll()
 
     def iteration_cost(self, task: Task) -> Cost:
         return Cost(task.n_train, task.n_train)
 
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         loop = TorchGradientLoop(task, x0, self.dtype, self.batch_size,
-                                 self.straight_through(task))
+                                 self.straight_through(task), **self.loop_options())
         optimizer = torch.optim.SGD(
             [loop.theta],
             lr=self.learning_rate,
