@@ -13,6 +13,7 @@ from typing import Any
 
 from tasks._validation import check_sizes, unknown_name
 from tasks.base import MODEL_OPTIONS, Target, Task, with_options
+from tasks.chaotic import make_logistic_map
 from tasks.control import (
     make_acrobot,
     make_cartpole,
@@ -40,6 +41,7 @@ from tasks.plugins import (
     task_factory_problem,
 )
 from tasks.real import make_cancer, make_diabetes, make_digits, make_iris, make_wine
+from tasks.sequence import make_adding
 from tasks.sine import make_sine
 from tasks.user_data import make_data
 from tasks.zorb_paper import (
@@ -90,6 +92,8 @@ TASKS: dict[str, TaskFactory] = {
     "acrobot": make_acrobot,
     "mountaincar": make_mountaincar,
     "mountaincar_continuous": make_mountaincar_continuous,
+    "adding": make_adding,
+    "logistic_map": make_logistic_map,
     "data": make_data,
 }
 
