@@ -210,6 +210,11 @@ def make_adding(
         data_seed: seed of both splits.
     """
     owner = "task 'adding'"
+    if isinstance(length, int) and not isinstance(length, bool) and length < 2:
+        raise InvalidParameterError(
+            f"The 'length' parameter of {owner} must be an int in the range [2, 10000]: every "
+            f"sequence holds exactly two markers, one in each half. Got {length!r} instead."
+        )
     check_interval(length, "length", owner, kind=int, low=2, high=10_000)
     check_options(cell, "cell", owner, CELLS)
     check_interval(hidden_size, "hidden_size", owner, kind=int, low=1, high=4096)

@@ -62,8 +62,12 @@ def test_predicting_the_mean_gives_the_stated_baseline() -> None:
 def test_too_short_a_length_is_refused(length: int) -> None:
     with pytest.raises(InvalidParameterError,
                        match=r"The 'length' parameter of task 'adding' must be an int in the "
-                             r"range \[2, 10000\]\. Got"):
+                             r"range \[2, 10000\]: every sequence holds exactly two markers, one "
+                             rf"in each half\. Got {length} instead\."):
         make_adding(length=length)
+    for bad in (2.5, "10", 10_001):
+        with pytest.raises(InvalidParameterError, match=r"'length' parameter of task 'adding'"):
+            make_adding(length=bad)  # type: ignore[arg-type]
 
 
 def test_unknown_cell_lists_the_valid_ones() -> None:
