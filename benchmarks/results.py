@@ -171,6 +171,12 @@ def freeze(value: Any) -> Any:
     return value
 
 
+#: Options a task records that no knob sets, so they never name a group: a logic task's
+#: ``gate``, and a torch module's ``network`` (``ModuleSpec.record()``: class, parameter shapes
+#: and count, which follow from the knobs).
+DERIVED_OPTIONS: frozenset[str] = frozenset({"gate", "network"})
+
+
 @functools.cache
 def default_options(task: str) -> dict[str, Any]:
     """The task's default options, frozen (empty for a task no longer registered).
@@ -201,7 +207,8 @@ def group_name(task: str, options: dict[str, Any], always: frozenset[str] = froz
     shown = {
         k: v
         for k, v in options.items()
-        if k != "gate" and v != PER_SEED and (k in always or freeze(v) != defaults.get(k))
+        if k not in DERIVED_OPTIONS and v != PER_SEED
+        and (k in always or freeze(v) != defaults.get(k))
     }
     if not shown:
         return task

@@ -25,7 +25,7 @@ import numpy as np
 from solvers.space import SearchSpace
 from tasks.base import Task
 from tasks.errors import InvalidParameterError
-from tasks.mlp import FlatParams
+from tasks.mlp import FlatParams, ModelSpec
 
 #: Bytes per float64 number.
 FLOAT_BYTES = 8
@@ -108,6 +108,13 @@ class Solver(ABC):
             losses (``Task.scored_losses``) set it to ``False`` and so also run control tasks;
             the default ``unsupported_reason`` refuses other tasks with a "not applicable"
             reason.
+        mlp_only: why the solver needs the network to be an MLP (``tasks.mlp.ModelSpec``), as
+            a predicate of its class name, e.g. "backpropagates through an MLP's dense layers,
+            written out in NumPy"; empty (default) when it
+            runs on any network, a torch module's included (``tasks/network.py``): a solver that
+            only reads losses, or follows a gradient through ``solvers._torch.torch_forward``.
+            The default ``unsupported_reason`` refuses a module's task with it, before anything
+            else reads the MLP's layers.
     """
 
     name: ClassVar[str]
@@ -119,6 +126,7 @@ class Solver(ABC):
     stochastic: ClassVar[bool] = False
     single_start: ClassVar[bool] = True
     needs_differentiable: ClassVar[bool] = True
+    mlp_only: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -173,6 +181,9 @@ class Solver(ABC):
 
     def unsupported_reason(self, task: Task) -> str | None:
         """Why this solver cannot run ``task``, or ``None`` when it can."""
+        reason = mlp_unsupported_reason(self, task)
+        if reason is not None:
+            return reason
         if self.needs_differentiable and not task.differentiable:
             why = (  # labelled, but thresholds, quantized weights or a 0-1 loss (issue 23)
                 f"whose network or loss has no useful gradient ({task.model.describe()}, loss "
@@ -234,8 +245,22 @@ def task_data_size(task: Task) -> int:
 
 
 def activation_size(task: Task) -> int:
-    """Numbers one network's forward pass over the training set holds (every layer's output)."""
+    """Numbers one network's forward pass over the training set holds (every layer's output;
+    for a torch module, every submodule's output, measured once on a probe input)."""
+    if not isinstance(task.model, ModelSpec):
+        return task.n_train * task.model.activation_floats
     return task.n_train * sum(task.model.layer_sizes[1:])
+
+
+def mlp_unsupported_reason(solver: Solver, task: Task) -> str | None:
+    """"not applicable" when ``solver`` needs an MLP (its ``mlp_only`` says why) and ``task``'s
+    network is a torch module; ``None`` otherwise."""
+    if not solver.mlp_only or isinstance(task.model, ModelSpec):
+        return None
+    return (
+        f"not applicable: {type(solver).__name__} {solver.mlp_only}; task {task.name!r}'s "
+        f"network is a torch module ({task.model.describe()}), not an MLP"
+    )
 
 
 def _short(value: Any) -> str:

@@ -49,6 +49,10 @@ class ELMSolver(Solver):
 
     name: ClassVar[str] = "elm"
     paradigm: ClassVar[str] = "closed form"
+    mlp_only: ClassVar[str] = (
+        "fits the last dense layer of an MLP by least squares on its "
+        "hidden layers' features"
+    )
     iteration: ClassVar[str] = "one least-squares solve of the output layer"
     evaluations: ClassVar[str] = (
         "N forward passes per solve (softmax normalisers from the same pass); "
@@ -74,7 +78,7 @@ class ELMSolver(Solver):
             return
         # The only inverse used is the output's; a ReLU output clamps negatives to 0 so that the
         # ELM stays deterministic given x0 (no draws from rng).
-        spec = task.model
+        spec = task.mlp
         net = ZORBNetwork(spec, quantize(spec, x0), rcond=self.rcond, relu_fill="clamp")
         net.sweep(task.x_train, task.y_train, rng, layers=[net.depth - 1])
         if spec.quantized:

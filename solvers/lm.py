@@ -190,6 +190,10 @@ class LMSolver(Solver):
 
     name: ClassVar[str] = "lm"
     paradigm: ClassVar[str] = "gradients"
+    mlp_only: ClassVar[str] = (
+        "builds its residual Jacobian layer by layer from an MLP's dense "
+        "layers"
+    )
     iteration: ClassVar[str] = "one damped Gauss-Newton trial (accepted or rejected)"
     evaluations: ClassVar[str] = (
         "`N` forward passes per trial, plus `N K` backward passes (the Jacobian, one reverse "
@@ -289,12 +293,12 @@ class LMSolver(Solver):
         scale = np.divide(s, denominator, out=np.zeros_like(s), where=denominator > 0.0)
         step = -(state.right.T @ (scale * state.projected))
         candidate = state.params + step
-        layers, hs, zs = forward_layers(task.model, candidate, task.x_train)
+        layers, hs, zs = forward_layers(task.mlp, candidate, task.x_train)
         residuals = (hs[-1] - task.y_train).ravel()
         sse = float(residuals @ residuals)
         if sse < state.sse:
             mu = max(state.mu * self.mu_dec, MU_FLOOR)
-            jac = residual_jacobian(task.model, layers, hs, zs)
+            jac = residual_jacobian(task.mlp, layers, hs, zs)
             return self._factored(candidate, residuals, sse, mu, jac), True
         return dataclasses.replace(state, mu=state.mu * self.mu_inc), False
 
@@ -317,9 +321,9 @@ class LMSolver(Solver):
                 return f"mu reached {state.mu:.3g}, past mu_max={self.mu_max:g} (trainlm's stop)"
 
     def _linearize(self, task: Task, params: FlatParams, mu: float) -> LMState:
-        layers, hs, zs = forward_layers(task.model, params, task.x_train)
+        layers, hs, zs = forward_layers(task.mlp, params, task.x_train)
         residuals = (hs[-1] - task.y_train).ravel()
-        jac = residual_jacobian(task.model, layers, hs, zs)
+        jac = residual_jacobian(task.mlp, layers, hs, zs)
         sse = float(residuals @ residuals)
         if not np.isfinite(sse):  # nothing to factor; run() stops after its first report
             empty = np.zeros(0)

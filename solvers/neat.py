@@ -234,6 +234,10 @@ class NEATSolver(Solver):
 
     name: ClassVar[str] = "neat"
     paradigm: ClassVar[str] = "evolution"
+    mlp_only: ClassVar[str] = (
+        "evolves networks of its own topology and cannot train a given "
+        "network"
+    )
     iteration: ClassVar[str] = (
         "one generation (new genomes scored one network at a time, then speciation and "
         "reproduction)"

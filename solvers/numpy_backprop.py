@@ -155,6 +155,7 @@ class NumpyBackpropSolver(GradientSolver):
 
     name: ClassVar[str] = "numpy-backprop"
     paradigm: ClassVar[str] = "gradients"
+    mlp_only: ClassVar[str] = "backpropagates through an MLP's dense layers, written out in NumPy"
     iteration: ClassVar[str] = "one epoch (one full-batch step by default)"
     evaluations: ClassVar[str] = "`N` forward and `N` backward single-example passes per iteration."
     search_space: ClassVar[SearchSpace] = {
@@ -180,7 +181,7 @@ class NumpyBackpropSolver(GradientSolver):
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         params = x0.copy()
         velocity = np.zeros_like(params)
-        x, y, n, spec = task.x_train, task.y_train, task.n_train, task.model
+        x, y, n, spec = task.x_train, task.y_train, task.n_train, task.mlp
         full = self.batch_size is None or self.batch_size >= n
         ste = self.straight_through(task)
         weights = [w for w, _, _, _ in spec.slices()] if ste.clip_latent else []

@@ -292,10 +292,10 @@ class PPOSolver(Solver):
         if gym_id not in ZOO:
             return (f"rl-baselines3-zoo has no PPO settings for {gym_id} here (known: "
                     f"{', '.join(sorted(ZOO))})")
-        activations = set(task.model.hidden_activations)
+        activations = set(task.mlp.hidden_activations)
         if len(activations) > 1 or not activations <= set(_ACTIVATIONS):
             return (f"SB3's MlpPolicy has one hidden activation out of {list(_ACTIVATIONS)}; "
-                    f"task {task.name!r} has {list(task.model.hidden_activations)}")
+                    f"task {task.name!r} has {list(task.mlp.hidden_activations)}")
         if (task.action_space == "continuous") != is_continuous(task):
             return (f"task {task.name!r} declares {task.action_space} actions; gymnasium's "
                     f"{gym_id}, which SB3 trains on, has the other kind")
@@ -437,7 +437,7 @@ def build_model(cfg: dict[str, Any], task: ControlTask, seed: int) -> Any:
     if cfg["normalize"]:
         venv = VecNormalize(venv, gamma=cfg["gamma"])  # the zoo passes its gamma (exp_manager)
     hidden = list(task.model.layer_sizes[1:-1])
-    activation = task.model.hidden_activations[0] if hidden else "tanh"
+    activation = task.mlp.hidden_activations[0] if hidden else "tanh"
     policy_kwargs: dict[str, Any] = {
         "net_arch": {"pi": hidden, "vf": hidden},
         "activation_fn": {"tanh": nn.Tanh, "relu": nn.ReLU}[activation],

@@ -262,7 +262,7 @@ class ReinforceSolver(Solver):
     def run(self, task: Task, x0: FlatParams, monitor: Monitor, rng: np.random.Generator) -> None:
         if not isinstance(task, ControlTask):
             raise TypeError(self.unsupported_reason(task))
-        spec, env, starts = task.model, task.environment, task.train_states
+        spec, env, starts = task.mlp, task.environment, task.train_states
         gaussian = self.policy_form(task) == "gaussian"
         theta = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
         learned = gaussian and self.learn_log_std

@@ -84,6 +84,10 @@ class SklearnMLPSolver(Solver):
 
     name: ClassVar[str] = "sklearn-mlp"
     paradigm: ClassVar[str] = "reference"
+    mlp_only: ClassVar[str] = (
+        "trains scikit-learn's own MLP, built from an MLP's layer widths "
+        "and hidden activation"
+    )
     iteration: ClassVar[str] = (
         "adam/sgd: one epoch (one partial_fit); lbfgs: one complete scikit-learn fit"
     )
@@ -125,7 +129,7 @@ class SklearnMLPSolver(Solver):
         reason = super().unsupported_reason(task)
         if reason is not None:
             return reason
-        spec = task.model
+        spec = task.mlp
         activations = set(spec.hidden_activations)
         if not activations:
             return "scikit-learn's MLP needs at least one hidden layer"
@@ -186,8 +190,8 @@ class SklearnMLPSolver(Solver):
 
         cls = MLPClassifier if task.kind == "classification" else MLPRegressor
         return cls(
-            hidden_layer_sizes=tuple(task.model.layer_sizes[1:-1]),
-            activation=_ACTIVATIONS[task.model.hidden_activations[0]],
+            hidden_layer_sizes=tuple(task.mlp.layer_sizes[1:-1]),
+            activation=_ACTIVATIONS[task.mlp.hidden_activations[0]],
             solver=self.solver,
             alpha=self.alpha,
             learning_rate_init=self.learning_rate_init,

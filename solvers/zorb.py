@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit, logit
 
-from solvers.base import Cost, Monitor, Solver
+from solvers.base import Cost, Monitor, Solver, mlp_unsupported_reason
 from solvers.space import LogUniform, SearchSpace
 from tasks._validation import check_interval, check_options
 from tasks.base import Task
@@ -499,8 +499,8 @@ def check_export(owner: str, task: Task, own: FloatArray, flat: FlatParams, *,
     span = max(float(np.ptp(task.y_train)), 1.0)
     check = ExportCheck(
         gap=gap if math.isfinite(gap) else math.inf,
-        tolerance=EXPORT_TOLERANCE * span + output_gap(task.model),
-        roundoff=roundoff_bound(task.model, flat, task.x_train, net),
+        tolerance=EXPORT_TOLERANCE * span + output_gap(task.mlp),
+        roundoff=roundoff_bound(task.mlp, flat, task.x_train, net),
         largest_weight=largest,
     )
     if check.passed:
@@ -548,7 +548,7 @@ def inversion_unsupported_reason(owner: str, task: Task) -> str | None:
     after it would have been fitted to weights that are not deployed. The loss alone does not
     matter: ZORB fits squared error whatever the loss, so a ``zero_one`` task runs.
     """
-    spec = task.model
+    spec = task.mlp
     thresholds = [a for a in spec.hidden_activations if a in THRESHOLD_ACTIVATIONS]
     if thresholds:
         return (
@@ -573,7 +573,7 @@ def closed_form_unsupported_reason(owner: str, task: Task) -> str | None:
     pre-activation space, whatever the task's loss. What is refused: outputs the shared network
     cannot produce, labels the softmax inverse cannot take, and fits too big for memory.
     """
-    spec = task.model
+    spec = task.mlp
     act = spec.output_activation
     y = task.y_train
     if act in SQUASH_RANGES:
@@ -667,6 +667,10 @@ class ZORBSolver(Solver):
 
     name: ClassVar[str] = "zorb"
     paradigm: ClassVar[str] = "closed form"
+    mlp_only: ClassVar[str] = (
+        "inverts each dense layer of an MLP in turn (the activation's "
+        "inverse, then least squares for its weights)"
+    )
     iteration: ClassVar[str] = "one layer-wise pseudoinverse sweep (each dense layer solved once)"
     evaluations: ClassVar[str] = (
         "N per sweep, N (K + 1) with a softmax output; "
@@ -688,7 +692,7 @@ class ZORBSolver(Solver):
 
     def unsupported_reason(self, task: Task) -> str | None:
         owner = type(self).__name__
-        reason = inversion_unsupported_reason(owner, task)
+        reason = mlp_unsupported_reason(self, task) or inversion_unsupported_reason(owner, task)
         if reason is None and not task.needs_straight_through:
             # Labelled data is what a least-squares solve needs, not a gradient: a task made
             # non-differentiable only by its 0-1 loss runs (ZORB ignores the loss).
@@ -696,7 +700,7 @@ class ZORBSolver(Solver):
         return reason or closed_form_unsupported_reason(owner, task)
 
     def iteration_cost(self, task: Task) -> Cost:
-        k, n = len(task.model.shapes), task.n_train
+        k, n = len(task.mlp.shapes), task.n_train
         refresh = k * n if task.model.output_activation == "softmax" else 0
         return Cost(forward=n + refresh, backward=(k - 1) * n)
 
@@ -706,7 +710,7 @@ class ZORBSolver(Solver):
         if monitor.report(x0, evaluations=0):
             return None
         cost = self.iteration_cost(task)
-        net = ZORBNetwork(task.model, x0, rcond=self.rcond, relu_fill=self.relu_fill)
+        net = ZORBNetwork(task.mlp, x0, rcond=self.rcond, relu_fill=self.relu_fill)
         detail = ""
         for _ in range(self.sweeps):
             net.sweep(task.x_train, task.y_train, rng)

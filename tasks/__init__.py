@@ -14,6 +14,7 @@ from typing import Any
 from tasks._validation import check_sizes, unknown_name
 from tasks.base import MODEL_OPTIONS, Target, Task, with_options
 from tasks.chaotic import make_logistic_map
+from tasks.cnn import make_digits_cnn
 from tasks.control import (
     make_acrobot,
     make_cartpole,
@@ -78,6 +79,7 @@ TASKS: dict[str, TaskFactory] = {
     "wine": make_wine,
     "cancer": make_cancer,
     "digits": make_digits,
+    "digits_cnn": make_digits_cnn,
     "diabetes": make_diabetes,
     "zorb_xor": make_zorb_xor,
     "zorb_iris": make_zorb_iris,

@@ -151,11 +151,12 @@ class Dynamics(Protocol):
         """The true field at states ``(N, n_state)``, in state units per time unit."""
         ...
 
-    def learned_field(self, model: ModelSpec, params: FlatParams, states: FloatArray) -> FloatArray:
+    def learned_field(self, model: ModelSpec | ModuleSpec, params: FlatParams,
+                      states: FloatArray) -> FloatArray:
         """The network's field at states ``(N, n_state)``, in the true field's units."""
         ...
 
-    def rollout(self, model: ModelSpec, params: FlatParams) -> Rollout:
+    def rollout(self, model: ModelSpec | ModuleSpec, params: FlatParams) -> Rollout:
         """Integrate the network's field from ``truth[0]`` over ``times``."""
         ...
 
@@ -294,6 +295,23 @@ class Task:
         if self.model.output_activation in ("softmax", "sigmoid"):
             return "cross_entropy"
         return "mse"
+
+    @property
+    def mlp(self) -> ModelSpec:
+        """The network as an MLP, for code that reads its dense layers (ZORB, ELM, LM, ...).
+
+        Such solvers refuse a torch module's task first (``Solver.mlp_only``), so reaching a
+        module here is a bug in the caller.
+
+        Raises:
+            TypeError: the network is a torch module (``tasks/network.py``), not an MLP.
+        """
+        if not isinstance(self.model, ModelSpec):
+            raise TypeError(
+                f"Task {self.name!r}'s network is a torch module ({self.model.describe()}), "
+                f"not an MLP: it has no dense layers to read."
+            )
+        return self.model
 
     @property
     def n_train(self) -> int:

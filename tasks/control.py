@@ -671,7 +671,7 @@ class ControlTask(Task):
 
     def returns(self, population: FloatArray, episodes: str = "train") -> Rollout:
         """Greedy rollouts of a population on one episode set (``train``, ``eval``, ``test``)."""
-        return rollout(self.environment, self.model, population, self._states(episodes))
+        return rollout(self.environment, self.mlp, population, self._states(episodes))
 
     def losses(
         self, population: FloatArray, split: Split = "train", *, dtype: str = "float64"

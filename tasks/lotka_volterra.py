@@ -55,6 +55,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -62,6 +63,9 @@ from scipy.integrate import solve_ivp
 from tasks._validation import check_interval, check_options
 from tasks.base import Metrics, Rollout, Target, Task
 from tasks.mlp import FlatParams, FloatArray, ModelSpec, forward
+
+if TYPE_CHECKING:  # tasks.network imports torch, which ``import tasks`` does not need
+    from tasks.network import ModuleSpec
 
 #: (a, b, c, d) of ``dx/dt = a x - b x y``, ``dy/dt = d x y - c y`` (scipy's example).
 PARAMETERS: tuple[float, float, float, float] = (1.5, 1.0, 3.0, 1.0)
@@ -134,13 +138,13 @@ class LotkaRollout:
         return vector_field(states)
 
     def learned_field(
-        self, model: ModelSpec, params: FlatParams, states: FloatArray
+        self, model: ModelSpec | ModuleSpec, params: FlatParams, states: FloatArray
     ) -> FloatArray:
         """The learned field in state units at states ``(N, 2)``."""
         scaled = forward(model, params, (states - self.in_mean) / self.in_std)
         return scaled * self.out_std + self.out_mean
 
-    def rollout(self, model: ModelSpec, params: FlatParams) -> Rollout:
+    def rollout(self, model: ModelSpec | ModuleSpec, params: FlatParams) -> Rollout:
         """Integrate the learned field from the held-out initial condition (RK45, rtol 1e-6).
 
         Stops where the state leaves a box of ``_BOX`` times the held-out orbit's range or after
@@ -177,7 +181,7 @@ class LotkaRollout:
                     and bool(np.all(np.isfinite(sol.y))))
         return Rollout(states=states, completed=(reached - t0) / (t1 - t0), finished=finished)
 
-    def __call__(self, model: ModelSpec, params: FlatParams) -> Metrics:
+    def __call__(self, model: ModelSpec | ModuleSpec, params: FlatParams) -> Metrics:
         """Rollout error of the learned field from the held-out initial condition."""
         rolled = self.rollout(model, params)
         if not rolled.finished:

@@ -102,7 +102,7 @@ def make_cancer_binary(
     """
     base = make_cancer(test_fraction=test_fraction, val_fraction=val_fraction,
                        data_seed=data_seed)
-    model = dataclasses.replace(base.model, weights="binary_scaled")
+    model = dataclasses.replace(base.mlp, weights="binary_scaled")
     return _variant(
         base, name="cancer_binary", model=model, target=Target(min_accuracy=0.95),
         description=(
@@ -131,7 +131,7 @@ def make_sine_int4(*, num_train: int = 64, num_test: int = 256, data_seed: int =
         data_seed: seed of the training sample.
     """
     base = make_sine(frequency=1.0, num_train=num_train, num_test=num_test, data_seed=data_seed)
-    model = dataclasses.replace(base.model, weights="int4")
+    model = dataclasses.replace(base.mlp, weights="int4")
     return _variant(
         base, name="sine_int4", model=model, target=Target(max_mse=0.01), drop=("frequency",),
         description=(
@@ -162,7 +162,7 @@ def make_circle_zero_one(
     """
     base = make_circle(num_train=num_train, num_test=num_test, noise=noise, data_seed=data_seed)
     return _variant(
-        base, name="circle_zero_one", model=base.model, target=Target(min_accuracy=0.95),
+        base, name="circle_zero_one", model=base.mlp, target=Target(min_accuracy=0.95),
         loss="zero_one",
         description=(
             f"Playground circle, {num_train} points, trained on the 0-1 loss (error rate); "
@@ -188,7 +188,7 @@ def parity_sign_known_good(task: Task) -> FlatParams:
     n = task.model.layer_sizes[0]
     w1, b1 = np.ones((n, n)), 0.5 - np.arange(1.0, n + 1.0)
     w2 = np.array([[(-1.0) ** k] for k in range(n)])
-    return task.model.pack([(w1, b1), (w2, np.array([-1.0]))])
+    return task.mlp.pack([(w1, b1), (w2, np.array([-1.0]))])
 
 
 def cancer_binary_known_good(task: Task) -> FlatParams:
@@ -212,7 +212,7 @@ def cancer_binary_known_good(task: Task) -> FlatParams:
     cut = float(cuts[int(np.argmax(hits))])
     width = task.model.layer_sizes[1]
     w1 = np.repeat(signs[:, None], width, axis=1)
-    return task.model.pack([(w1, np.full(width, -cut)), (np.ones((width, 1)), np.zeros(1))])
+    return task.mlp.pack([(w1, np.full(width, -cut)), (np.ones((width, 1)), np.zeros(1))])
 
 
 def sine_int4_known_good(task: Task) -> FlatParams:
@@ -230,7 +230,7 @@ def sine_int4_known_good(task: Task) -> FlatParams:
     heights = np.concatenate([np.full(4, -0.125), np.full(8, 0.125), np.full(4, -0.125)])
     slope = 6.0
     w1 = np.full((1, len(centres)), slope)
-    return task.model.pack([(w1, -slope * centres), (heights[:, None], np.zeros(1))])
+    return task.mlp.pack([(w1, -slope * centres), (heights[:, None], np.zeros(1))])
 
 
 def circle_zero_one_known_good(task: Task) -> FlatParams:
@@ -247,7 +247,7 @@ def circle_zero_one_known_good(task: Task) -> FlatParams:
 
     threshold = 2.0 * q(0.6 / np.sqrt(2.0))  # q(x) + q(y) on the circle's diagonal
     b2 = np.array([k * (threshold - 4.0 * np.tanh(a))])
-    return task.model.pack([(w1, np.full(4, a)), (np.full((4, 1), k), b2)])
+    return task.mlp.pack([(w1, np.full(4, a)), (np.full((4, 1), k), b2)])
 
 
 make_parity_sign.known_good = parity_sign_known_good  # type: ignore[attr-defined]

@@ -81,7 +81,7 @@ def fit_sklearn_mlp(
     check_interval(max_iter, "max_iter", owner, kind=int, low=1)
     check_interval(tol, "tol", owner, low=0.0)
     check_options(task.kind, "task kind", owner, ("classification",))
-    activations = set(task.model.hidden_activations)
+    activations = set(task.mlp.hidden_activations)
     check_options(len(activations), "number of distinct hidden activations", owner, (1,))
     (activation,) = activations
     sk_activation = {"identity": "identity", "sigmoid": "logistic", "tanh": "tanh",

@@ -84,7 +84,7 @@ def own_metrics(task: Task, seed: int, solver: ZORBSolver) -> dict[str, float]:
     The sweep is deterministic given the seed (the harness's ``x0`` and the solver generator),
     so re-running it outside the harness rebuilds the very network of the harness's run.
     """
-    net = ZORBNetwork(task.model, initial_params(task, seed), rcond=solver.rcond,
+    net = ZORBNetwork(task.mlp, initial_params(task, seed), rcond=solver.rcond,
                       relu_fill=solver.relu_fill)
     rng = solver_rng(seed)
     with threadpool_limits(limits=1):  # as the harness ran it (and bitwise the same network)
