@@ -2,7 +2,9 @@
 
 ``TASKS`` maps each registry key to a factory that takes only keyword knobs (``num_bits``,
 ``frequency``, ...). Every task additionally accepts the network overrides in
-``tasks.base.MODEL_OPTIONS`` (width, activations, init, loss).
+``tasks.base.MODEL_OPTIONS`` (width, activations, init, loss); a task whose network is a torch
+module (``tasks/network.py``: digits_cnn, adding, logistic_map) takes only ``loss`` and
+``output_activation`` of them, and its own knobs change the module.
 """
 
 from __future__ import annotations

@@ -72,6 +72,10 @@ class ModuleSpec:
         options: the knob values that built the module (``channels=8``); part of the spec's
             identity and of :meth:`describe`.
 
+    One module instance (built at construction) runs every forward, its parameters swapped for
+    views of the flat vector by ``functional_call`` for the call: a spec is not thread-safe
+    (every run builds its own task, so runs never share one).
+
     Example:
         >>> spec = ModuleSpec(module=lambda: torch.nn.Linear(3, 2), n_in=3, n_out=2)
         >>> spec.num_params, spec.layer_sizes
