@@ -273,6 +273,8 @@ class ModuleSpec:
         """
         pop = _tensor(population)
         xt = _tensor(np.asarray(x, dtype=np.float32 if pop.dtype == torch.float32 else np.float64))
+        if pop.shape[0] == 0:  # vmap has no batch of zero; an empty population scores nothing
+            return np.empty((0, x.shape[0], self.n_out), dtype=pop.numpy().dtype)
         per_member = max(1, x.shape[0] * self._activation_floats)
         chunk = max(1, _CHUNK_FLOATS // per_member)
         with torch.no_grad():

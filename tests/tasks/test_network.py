@@ -108,6 +108,7 @@ def test_population_forward_follows_the_populations_dtype() -> None:
     spec = cnn_spec()
     population = spec.init_params(np.random.default_rng(2), 3)
     x = np.random.default_rng(3).standard_normal((4, 16))
+    assert spec.population_logits(population[:0], x).shape == (0, 4, 2)
     out32 = spec.population_logits(population.astype(np.float32), x)
     assert out32.dtype == np.float32
     np.testing.assert_allclose(out32, spec.population_logits(population, x), rtol=1e-4,
