@@ -749,9 +749,51 @@ LBFGS_SKLEARN = Suite(
     solver_options={"sklearn-mlp": {"solver": "lbfgs", "alpha": 0.0}},
 )
 
+#: The long-horizon study's solvers (issue 28): every solver that can train a torch module
+#: (``Solver.mlp_only`` refuses the rest), without the nevergrad rows (1-12 ms of Python per
+#: candidate) and random search (it spends every budget whole).
+HORIZON_SOLVERS: tuple[str, ...] = (
+    "sgd", "adam", "lbfgs", "ga", "cmaes", "sep-cmaes", "openai-es", "snes", "pgpe", "ars",
+)
+#: Horizons of the chaotic task and sequence lengths of the adding problem.
+HORIZON_STEPS: tuple[int, ...] = (5, 10, 20, 40)
+ADDING_LENGTHS: tuple[int, ...] = (10, 20, 40)
+
+#: Networks beyond the MLP and the long-horizon regime (issue 28): the CNN on digits, and the
+#: horizon sweeps, where a loss unrolls ``T`` steps of chaotic dynamics (``logistic_map``) or of
+#: a recurrent cell (``adding``, GRU). Budgets in evaluations (one example, whatever ``T``).
+#:
+#: Sizing, from pilots on seed 0 (2-core AMD EPYC while another study ran, so upper bounds): on
+#: ``logistic_map`` an evolution strategy costs 5-35 us an evaluation (SNES to target in 1.6 s
+#: at T = 5, 9.6 s at T = 80), Adam 0.1-0.7 ms (an autograd graph of ``T`` tiny steps: 15 s at
+#: T = 5, over 80 s at T = 80); on ``adding`` (T = 30, 512 sequences) Adam 0.26 ms, OpenAI-ES
+#: 51 us; on ``digits_cnn`` (8 channels, float64) Adam 0.5 ms, OpenAI-ES 134 us. So the sweeps
+#: run 5 seeds, the horizons stop at 40 (the median gradient norm at a random controller has
+#: grown 8e5-fold from T = 5 by then, ``tests/tasks/test_chaotic.py``; at T = 80 Adam's runs
+#: hit the 120 s safety net, a machine-dependent stop) and the adding problem runs on 128
+#: training sequences. Estimated 6,300 core-seconds in all (logistic_map 2,200, adding 1,500,
+#: digits_cnn 2,600), about 55 minutes on 2 workers.
+HORIZON = Suite(
+    name="horizon",
+    description=(
+        "Networks given as torch modules (issue 28): digits_cnn (a CNN on the 8x8 digits), the "
+        "chaos-control task logistic_map over horizons T = 5-40, and the adding problem (GRU) "
+        "over lengths 10-40; every solver that trains a module but the nevergrad rows and "
+        "random search, 5 seeds, both arms where tuned.json has the task."
+    ),
+    tasks=(
+        TaskEntry(name="digits_cnn", budget=_b(300_000)),
+        *_sweep("logistic_map", "horizon", HORIZON_STEPS, 200_000),
+        *_sweep("adding", "length", ADDING_LENGTHS, 100_000, num_train=128),
+    ),
+    solvers=HORIZON_SOLVERS,
+    seeds=tuple(range(5)),
+    arms=("defaults", "tuned"),
+)
+
 SUITES: dict[str, Suite] = {
-    s.name: s for s in (SMOKE, DEFAULT, BREADTH, TUNING, SCALING, *WRITEUP_SUITES, ZORB, CONTROL,
-                        LBFGS_SKLEARN)
+    s.name: s for s in (SMOKE, DEFAULT, BREADTH, TUNING, SCALING, HORIZON, *WRITEUP_SUITES, ZORB,
+                        CONTROL, LBFGS_SKLEARN)
 }
 
 

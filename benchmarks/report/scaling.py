@@ -65,7 +65,9 @@ N_BOOT = 2000
 #: The worker counts of the parallel view.
 WORKERS: tuple[int, ...] = (1, 8, 64, 1024)
 #: Knobs that change the network's size: their sweeps are drawn against the parameter count.
-SIZE_KNOBS = frozenset({"hidden"})
+SIZE_KNOBS = frozenset({"hidden", "channels"})
+#: How a size knob is named in a sweep's title.
+_SIZE_NAMES = {"hidden": "hidden width", "channels": "convolution channels"}
 #: Paradigms whose iterations are generations of a population (their rounds are generations).
 POPULATION_PARADIGMS = frozenset({"evolution", BASELINE})
 #: The order paradigms are shown in.
@@ -114,7 +116,7 @@ class Sweep:
 
     @property
     def title(self) -> str:
-        knob = "network size (hidden width)" if self.size else self.knob
+        knob = f"network size ({_SIZE_NAMES.get(self.knob, self.knob)})" if self.size else self.knob
         return f"{self.task}: {knob}" + (f" ({self.fixed})" if self.fixed else "")
 
     @property

@@ -27,7 +27,7 @@ from benchmarks.report.scaling import (
     solver_sweep,
     sweeps,
 )
-from benchmarks.suites import SCALING, SCALING_SIZE, TaskEntry, _b
+from benchmarks.suites import HORIZON, SCALING, SCALING_SIZE, TaskEntry, _b
 from solvers import SOLVERS, get_solver
 from tasks import get_task
 from tasks.errors import InvalidParameterError
@@ -274,3 +274,15 @@ def test_full_cmaes_refuses_a_network_over_3000_parameters_and_names_sep_cmaes()
     assert "sep-cmaes" in record.error
     assert get_solver("sep-cmaes").unsupported_reason(task) is None
     assert get_solver("cmaes").unsupported_reason(get_task("digits", hidden=32)) is None
+
+
+def test_every_horizon_solver_trains_every_horizon_task() -> None:
+    """Issue 28: the long-horizon suite lists only solvers that can train a torch module, so
+    none of its cells is recorded as not applicable (a run would be a wasted row)."""
+    for entry in HORIZON.tasks:
+        task = get_task(entry.name, **entry.options)
+        for name in HORIZON.solvers or ():
+            reason = SOLVERS[name]().unsupported_reason(task)
+            assert reason is None, f"{name} on {entry.name} {entry.options}: {reason}"
+    knobs = {(e.name, k) for e in HORIZON.tasks for k in e.options if k != "num_train"}
+    assert knobs == {("logistic_map", "horizon"), ("adding", "length")}
