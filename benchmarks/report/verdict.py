@@ -30,6 +30,7 @@ from benchmarks.report.analysis import (
     TaskGroup,
     bootstrap_seed,
     ert_inputs,
+    knob_numeric,
     quality_metric,
 )
 from benchmarks.report.baseline import ratio_text
@@ -44,7 +45,7 @@ from benchmarks.report.stats import (
     mcnemar,
     wilson_interval,
 )
-from benchmarks.results import base_solver
+from benchmarks.results import base_solver, default_options
 from solvers import SOLVERS
 from solvers.base import BASELINE, PARADIGMS, REFERENCE
 
@@ -255,7 +256,13 @@ def _fmt_ratio(c: CostGivenSuccess) -> str:
 
 #: The regimes the verdict answers apart, in report order: where gradients are at home, where
 #: the model or the objective gives them no useful gradient, and control from reward alone.
-REGIMES: tuple[str, ...] = ("smooth supervised", "non-differentiable", "control")
+REGIMES: tuple[str, ...] = ("smooth supervised", "non-differentiable", "control", "long horizon")
+#: Task families whose loss unrolls many steps of a recurrent cell or of chaotic dynamics
+#: (``tasks/sequence.py``, ``tasks/chaotic.py``), read from the records when the task no longer
+#: builds; a task that builds says so itself (its network takes a truncation length).
+_LONG_HORIZON_FAMILIES = frozenset({"sequence", "chaotic"})
+#: The knob that sets a long-horizon task's unroll length, per task.
+HORIZON_KNOBS: dict[str, str] = {"logistic_map": "horizon", "adding": "length"}
 #: Task options that make a supervised model non-differentiable (thresholds, quantized
 #: weights, the 0-1 loss), read from the records when the task no longer builds.
 _NONDIFF_ACTIVATIONS = frozenset({"sign", "step"})
@@ -264,7 +271,10 @@ _NONDIFF_ACTIVATIONS = frozenset({"sign", "step"})
 def regime_of(group: TaskGroup) -> str:
     """The regime a task belongs to (:data:`REGIMES`).
 
-    Control tasks are ``control``; a supervised task whose network has threshold units or
+    Control tasks are ``control``; a task whose loss unrolls a recurrent cell or chaotic
+    dynamics over many steps (its network takes a truncation length) is ``long horizon``, where
+    backpropagation through time meets exploding or vanishing gradients (Metz et al. 2021);
+    a supervised task whose network has threshold units or
     quantized weights, or whose loss is the 0-1 loss, is ``non-differentiable`` (what its
     gradient solvers descend is a straight-through estimate, not the task's gradient); every
     other task is ``smooth supervised``.
@@ -272,6 +282,10 @@ def regime_of(group: TaskGroup) -> str:
     if group.kind == "control":
         return "control"
     task = group.task_obj
+    supports = getattr(getattr(task, "model", None), "supports", None)
+    if (callable(supports) and supports("truncation")) or (
+            task is None and group.first.family in _LONG_HORIZON_FAMILIES):
+        return "long horizon"
     if task is not None:
         flagged = getattr(task, "needs_straight_through", None)
         if flagged is not None:
@@ -353,6 +367,8 @@ def _regime_lines(regime: str, verdicts: Sequence[TaskVerdict],
                 "- **Closed form** is not applicable to control: a policy has no labelled "
                 "targets to fit, so ZORB and ELM do not run on these tasks (not a failure)."
             )
+        if regime == "long horizon":
+            lines += _horizon_lines(targeted)
         lines += _strongest_lines(targeted)
         lines += _reference_lines(targeted)
         lines += _baseline_lines(targeted)
@@ -372,6 +388,48 @@ def _regime_lines(regime: str, verdicts: Sequence[TaskVerdict],
             "compares the quality each paradigm reached at the budget, and *Choosing a target* "
             "(where present) says how to set one."
         )
+    return lines
+
+
+def _horizon_of(group: TaskGroup) -> float | None:
+    """A long-horizon task's unroll length (its factory's default when the records leave the
+    knob out, as they do for a default value)."""
+    knob = HORIZON_KNOBS.get(group.task)
+    if knob is None:
+        return None
+    return knob_numeric(group.options.get(knob, default_options(group.task).get(knob)))
+
+
+def _horizon_lines(verdicts: Sequence[TaskVerdict]) -> list[str]:
+    """From which unroll length ``T`` evolution is the pick, per long-horizon task: the picks
+    in ``T`` order, and the first ``T`` from which every pick is evolution's and decided
+    (Holm p < 0.05 within the task), or that there is none."""
+    by_task: dict[str, list[tuple[float, TaskVerdict]]] = {}
+    for v in verdicts:
+        t = _horizon_of(v.group)
+        if t is not None:
+            by_task.setdefault(v.group.task, []).append((t, v))
+    lines = []
+    for task, rows in by_task.items():
+        rows.sort(key=lambda r: r[0])
+        shown = "; ".join(
+            f"T = {t:g}: {v.pick or 'no pick'}" + ("" if v.pick is None or v.decided != "open"
+                                                    else " (not decided)")
+            for t, v in rows)
+        start = None
+        for i in range(len(rows)):
+            if all(v.pick == "evolution" and v.decided != "open" for _, v in rows[i:]):
+                start = rows[i][0]
+                break
+        if start is not None:
+            answer = (f"evolution is the decided pick from T = {start:g} on (to the longest "
+                      f"horizon run, {rows[-1][0]:g})")
+        elif any(v.pick == "evolution" for _, v in rows):
+            answer = ("evolution is picked at some horizons but not, decided, at every horizon "
+                      "from some T on")
+        else:
+            answer = "evolution is the pick at no horizon run"
+        lines.append(f"- **From which horizon, {task}:** {answer}. Picks by T: {shown}.")
     return lines
 
 

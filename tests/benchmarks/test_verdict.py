@@ -162,3 +162,30 @@ def test_one_regime_keeps_one_table_without_regime_headings() -> None:
     text = "\n".join(verdict_section(group_records(_slow_and_sure_vs_fast_and_rare())))
     assert "1 regime — smooth supervised (1)" in text
     assert "###" not in text
+
+
+def _horizons() -> list[RunRecord]:
+    """logistic_map at T = 5, 10, 20: adam always succeeds at T = 5 and never from T = 10;
+    openai-es succeeds everywhere, at four times adam's cost at T = 5."""
+    out = []
+    for t in (5, 10, 20):
+        for s in range(10):
+            out.append(_record("logistic_map", {"horizon": t}, "adam", s,
+                               solved_at=50 if t == 5 else None, iterations=300))
+            out.append(_record("logistic_map", {"horizon": t}, "openai-es", s, solved_at=200,
+                               iterations=300))
+    return out
+
+
+def test_the_long_horizon_regime_says_from_which_horizon_evolution_is_the_pick() -> None:
+    """Issue 28: unrolled tasks form their own regime, and its answer names the first T from
+    which every pick is evolution's, decided, with the picks at each T."""
+    from benchmarks.report.verdict import regime_of
+
+    groups = group_records(_horizons())
+    assert {regime_of(g) for g in groups} == {"long horizon"}
+    text = "\n".join(verdict_section(groups))
+    assert "1 regime — long horizon (3)" in text
+    line = next(x for x in text.splitlines() if x.startswith("- **From which horizon"))
+    assert "evolution is the decided pick from T = 10 on (to the longest horizon run, 20)" in line
+    assert "T = 5: gradients" in line and "T = 20: evolution" in line
