@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.records import RunRecord
 from benchmarks.report.analysis import (
@@ -599,6 +600,40 @@ def size_paragraph(sweep: Sweep, solvers: Sequence[SolverSweep]) -> list[str]:
     return [lines[0] + text, ""]
 
 
+def memory_table(sweep: Sweep, labels: Sequence[str]) -> list[str]:
+    """A size sweep's peak memory per solver and size: the median over its runs of each run's
+    peak resident memory (the whole process's, torch and NumPy included; ``RunRecord``'s
+    ``peak_memory_bytes``), with the largest in brackets. Empty when no record carries it."""
+    rows = []
+    for label in labels:
+        cells, any_value = [], False
+        for group in sweep.groups:
+            tried = group.tried(label)
+            column = tried.get("peak_memory_bytes")
+            values = (pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype=float)
+                      if column is not None else np.empty(0))
+            if values.size:
+                any_value = True
+                cells.append(f"{np.median(values) / 2**20:,.0f} ({values.max() / 2**20:,.0f})")
+            else:
+                cells.append("—")
+        if any_value:
+            rows.append(f"| {_cell(label)} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    head = " | ".join(f"{_tick(x)}" for x in sweep.xs)
+    return [
+        f"Peak memory per run, {sweep.title}: MiB, median (largest) over the runs; the whole "
+        "process's resident high-water mark during the run, so about 0.4 GiB of it is Python, "
+        "NumPy and torch loaded before any run; — where the solver did not run.",
+        "",
+        f"| solver | {head} |",
+        "|---|" + "---|" * len(sweep.xs),
+        *rows,
+        "",
+    ]
+
+
 def workers_table(sweep: Sweep, points: Sequence[WorkerPoint]) -> list[str]:
     """Per knob value, the best evolution time over the best gradient time at each W."""
     head = " | ".join(f"W = {w:,}" for w in WORKERS)
@@ -732,6 +767,7 @@ def scaling_section(
         lines += exponent_table(sweep, solvers)
         if sweep.size:
             lines += size_paragraph(sweep, solvers)
+            lines += memory_table(sweep, present)
         points = worker_points(sweep, present)
         table_lines = workers_table(sweep, points)
         if table_lines:

@@ -324,7 +324,7 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
         "are 95%. p-values are Holm-adjusted within each family: each task's tests, and the "
         "cross-task tests of each regime. They assume independent seeds within a task; the tasks "
         "are a chosen set, not a sample, so nothing here generalises beyond them without more "
-        "tasks.*",
+        f"tasks. {_size_scope(groups)}*",
         "",
     ]
     for regime in present:
@@ -350,6 +350,18 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
     if notes:
         lines += [*notes, ""]
     return lines
+
+
+def _size_scope(groups: Sequence[TaskGroup]) -> str:
+    """The scope line's sentence on network size: the sizes these picks rest on, and where
+    the cost's growth with size is measured (the scaling study's fitted exponents)."""
+    sizes = [int(g.first.num_params) for g in groups]
+    span = (f"{min(sizes):,}" if min(sizes) == max(sizes)
+            else f"{min(sizes):,} to {max(sizes):,}")
+    return (f"The networks have {span} parameters; for a larger network, the *Scaling* "
+            "section's exponents (how evaluations to target grow with the parameter count, per "
+            "solver, and where their data stop) are the evidence, in these records or in the "
+            "committed scaling study (`results/reference/report-scaling.md`).")
 
 
 def _regime_lines(regime: str, verdicts: Sequence[TaskVerdict],

@@ -22,6 +22,7 @@ from benchmarks.report.scaling import (
     RoundModel,
     evaluation_seconds,
     fit_exponent,
+    memory_table,
     round_model,
     scaling_section,
     solver_sweep,
@@ -286,3 +287,20 @@ def test_every_horizon_solver_trains_every_horizon_task() -> None:
             assert reason is None, f"{name} on {entry.name} {entry.options}: {reason}"
     knobs = {(e.name, k) for e in HORIZON.tasks for k in e.options if k != "num_train"}
     assert knobs == {("logistic_map", "horizon"), ("adding", "length")}
+
+
+def test_the_size_sweep_states_each_solvers_peak_memory_per_size() -> None:
+    """Issue 24: the peak memory in the records reaches the report, per solver and size, as
+    the median (largest) in MiB; a solver without the field shows none."""
+    records = []
+    for r in _size_sweep_records(seeds=3):
+        mib = (100 if r.solver == "adam" else 400) + 3 * r.seed + r.num_params // 10
+        records.append(dataclasses.replace(r, peak_memory_bytes=mib * 2**20))
+    sweep, labels = _sweep_of(records)
+    text = "\n".join(memory_table(sweep, labels))
+    adam = next(line for line in text.splitlines() if line.startswith("| adam |"))
+    # Width 4 (13 parameters): 100 + {0, 3, 6} + 1 MiB -> median 104, largest 107.
+    assert adam.split(" | ")[1] == "104 (107)"
+    assert "| snes | 404 (407)" in text
+    bare = [dataclasses.replace(r, peak_memory_bytes=None) for r in records]
+    assert memory_table(*_sweep_of(bare)) == []
