@@ -43,6 +43,8 @@ from benchmarks.engine.runner import (
 from benchmarks.record_table import read_table
 from benchmarks.report.breadth import write_breadth
 from benchmarks.report.document import figures_dir_for, write_report
+from benchmarks.report.robustness import narrow_study
+from benchmarks.studies.robustness import STUDIES, reuse_records, reuse_sources
 from benchmarks.studies.tuning import write_tuned
 from benchmarks.suites import (
     ARMS,
@@ -260,7 +262,9 @@ def check_writable_folder(path: Path, flag: str) -> None:
 
 def configure(args: argparse.Namespace) -> Suite:
     """Apply the command line to the named suite; raises on any bad name or value."""
-    suite = get_suite(args.suite)
+    # A robustness study runs what the main study's verdict selects (its records are in the
+    # folder above --out); every other suite is unchanged.
+    suite = narrow_study(get_suite(args.suite), args.out if args.out is not None else Path())
     if args.solvers is not None:
         names = parse_list(args.solvers, "--solvers", "solvers")
         for name in names:
@@ -470,6 +474,16 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
             check_file_target(args.out / TUNED_FILE, "tuned configurations file", source="--out")
         if args.arms is not None:
             suite = replace(suite, arms=parse_arms(args.arms))
+        study = STUDIES.get(suite.name)
+        if study is not None and study.own_tuned and args.tuned == REFERENCE_TUNED:
+            # The 32-trial choices, which the tuning32 study wrote into this folder.
+            args.tuned = args.out / TUNED_FILE
+            if not os.path.lexists(args.tuned):
+                raise InvalidParameterError(
+                    f"The {suite.name} study runs the choices of the 32-trial tuning study, "
+                    f"read from {str(args.tuned)!r}, which does not exist: run "
+                    f"`python benchmarks/run_all.py --suite tuning32 --out {args.out}` first."
+                )
         if args.tuned != REFERENCE_TUNED and not os.path.lexists(args.tuned):
             raise InvalidParameterError(
                 f"The '--tuned' option names {str(args.tuned)!r}, which does not exist; give the "
@@ -489,6 +503,17 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
     except (ValueError, TypeError, OverflowError) as exc:  # a value no check anticipated
         fail(f"invalid input: {type(exc).__name__}: {exc}")
     kept = f"every record already in {str(records_path)!r} is kept"
+    study = STUDIES.get(suite.name)
+    if study is not None and study.reuses and not args.report_only and not args.rerun:
+        # Cells the study shares with the main study (same key) are copied, not re-run.
+        sources = reuse_sources(study, args.out)
+        try:
+            reused = reuse_records({p.key for p in planned}, sources, records_path)
+        except OSError as exc:
+            fail(_os_error(exc, "records file", records_path))
+        if reused:
+            print(f"reused {reused:,} records of the same cells from "
+                  f"{', '.join(str(p) for p in sources)}", file=sys.stderr)
     if not args.report_only:
         doing.interrupted = f"interrupted: {kept}; rerun the same command to resume."
         try:

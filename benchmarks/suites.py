@@ -791,9 +791,116 @@ HORIZON = Suite(
     arms=("defaults", "tuned"),
 )
 
+# --------------------------------------------------------------------------------------------
+# Robustness studies (issue 25): how firmly the verdict's picks rest on three of the protocol's
+# choices: 8 tuning trials per solver and task, budgets sized from Adam's cost (7-63x its median),
+# and 10 evaluation seeds. Each study writes into its own folder under the main study's folder
+# and reads the main study's records from that folder's ``raw/`` (which, and how, is
+# ``benchmarks/studies/robustness.py``'s ``STUDIES``); the main command never runs them, and
+# the verdict's *Robustness* subsection reads their records when they are there.
+#
+# Sizes, from the committed records (results/reference/raw/tuning.jsonl, default.jsonl; wall
+# seconds of the runs, so core-hours on the machines that made them, mostly the 2-core AMD EPYC):
+#
+# * tuning32: 9,888 cells, 2,472 of them (trials 0-7) the committed study's, reused; of
+#   the 7,416 new cells 432 are recorded as not applicable at no cost, so 6,984 runs: 24 more
+#   trials x 3 tuning seeds on 97 (task, solver) pairs, whose 8 trials took 2,415 s of runs, so
+#   about 3 x 2,415 s = 2.0 core-hours (1 hour on 2 workers).
+# * tuned32: at most 970 runs (the default suite's tuned arm, 0.41 core-hours); a solver
+#   whose 32-trial choice is one of trials 0-7 reuses its cells (a best of 32 falls there with
+#   probability 1/4 when trials are exchangeable), so about 730 runs and 0.3 core-hours.
+# * budget10x: the committed verdict ends three (task, paradigm) by the budget (step and
+#   spirals: evolution, `cmaes [tuned]`; mountaincar: gradients, `reinforce [tuned]`), 30 runs
+#   whose 1x runs took 131 s: at most 10 x 131 s = 0.36 core-hours (a run still missing spends
+#   the 10x budget; one that succeeds stops at the target).
+# * seeds30: the committed verdict leaves five tasks not decided (parity, iris,
+#   parity_sign, acrobot, mountaincar_continuous): 1,745 cells, 605 (seeds 0-9) reused, 1,140
+#   new runs (PPO and nevergrad's rows stay on seeds 0-4, as in the default suite), about twice
+#   the 1,415 s of those tasks' default runs: 0.79 core-hours.
+# * In all about 3.5 core-hours, under 2 hours on 2 workers.
+# --------------------------------------------------------------------------------------------
+
+#: The budget multiplier of the budget-sensitivity study.
+BUDGET_FACTOR = 10
+#: The seeds of the seeds study: the evaluation seeds and 20 more.
+MORE_SEEDS: tuple[int, ...] = tuple(range(30))
+
+
+def scaled_budget(budget: Budget, factor: int) -> Budget:
+    """``budget`` with every limit ``factor`` times larger (the seconds safety net too, so it
+    still never decides a success), stopping at the target: the question at a larger budget is
+    whether and when a run gets there, not its quality at the end."""
+    return replace(
+        budget,
+        max_iterations=None if budget.max_iterations is None else budget.max_iterations * factor,
+        max_evaluations=(None if budget.max_evaluations is None
+                         else budget.max_evaluations * factor),
+        max_seconds=None if budget.max_seconds is None else budget.max_seconds * factor,
+        stop_at_target=True,
+    )
+
+
+#: The tuning study at 32 trials, for the solvers the default suite tunes (the breadth study's
+#: choice; nevergrad's rows run untuned there, see :data:`NEVERGRAD_ROWS`): the same Sobol
+#: sequence, seed and tuning seeds, so its trials 0-7 are the committed study's cells, key for
+#: key, and their records are copied from it instead of re-run.
+TUNING32 = replace(
+    TUNING,
+    name="tuning32",
+    description=(
+        "Robustness of the tuning budget: the tuning study at 32 Sobol trials per solver and "
+        "task (the default suite's solvers; trials 0-7 are the committed study's, reused by "
+        "key), on the same tuning seeds; writes tuned.json into its folder (the 32-trial "
+        "choices)."
+    ),
+    tasks=narrowed(TUNING),
+    trials=32,
+    solver_arms={s: ("defaults",) for s in NEVERGRAD_ROWS},
+)
+#: The 32-trial choices run on the evaluation seeds: the default suite's tuned arm with the
+#: tuned.json that ``tuning32`` wrote into the same folder. A choice that did not change is the
+#: same cell as the default suite's, and its record is copied from it instead of re-run.
+TUNED32 = replace(
+    DEFAULT,
+    name="tuned32",
+    description=(
+        "Robustness of the tuning budget: the default suite's tuned arm with the 32-trial "
+        "choices (the tuned.json tuning32 wrote into the same folder), on the evaluation "
+        "seeds; cells whose choice did not change are reused from the default suite by key."
+    ),
+    arms=("tuned",),
+)
+#: The default suite at 10x its budgets, stopping at the target. The command line runs only the
+#: (task, solver, arm) of each paradigm the default suite's verdict reports as ended by the
+#: budget (``benchmarks/report/robustness.py``); the whole grid is never meant to run.
+BUDGET10X = replace(
+    DEFAULT,
+    name="budget10x",
+    description=(
+        "Robustness of the budgets: each paradigm the default suite's verdict reports as ended "
+        f"by the budget, its representative re-run at {BUDGET_FACTOR}x the task's budget "
+        "(stopping at the target) on the evaluation seeds, in the arm the verdict read."
+    ),
+    tasks=tuple(replace(e, budget=scaled_budget(e.budget, BUDGET_FACTOR)) for e in DEFAULT.tasks),
+)
+#: The default suite on 30 seeds. The command line runs only the tasks the default suite's
+#: verdict marks not decided; seeds 0-9 are the default suite's cells, reused by key.
+SEEDS30 = replace(
+    DEFAULT,
+    name="seeds30",
+    description=(
+        "Robustness of the seed count: the tasks the default suite's verdict marks not "
+        f"decided, on seeds 0-{MORE_SEEDS[-1]} (seeds 0-9 reused from the default suite by "
+        "key), both arms as the default suite runs them."
+    ),
+    seeds=MORE_SEEDS,
+)
+#: The robustness studies' suites, in the order the verdict's subsection reports them.
+ROBUSTNESS_SUITES: tuple[Suite, ...] = (TUNING32, TUNED32, BUDGET10X, SEEDS30)
+
 SUITES: dict[str, Suite] = {
     s.name: s for s in (SMOKE, DEFAULT, BREADTH, TUNING, SCALING, HORIZON, *WRITEUP_SUITES, ZORB,
-                        CONTROL, LBFGS_SKLEARN)
+                        CONTROL, LBFGS_SKLEARN, *ROBUSTNESS_SUITES)
 }
 
 

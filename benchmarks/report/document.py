@@ -71,6 +71,7 @@ from benchmarks.report.protocol import (
     seed_text,
     tuning_section,
 )
+from benchmarks.report.robustness import robustness_section
 from benchmarks.report.scaling import scaling_section
 from benchmarks.report.sections import REPORT_SECTIONS, ReportSection, SectionInputs
 from benchmarks.report.stats import (
@@ -1035,6 +1036,7 @@ def build_markdown(
     tuned_doc = _tuned_document(md_path, records)
     body = [
         *verdict_section(groups),
+        *robustness_section(groups, md_path, figs.make),
         *protocol_section(records, frame, tuned_doc),
         *_facts(records, md_path, root, sections, frame, known),
         *_how_to_read(N_BOOT),

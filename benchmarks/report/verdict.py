@@ -660,15 +660,27 @@ def _fixed_budget_only(group: TaskGroup) -> bool:
         for name in ("max_mse", "min_accuracy", "max_loss", "min_return"))
 
 
+def budget_ended(v: TaskVerdict) -> dict[str, Entry]:
+    """The paradigms whose representative never reached the target on a task the pick did,
+    every usable run stopped by the budget: the budget, not necessarily the method, ended them
+    (the verdict's notes say so, and the budget study re-runs them at a larger budget)."""
+    out = {}
+    for paradigm, e in v.entries.items():
+        if not e.runs or e.successes or paradigm == v.pick or v.pick is None:
+            continue
+        if bool(v.group.usable(e.label)["stop_reason"].isin(BUDGET_STOPS).all()):
+            out[paradigm] = e
+    return out
+
+
 def _notes(verdicts: Sequence[TaskVerdict]) -> list[str]:
     """Sentences for recurring pathologies, said where they appear."""
     notes = []
     for v in verdicts:
+        ended = budget_ended(v)
         for paradigm, e in v.entries.items():
             rows = v.group.usable(e.label)
-            by_budget = bool(rows["stop_reason"].isin(BUDGET_STOPS).all())
-            if (e.runs and e.successes == 0 and paradigm != v.pick and v.pick is not None
-                    and by_budget):
+            if paradigm in ended and v.pick is not None:
                 budget = rows["budget.max_evaluations"].iloc[0] if len(rows) else None
                 pick_ert = v.entries[v.pick].ert
                 if pd.notna(budget) and budget and math.isfinite(pick_ert) and pick_ert > 0:
