@@ -49,6 +49,7 @@ from typing import Any, Literal, TextIO
 import numpy as np
 import pandas as pd
 
+from benchmarks.record_table import table_rows
 from benchmarks.records import RunRecord, read_records
 from benchmarks.suites import PER_SEED
 from solvers import SOLVERS
@@ -215,6 +216,20 @@ def group_name(task: str, options: dict[str, Any], always: frozenset[str] = froz
     return f"{task} ({', '.join(f'{k}={format_option(v)}' for k, v in sorted(shown.items()))})"
 
 
+def _labels(records: Sequence[RunRecord], defaults: dict[str, dict[str, Any]]) -> list[str]:
+    """Each record's :func:`solver_label`, made once per solver, arm and configuration object:
+    records read into a table share their configurations, 10^5 records a few hundred."""
+    made: dict[tuple[str, str, int], str] = {}
+    out = []
+    for r in records:
+        # ``r.config`` stays alive in the record (or the table), so its id is not reused.
+        key = (r.solver, r.arm, id(r.config))
+        if key not in made:
+            made[key] = solver_label(r, defaults)
+        out.append(made[key])
+    return out
+
+
 def _group_names(records: Sequence[RunRecord]) -> tuple[list[str], list[str]]:
     """Each record's task-group key and name.
 
@@ -223,7 +238,14 @@ def _group_names(records: Sequence[RunRecord]) -> tuple[list[str], list[str]]:
     these records; two groups that would print alike are numbered (``#2``), so headings and
     figure files stay unique.
     """
-    keys = [json.dumps([r.task, freeze(r.task_options)], default=str) for r in records]
+    # Made once per task and options object (records read into a table share them).
+    made: dict[tuple[str, int], str] = {}
+    keys = []
+    for r in records:
+        given = r.task_options
+        if (r.task, id(given)) not in made:
+            made[r.task, id(given)] = json.dumps([r.task, freeze(given)], default=str)
+        keys.append(made[r.task, id(given)])
     groups = (
         pd.DataFrame({"key": keys, "task": [r.task for r in records], "row": range(len(records))})
         .drop_duplicates("key")
@@ -275,10 +297,22 @@ def _typed_column(values: list[Any]) -> pd.Series | list[Any]:
     return pd.Series(values, dtype=object)
 
 
+def _field_reader(records: Sequence[RunRecord]) -> Callable[[str], list[Any]]:
+    """``field(name)``: ``[getattr(r, name) for r in records]``, read from the table's column
+    when the records are views of one (a call per record and field, 10^5 records and 40
+    fields, took seconds)."""
+    found = table_rows(records)
+    if found is None:
+        return lambda name: [getattr(r, name) for r in records]
+    table, rows = found
+    return lambda name: table.take(name, rows)
+
+
 def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     """One row per record, in the order given (row ``i`` is ``records[i]``); see the module
     docstring for the columns."""
     defaults = solver_defaults()
+    field = _field_reader(records)
     index = pd.RangeIndex(len(records))
     # A field at a time, each made a column (and its list let go) before the next: 10^5
     # records' rows, or all their columns as lists at once, would take gigabytes. Columns come
@@ -286,7 +320,7 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     first: dict[str, tuple[int, int, int]] = {}  # column -> (row, field, place in the field)
     for field_at, name in enumerate(_RECORD_FIELDS):
-        values = [getattr(r, name) for r in records]  # not ``r.__dict__``: a view has none
+        values = field(name)  # not ``r.__dict__``: a view has none
         if not values:
             continue
         if name not in NESTED:
@@ -313,12 +347,12 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
             values = columns.pop(column)
             data[column] = _typed_column(values) if "." in column else values
     data = {column: data[column] for column in sorted(data, key=first.__getitem__)}
-    data["stop_reason"] = pd.Series([str(r.stop_reason) for r in records], index=index)
+    data["stop_reason"] = pd.Series([str(v) for v in field("stop_reason")], index=index)
     for column in ("iterations_to_target", "evaluations_to_target", "trial"):
-        data[column] = pd.array([getattr(r, column) for r in records], dtype="Int64")
-    data["seconds_to_target"] = pd.array([r.seconds_to_target for r in records], dtype="Float64")
-    data["paradigm"] = [getattr(SOLVERS.get(r.solver), "paradigm", None) for r in records]
-    data["label"] = [solver_label(r, defaults) for r in records]
+        data[column] = pd.array(field(column), dtype="Int64")
+    data["seconds_to_target"] = pd.array(field("seconds_to_target"), dtype="Float64")
+    data["paradigm"] = [getattr(SOLVERS.get(s), "paradigm", None) for s in field("solver")]
+    data["label"] = _labels(records, defaults)
     data["group_key"], data["group"] = _group_names(records)
     data["attempted"] = data["stop_reason"] != "unsupported"
     data["success"] = pd.Series(data["iterations_to_target"], index=index).notna().astype(bool)

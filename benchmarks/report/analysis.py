@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.record_table import Trace
+from benchmarks.record_table import Trace, table_rows
 from benchmarks.records import RunRecord
 from benchmarks.results import (
     CostAxis,
@@ -80,6 +80,73 @@ def trace_present(record: RunRecord, name: str) -> np.ndarray:
     if isinstance(record.trace, Trace):
         return record.trace.present(name)
     return np.array([p.get(name) is not None for p in record.trace], dtype=bool)
+
+
+def trace_columns(runs: Sequence[RunRecord], names: Sequence[str]
+                  ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Trace fields of many runs at once: each run's trace length, and per field every run's
+    :func:`trace_column` end to end with where it is present (:func:`trace_present`).
+
+    Runs read into a table are gathered from its buffer in one step per field
+    (:meth:`benchmarks.record_table.RecordTable.trace_columns`): a figure of 10^4 runs would
+    otherwise build a view's trace per run, per field, per panel.
+    """
+    found = table_rows(runs)
+    if found is not None:
+        got = found[0].trace_columns(np.array(found[1], dtype=np.int64), names)
+        if got is not None:
+            return got
+    lengths = np.array([len(r.trace) for r in runs], dtype=np.int64)
+    values = [np.concatenate([np.empty(0), *(trace_column(r, n) for r in runs)]) for n in names]
+    present = [np.concatenate([np.zeros(0, dtype=bool), *(trace_present(r, n) for r in runs)])
+               for n in names]
+    return lengths, values, present
+
+
+def step_counts(lengths: np.ndarray, x: np.ndarray, grid: np.ndarray) -> np.ndarray | None:
+    """For runs laid end to end (``lengths``; ``x`` each run's cost axis, ascending), how many
+    of each run's points lie at or below each value of the ascending ``grid``, as a
+    (runs, grid) array: ``np.searchsorted(x_run, grid, side="right")`` for every run at once.
+
+    ``None`` when some run's ``x`` is not ascending or holds a NaN (the one-run search's answer
+    is then not a count; the caller searches run by run, as before).
+    """
+    n_runs, n_grid = lengths.size, grid.size
+    if x.size == 0:
+        return np.zeros((n_runs, n_grid), dtype=np.int64)
+    run = np.repeat(np.arange(n_runs), lengths)
+    if np.isnan(x).any() or bool(np.any((np.diff(x) < 0) & (run[1:] == run[:-1]))):
+        return None
+    # A point counts from the first grid value at or above it onwards.
+    first = np.searchsorted(grid, x, side="left")
+    starts = np.bincount(run * (n_grid + 1) + first, minlength=n_runs * (n_grid + 1))
+    return np.cumsum(starts.reshape(n_runs, n_grid + 1), axis=1)[:, :n_grid]
+
+
+#: Runs a step curve computes at once, and matrix cells a quantile reduces at once: the
+#: intermediates of 10^5 runs on a 240-point grid at once were a gigabyte.
+CHUNK_RUNS = 4096
+CHUNK_CELLS = 1 << 21
+
+
+def run_chunks(lengths: np.ndarray) -> list[tuple[slice, slice]]:
+    """Runs laid end to end (``lengths``) in chunks of :data:`CHUNK_RUNS`: each chunk's runs
+    and the slice of their points."""
+    ends = np.concatenate([[0], np.cumsum(lengths)])
+    return [(slice(a, min(a + CHUNK_RUNS, lengths.size)),
+             slice(int(ends[a]), int(ends[min(a + CHUNK_RUNS, lengths.size)])))
+            for a in range(0, lengths.size, CHUNK_RUNS)]
+
+
+def column_quantiles(matrix: np.ndarray, q: Sequence[float], *, nan: bool = False,
+                     ) -> np.ndarray:
+    """``np.quantile(matrix, q, axis=0)`` (``np.nanquantile`` with ``nan``), a block of
+    columns at a time: each column's quantiles are computed alone, so the blocks give the
+    same numbers, without a sorted copy of the whole matrix."""
+    step = max(1, CHUNK_CELLS // max(matrix.shape[0], 1))
+    quantile = np.nanquantile if nan else np.quantile
+    return np.concatenate([quantile(matrix[:, j:j + step], q, axis=0)
+                           for j in range(0, matrix.shape[1], step)], axis=1)
 
 
 def first_hit(record: RunRecord, metric: str, level: float, axis: CostAxis) -> float:
@@ -181,9 +248,9 @@ class TaskGroup:
 
     @functools.cached_property
     def _attempted(self) -> dict[str, list[RunRecord]]:
-        """Each label's attempted runs as records: the ``tried`` rows of :attr:`_rows`."""
-        return {label: [self.records[i] for i in rows.index]
-                for label, rows in self._rows["tried"].items() if label is not None}
+        """Each label's attempted runs as records: the ``tried`` rows of :attr:`_positions`."""
+        return {label: [self.records[i] for i in self.frame.index[positions]]
+                for label, positions in self._positions["tried"].items() if label is not None}
 
     @property
     def first(self) -> RunRecord:
@@ -197,28 +264,31 @@ class TaskGroup:
         return [r for runs in self._attempted.values() for r in runs]
 
     @functools.cached_property
-    def _rows(self) -> dict[str, dict[str | None, pd.DataFrame]]:
-        """The attempted (``tried``) and usable rows, whole and per label, split once: the
-        report asks for them hundreds of times, and each boolean selection of a wide frame
-        copies every column."""
-        out: dict[str, dict[str | None, pd.DataFrame]] = {}
+    def _positions(self) -> dict[str, dict[str | None, np.ndarray]]:
+        """Where the attempted (``tried``) and usable rows are in the group's frame, whole and
+        per label (labels in order of their first such row), split once: the report asks for
+        them hundreds of times."""
+        out: dict[str, dict[str | None, np.ndarray]] = {}
         if self.frame.empty:
-            return {"tried": {None: self.frame}, "usable": {None: self.frame}}
-        # A part whose rows are contiguous in the group's frame (a label's runs are, and are
-        # mostly all attempted) is a slice of it, which shares its columns: copies of every
-        # group's parts held through the report would be 10^5 runs' rows four times over.
+            nothing = np.zeros(0, dtype=np.int64)
+            return {"tried": {None: nothing}, "usable": {None: nothing}}
         attempted = self.frame["attempted"].to_numpy(dtype=bool)
         usable = attempted & ~self.frame["censored"].to_numpy(dtype=bool)
         where = self.frame.groupby("label", sort=False, observed=True).indices
         for kind, mask in (("tried", attempted), ("usable", usable)):
             parts = {str(label): positions[mask[positions]] for label, positions in where.items()}
             order = sorted((p for p in parts.items() if p[1].size), key=lambda p: p[1][0])
-            out[kind] = {None: self._part(np.flatnonzero(mask)),
-                         **{label: self._part(positions) for label, positions in order}}
+            out[kind] = {None: np.flatnonzero(mask), **dict(order)}
         return out
 
-    def _part(self, positions: np.ndarray) -> pd.DataFrame:
-        """The group's rows at ``positions`` (ascending): a slice when they are contiguous."""
+    def _part(self, kind: str, label: str | None) -> pd.DataFrame:
+        """The group's ``kind`` rows (of ``label`` if given): a slice of the frame, sharing its
+        columns, when they are contiguous (a label's runs are, and are mostly all attempted);
+        a copy made for the caller otherwise. Copies held through the report were 10^5 runs'
+        rows over again (150 MB at 2 * 10^5 records), for callers that read two columns."""
+        positions = self._positions[kind].get(label)
+        if positions is None:
+            return self.frame.iloc[:0]
         if positions.size and positions[-1] - positions[0] + 1 == positions.size:
             return self.frame.iloc[int(positions[0]):int(positions[-1]) + 1]
         return self.frame.iloc[positions]
@@ -264,13 +334,14 @@ class TaskGroup:
                 [self], list(self.runs), axis, usable_only=True, floor=floor)
         return self._seed_costs[axis, floor]
 
-    def tried(self, label: str) -> pd.DataFrame:
-        """The rows of a label's attempted runs (censored ones included)."""
-        return self._rows["tried"].get(label, self.frame.iloc[:0])
+    def tried(self, label: str | None = None) -> pd.DataFrame:
+        """The rows of the group's attempted runs (of ``label`` if given), censored ones
+        included."""
+        return self._part("tried", label)
 
     def usable(self, label: str | None = None) -> pd.DataFrame:
         """The group's attempted runs not censored by time (of ``label`` if given), as rows."""
-        return self._rows["usable"].get(label, self.frame.iloc[:0])
+        return self._part("usable", label)
 
     @property
     def kind(self) -> str:
@@ -297,6 +368,11 @@ def _solver_rank(frame: pd.DataFrame) -> pd.Series:
     return frame["solver"].astype(str).map(lambda s: order.get(s, len(order)))
 
 
+#: Text columns of the runs frame that only the whole-study sections read (accounting,
+#: environment, cell counts): a group's copy of them was 50 MB at 2 * 10^5 records.
+_WHOLE_FRAME_ONLY = frozenset({"timestamp", "group_key", "iteration_unit", "model"})
+
+
 def group_records(
     records: Sequence[RunRecord], frame: pd.DataFrame | None = None
 ) -> list[TaskGroup]:
@@ -304,16 +380,18 @@ def group_records(
     labels in registry order and each label's runs by seed (``frame``: the records' runs frame,
     built here if not given)."""
     frame = runs_frame(records) if frame is None else frame
+    group_of = frame.groupby("group_key", sort=False).ngroup()
     # A group's rows carry what the per-task tables and figures read; the configuration, task
     # option and environment columns (most of the frame's width) stay in the whole frame,
     # since every selection of a group's rows copies each column it has.
     frame = frame.drop(columns=[c for c in frame.columns
-                                if c.startswith(("config.", "task.", "environment."))])
+                                if c.startswith(("config.", "task.", "environment."))
+                                or c in _WHOLE_FRAME_ONLY])
     frame = frame.assign(label=frame["label"].astype(str))
     # Groups in order of first appearance; within one, rows by solver rank, label, then seed.
     # The sort orders four key columns and each group takes its own rows once: sorting the
     # whole frame would copy every row twice more (10^5 of them in a large study).
-    keys = pd.DataFrame({"_group": frame.groupby("group_key", sort=False).ngroup(),
+    keys = pd.DataFrame({"_group": group_of,
                          "_rank": _solver_rank(frame), "label": frame["label"],
                          "seed": frame["seed"]})
     keys = keys.sort_values(["_group", "_rank", "label", "seed"], kind="stable")
@@ -379,24 +457,22 @@ def target_levels(group: TaskGroup) -> list[TargetLevel]:
     """
     metric, level = _own_threshold(group)
     runs = group.all_attempted()
+    # The runs' traces as columns (10^5 runs' trace points as objects would take minutes).
+    lengths, (values, iteration), (present, _) = trace_columns(runs, [metric, "iteration"])
+    begin = np.cumsum(lengths) - lengths
     if level is None:
-        at_hit = [
-            float(p[metric])
-            for r in runs
-            if r.success
-            for p in r.trace
-            if p.get("iteration") == r.iterations_to_target and p.get(metric) is not None
-        ]
+        # The metric where a successful run's trace reached its target iteration.
+        hit_at = np.array([r.iterations_to_target if r.success else math.nan for r in runs],
+                          dtype=float)
+        at_hit = values[present & (iteration == np.repeat(hit_at, lengths))].tolist()
         finals = [r.final_train.get(metric, math.nan) for r in runs]
         finite = [v for v in finals if math.isfinite(v)]
         level = float(np.median(at_hit)) if at_hit else (min(finite) if finite else math.nan)
     own = TargetLevel(
         label=f"own target ({group.first.target})", metric=metric, value=level, own=True
     )
-    starts = [
-        float(r.trace[0][metric]) for r in runs if r.trace and r.trace[0].get(metric) is not None
-    ]
-    starts = [s for s in starts if math.isfinite(s) and s > 0]
+    firsts = values[begin[lengths > 0]]  # trace point 0 of each run; NaN where absent
+    starts = [s for s in firsts.tolist() if math.isfinite(s) and s > 0]
     if not starts or not math.isfinite(level) or level <= 0:
         return [own]
     start = float(np.median(starts))
@@ -487,7 +563,7 @@ def paired_costs(
     censored by time; ``floor`` raises costs to :data:`COST_FLOOR` (for ratios and log axes).
     """
     column = f"cost_to_target.{axis}"
-    frames = [(g.usable() if usable_only else g._rows["tried"][None])[["seed", "label", column]]
+    frames = [(g.usable() if usable_only else g.tried())[["seed", "label", column]]
               .assign(group=g.name) for g in groups if not g.frame.empty]
     index = pd.MultiIndex.from_tuples(
         [(str(f["group"].iloc[0]), int(s)) for f in frames if not f.empty

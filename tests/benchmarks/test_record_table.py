@@ -16,10 +16,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.environment import ROOT
-from benchmarks.record_table import Floats, RecordView, Trace, read_table
+from benchmarks.record_table import Floats, RecordView, Trace, read_table, table_rows
 from benchmarks.records import RecordWriter, RunRecord, TracePoint, read_records
-from benchmarks.report.analysis import trace_column, trace_present
+from benchmarks.report import analysis
+from benchmarks.report.analysis import (
+    TRACE_FIELD,
+    group_records,
+    quality_metric,
+    step_counts,
+    trace_column,
+    trace_columns,
+    trace_present,
+)
+from benchmarks.report.figures import fixed_budget, per_task
 from benchmarks.report.stats import resample_blocks
+from benchmarks.results import runs_frame
 from benchmarks.tools.synthetic_records import synthetic_lines
 from tests.benchmarks.test_records import junk_lines, make_record, valid_records, write_lines
 
@@ -123,6 +134,107 @@ def test_a_view_copied_or_pickled_is_a_plain_record(tmp_path: Path) -> None:
     assert view == read_records([tmp_path / "r.jsonl"]).records[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         view.seed = 3  # type: ignore[misc]
+
+
+#: Every trace field, a derived one and one no point has.
+_FIELDS = ("iteration", "evaluations", "backward", "solver_seconds", "loss", "mse", "accuracy",
+           "val_loss", "test_loss", "test_mse", "test_accuracy", "return", "test_return")
+
+
+def one_by_one(runs: list[RunRecord], names: Any) -> tuple[Any, list[Any], list[Any]]:
+    lengths = np.array([len(r.trace) for r in runs], dtype=np.int64)
+    return (lengths,
+            [np.concatenate([np.empty(0), *(trace_column(r, n) for r in runs)]) for n in names],
+            [np.concatenate([np.zeros(0, dtype=bool), *(trace_present(r, n) for r in runs)])
+             for n in names])
+
+
+def test_trace_columns_of_many_runs_are_each_runs_columns_end_to_end(tmp_path: Path) -> None:
+    """A gather from the table's buffer gives what reading each view's trace gives: absent
+    points (a mask), fields no point has, derived fields, -0.0, NaN, an empty trace, a
+    trace kept as a list, and any order of rows."""
+    records = [
+        make_record("k0", 0, trace=[point(0, test_loss=None), point(1, test_loss=0.5, loss=-0.0),
+                                   point(2, test_loss=math.nan, accuracy=0.75)]),
+        make_record("k1", 1, trace=[]),
+        make_record("k2", 2, trace=[point(i) for i in range(5)]),
+        make_record("k3", 3, trace=[point(0, test_mse=2.0), point(1, test_mse=1.0)]),
+    ]
+    path = tmp_path / "r.jsonl"
+    with RecordWriter(path) as writer:
+        for record in records:
+            writer.write(record)
+    views = read_table([path]).records
+    for runs in (views, views[::-1], [views[2], views[0], views[2]], views[:0]):
+        got = trace_columns(runs, _FIELDS)
+        want = one_by_one(runs, _FIELDS)
+        np.testing.assert_array_equal(got[0], want[0])
+        for a, b in zip(got[1] + got[2], want[1] + want[2], strict=True):
+            np.testing.assert_array_equal(a, b)
+            assert np.signbit(a).tolist() == np.signbit(b).tolist()  # -0.0 stays -0.0
+    found = table_rows(views)
+    assert found is not None and found[1] == [0, 1, 2, 3]
+    for name in ("seed", "key", "trial", "final_train", "trace", "seconds_to_target"):
+        taken = found[0].take(name, [3, 0, 3])
+        assert repr(taken) == repr([getattr(views[k], name) for k in (3, 0, 3)])  # NaN too
+    (tmp_path / "huge").mkdir()
+    huge = read_back(tmp_path / "huge", make_record(trace=[point(0, evaluations=2**60)]))
+    assert not isinstance(huge.trace, Trace)  # kept as a list: read one by one, the same
+    lengths, (evaluations,), _ = trace_columns([huge], ["evaluations"])
+    assert lengths.tolist() == [1] and evaluations.tolist() == [float(2**60)]
+
+
+def test_step_counts_are_a_search_per_run() -> None:
+    rng = np.random.default_rng(3)
+    lengths = np.array([0, 1, 5, 3, 12])
+    x = np.concatenate([np.sort(rng.choice([0.5, 1.0, 2.0, 3.0, 8.0], n)) for n in lengths])
+    grid = np.array([0.1, 0.5, 0.75, 1.0, 2.0, 7.9, 8.0, 100.0])
+    counts = step_counts(lengths, x, grid)
+    assert counts is not None
+    begin = np.cumsum(lengths) - lengths
+    for k, (b, n) in enumerate(zip(begin, lengths, strict=True)):
+        np.testing.assert_array_equal(counts[k], np.searchsorted(x[b:b + n], grid, "right"))
+    assert step_counts(np.array([2]), np.array([2.0, 1.0]), grid) is None  # not ascending
+    assert step_counts(np.array([2]), np.array([1.0, math.nan]), grid) is None
+
+
+def test_curves_of_all_runs_at_once_are_the_curves_run_by_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The convergence and fixed-budget figures' step curves, runs a chunk at a time (seven
+    here), are those computed run by run, for every group, label and cost axis of the
+    reference; and their quantiles a block of columns at a time are the whole matrix's."""
+    monkeypatch.setattr(analysis, "CHUNK_RUNS", 7)
+    monkeypatch.setattr(analysis, "CHUNK_CELLS", 100)
+    path = REFERENCE_RAW / "default.jsonl"
+    records = read_table([path]).records[::3]
+    checked = 0
+    for group in group_records(records, runs_frame(records)):
+        field = quality_metric(group)[0]
+        for label in group.runs:
+            runs = group.attempted(label)
+            for axis in ("iterations", "evaluations", "seconds"):
+                xs = trace_columns(runs, [TRACE_FIELD[axis]])[1][0]
+                xs = xs[np.isfinite(xs) & (xs > 0)]
+                if not xs.size:
+                    continue
+                grid = np.geomspace(xs.min(), xs.max() * 1.01, 50)
+                curves = [per_task._curve_matrix(runs, group.target_metric, axis, grid),
+                          fixed_budget._curves(runs, TRACE_FIELD[axis], field, grid)]
+                with monkeypatch.context() as m:
+                    m.setattr(per_task, "step_counts", lambda *args: None)
+                    m.setattr(fixed_budget, "step_counts", lambda *args: None)
+                    slow = [per_task._curve_matrix(runs, group.target_metric, axis, grid),
+                            fixed_budget._curves(runs, TRACE_FIELD[axis], field, grid)]
+                for fast, one in zip(curves, slow, strict=True):
+                    assert fast.shape == one.shape
+                    np.testing.assert_array_equal(fast, one)
+                    if fast.size:
+                        np.testing.assert_array_equal(
+                            analysis.column_quantiles(fast, [0.25, 0.5], nan=True),
+                            np.nanquantile(fast, [0.25, 0.5], axis=0))
+                checked += 1
+    assert checked > 100
 
 
 def test_resample_blocks_are_the_single_draw_a_block_at_a_time() -> None:

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from benchmarks import run_all
-from benchmarks.report.analysis import group_records
+from benchmarks.record_table import read_table
+from benchmarks.report.analysis import group_records, solver_order
+from benchmarks.report.figures import palette
+from benchmarks.report.figures.fixed_budget import quality_curves_figure
+from benchmarks.report.figures.outcomes import task_ecdf_figure
+from benchmarks.report.figures.per_task import convergence_figure
 from benchmarks.report.verdict import verdict_section
 from benchmarks.results import runs_frame
 from tests.benchmarks.test_record_table import synthetic
@@ -46,3 +51,34 @@ def test_report_memory_grows_by_a_few_kilobytes_per_record(
     peaks = [_report_data_peak(path.parent.parent, monkeypatch) for path in paths]
     per_record = (peaks[1] - peaks[0]) / (large - small)
     assert per_record < 9_000, f"{per_record:,.0f} bytes per record"
+
+
+def _figure_peak(path: Path, draw: Any) -> tuple[int, int]:
+    """Peak traced memory (bytes) above the start of drawing ``draw``'s figure for the
+    records' largest task group, and that group's run count."""
+    records = read_table([path]).records
+    groups = group_records(records, runs_frame(records))
+    group = max(groups, key=lambda g: len(g.frame))
+    colours = palette(solver_order(groups))
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        draw(group, colours, path.parent / "figure.png")
+        return tracemalloc.get_traced_memory()[1] - start, len(group.frame)
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("draw", [convergence_figure, quality_curves_figure, task_ecdf_figure])
+def test_a_figure_over_every_run_grows_by_a_few_kilobytes_per_run(
+    tmp_path: Path, draw: Any
+) -> None:
+    """Issue 30: the figures that summarise every run of a task (medians, quartiles, ECDFs)
+    read the runs' traces as columns, all runs at once: a trace per run built as objects cost
+    about 30 kB a run while drawing. What remains per run is the step curves on the figure's
+    grid (a few floats per grid point, for one solver at a time)."""
+    small, large = 300, 1500
+    peaks = [_figure_peak(synthetic(tmp_path, n), draw) for n in (small, large)]
+    per_run = (peaks[1][0] - peaks[0][0]) / (peaks[1][1] - peaks[0][1])
+    assert per_run < 12_000, f"{per_run:,.0f} bytes per run of the group"

@@ -7,6 +7,10 @@ palette for the whole report, so a solver has the same colour in every figure.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
+import gc
 import io
 import math
 import textwrap
@@ -65,6 +69,30 @@ def palette(labels: Sequence[str]) -> Palette:
     return {label: hue[base_solver(label)] for label in labels}
 
 
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or ``None`` where the C library has none (macOS, musl)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim
+    except (AttributeError, OSError):
+        return None
+
+
+def release_memory() -> None:
+    """Hand the C heap's free pages back to the system, where the C library can (glibc).
+
+    A figure over 10^4 runs allocates and frees tens of megabytes of arrays; glibc keeps such
+    freed blocks in its heap, and over a report's hundred figures the process held hundreds
+    of megabytes more than it used (measured on 2 * 10^5 records), enough to pass 2 GB.
+    """
+    # The young generations only: a full collection walks every object of the report (the
+    # records' views among them) and cost a second a figure at 2 * 10^5 records.
+    gc.collect(1)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def save(fig: Figure, path: Path) -> Path:
     """Write the figure as a 256-colour PNG.
 
@@ -74,6 +102,10 @@ def save(fig: Figure, path: Path) -> Path:
     """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
+    # Cleared before it is closed: a figure is a web of reference cycles, which would hold its
+    # arrays (10^4 runs' points) until the cyclic collector's next full pass; cleared, they go
+    # at once, and ``release_memory`` can hand their pages back.
+    fig.clear()
     plt.close(fig)
     buffer.seek(0)
     with Image.open(buffer) as image:
@@ -82,7 +114,9 @@ def save(fig: Figure, path: Path) -> Path:
         )
         png = io.BytesIO()
         palette_image.save(png, format="PNG", optimize=True)
-    return write_atomic(path, png.getvalue())  # a reader never sees half a figure
+    written = write_atomic(path, png.getvalue())  # a reader never sees half a figure
+    release_memory()
+    return written
 
 
 def success_heatmap_axes(ax: Any, rates: Any, notes: Any, **kwargs: Any) -> None:
@@ -111,7 +145,9 @@ def legend_below(
     """
     if not handles:
         return
-    fig.canvas.draw()  # lays out the tick labels, so their extent is known
+    # Lays out the tick labels, so their extent is known; nothing is rasterized (``save``
+    # draws the figure, and a full draw here cost a second a figure).
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     to_figure = fig.transFigure.inverted()
     extents = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]

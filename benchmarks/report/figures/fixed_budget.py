@@ -19,7 +19,16 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from benchmarks.records import RunRecord
-from benchmarks.report.analysis import TaskGroup, quality_metric, trace_column, trace_present
+from benchmarks.report.analysis import (
+    TaskGroup,
+    column_quantiles,
+    quality_metric,
+    run_chunks,
+    step_counts,
+    trace_column,
+    trace_columns,
+    trace_present,
+)
 from benchmarks.report.figures.common import legend_below, palette, save, suptitle, theme
 from benchmarks.results import base_solver
 
@@ -58,12 +67,18 @@ def sensitivity_figure(details: dict[str, dict[str, Any]], path: Path) -> Path |
                 d = details[task].get(solver)
                 if d is None:
                     continue
+                # The jitter drawn trial by trial as before (the same dots), each solver's
+                # dots then drawn as one collection: an artist per trial cost seconds.
+                xs, ys, chosen = [], [], []
                 for t in d["trials"]:
-                    y = top if t["ert"] is None else max(t["ert"], bottom)
-                    x = i + rng.uniform(-0.18, 0.18)
-                    ax.scatter(x, y, s=18, color=colours[solver], alpha=0.8, lw=0)
+                    ys.append(top if t["ert"] is None else max(t["ert"], bottom))
+                    xs.append(i + rng.uniform(-0.18, 0.18))
                     if t["trial"] == d["chosen_trial"]:
-                        ax.scatter(x, y, s=90, facecolor="none", edgecolor="black", lw=1.2)
+                        chosen.append((xs[-1], ys[-1]))
+                if xs:
+                    ax.scatter(xs, ys, s=18, color=colours[solver], alpha=0.8, lw=0)
+                for x, y in chosen:
+                    ax.scatter(x, y, s=90, facecolor="none", edgecolor="black", lw=1.2)
             ax.axhspan(top / 1.6, top * 1.6, color="0.9", zorder=0)
             ax.text(len(solvers) - 0.5, top, "miss", ha="right", va="center", fontsize=7,
                     color="0.35")
@@ -121,7 +136,7 @@ def quality_curves_figure(group: TaskGroup, colours: Any, path: Path) -> Path | 
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     # Before a run's first trace point its column is NaN: no value yet.
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    lo, mid, hi = np.nanquantile(m, [BAND[0], 0.5, BAND[1]], axis=0)
+                    lo, mid, hi = column_quantiles(m, [BAND[0], 0.5, BAND[1]], nan=True)
                 curves.setdefault(lab, {})[axis] = (grid, lo, mid, hi)
                 colour, style, marker = _style(lab, solvers)
                 ax.plot(grid, mid, color=colour, lw=1.8, ls=style, marker=marker,
@@ -211,10 +226,40 @@ def _style(label: str, solvers: dict[str, Any]) -> tuple[Any, str, str]:
 
 def _trace_values(runs: Sequence[RunRecord], field: str) -> np.ndarray:
     """Every trace point's ``field`` over ``runs``, one float array (NaN where absent)."""
-    return np.concatenate([np.empty(0), *(trace_column(r, field) for r in runs)])
+    return trace_columns(runs, [field])[1][0]
 
 
 def _curves(runs: Sequence[RunRecord], x_field: str, field: str, grid: np.ndarray) -> np.ndarray:
+    """Each run that reports ``field`` as a step function of ``x_field`` on ``grid``: NaN
+    before its first report, its last report after its end; one row per run.
+
+    A point without the field is skipped, not a NaN. All runs are searched at once when their
+    costs ascend (they always do: the costs are cumulative); run by run otherwise, with the
+    same result.
+    """
+    lengths, (x, y), (_, keep) = trace_columns(runs, [x_field, field])
+    run = np.repeat(np.arange(lengths.size), lengths)
+    kept = np.bincount(run[keep], minlength=lengths.size)
+    x, y = x[keep], y[keep]
+    y[~np.isfinite(y)] = np.nan  # a diverged run has no quality to draw (log axes choke on inf)
+    out = np.empty((int((kept > 0).sum()), grid.size))
+    done = 0
+    for some, points in run_chunks(kept):  # a chunk of runs at a time (CHUNK_RUNS)
+        counts = step_counts(kept[some], x[points], grid)
+        if counts is None:
+            return _curves_one_by_one(runs, x_field, field, grid)
+        n = kept[some]
+        idx = counts[n > 0] - 1
+        begin = (np.cumsum(n) - n)[n > 0, None]
+        rows = np.where(idx >= 0, y[points][begin + np.clip(idx, 0, None)], np.nan)
+        out[done:done + len(rows)] = rows
+        done += len(rows)
+    return out
+
+
+def _curves_one_by_one(runs: Sequence[RunRecord], x_field: str, field: str,
+                       grid: np.ndarray) -> np.ndarray:
+    """:func:`_curves`, a run at a time (for costs that do not ascend)."""
     rows = []
     for r in runs:
         keep = trace_present(r, field)  # a point without the field is skipped, not a NaN

@@ -20,7 +20,17 @@ from matplotlib.colors import ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from benchmarks.report.analysis import AXIS_TITLES, TRACE_FIELD, CostAxis, TaskGroup, trace_column
+from benchmarks.report.analysis import (
+    AXIS_TITLES,
+    TRACE_FIELD,
+    CostAxis,
+    TaskGroup,
+    column_quantiles,
+    run_chunks,
+    step_counts,
+    trace_column,
+    trace_columns,
+)
 from benchmarks.report.figures.common import (
     MAX_DRAWN,
     TOP,
@@ -59,16 +69,46 @@ SURFACE_GRID = 120
 FUNCTION_POINTS = 400
 
 
-def _curve_matrix(runs: Sequence[Any], metric: str, axis: CostAxis, grid: np.ndarray) -> np.ndarray:
-    rows = []
+def _curve_matrix(runs: Sequence[Any], metric: str, axis: CostAxis, grid: np.ndarray,
+                  columns: tuple[np.ndarray, list[np.ndarray], list[np.ndarray]] | None = None,
+                  ) -> np.ndarray:
+    """Each run with a trace as a step function of ``axis`` through its ``metric`` on
+    ``grid`` (:func:`~benchmarks.report.stats.step_interpolate`), one row per run.
+
+    ``columns``: the runs' ``trace_columns(runs, [axis field, metric])``, if read already.
+    Runs are interpolated :data:`~benchmarks.report.analysis.CHUNK_RUNS` at a time when their
+    costs ascend (they always do: the costs are cumulative); run by run otherwise, with the
+    same result.
+    """
+    lengths, (x, y), _ = (columns if columns is not None
+                          else trace_columns(runs, [TRACE_FIELD[axis], metric]))
+    has = lengths > 0
+    out = np.empty((int(has.sum()), grid.size))
+    done = 0
+    for some, points in run_chunks(lengths):
+        counts = step_counts(lengths[some], x[points], grid)
+        if counts is None:
+            break
+        n = lengths[some]
+        ys = y[points]
+        ys = np.where(np.isfinite(ys), ys, np.inf)  # a diverged run is infinitely bad
+        begin = (np.cumsum(n) - n)[n > 0, None]
+        # Before its first point a run holds its first value, after its last its last.
+        rows = ys[begin + np.clip(counts[n > 0] - 1, 0, n[n > 0, None] - 1)]
+        out[done:done + len(rows)] = rows
+        done += len(rows)
+    else:
+        return out if out.size else np.array([])
+    # A run whose costs do not ascend: run by run, as the search needs.
+    slow = []
     for r in runs:
         if not r.trace:
             continue
-        x = trace_column(r, TRACE_FIELD[axis])
-        y = trace_column(r, metric)
-        y = np.where(np.isfinite(y), y, np.inf)  # a diverged run is infinitely bad, not missing
-        rows.append(step_interpolate(x, y, grid))
-    return np.array(rows)
+        xr = trace_column(r, TRACE_FIELD[axis])
+        yr = trace_column(r, metric)
+        yr = np.where(np.isfinite(yr), yr, np.inf)  # a diverged run is infinitely bad
+        slow.append(step_interpolate(xr, yr, grid))
+    return np.array(slow)
 
 
 def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path | None:
@@ -95,26 +135,33 @@ def convergence_figure(group: TaskGroup, colours: Palette, path: Path) -> Path |
         # return: on a log axis nothing of it would be drawn). A loss of exactly zero (L-BFGS
         # solves XOR exactly) stays on the log axis, drawn on its bottom edge.
         # (Array by array: 10^5 runs' trace values are millions of numbers.)
-        log_y = all(
-            bool(np.all(v[np.isfinite(v)] >= 0))
-            for lab in labels for r in group.attempted(lab) for v in [trace_column(r, metric)]
-        )
+        # Each label's trace columns, read once for the three panels (10^4 runs a label in a
+        # large study: one gather per field, not a trace per run).
+        fields = [metric, *(TRACE_FIELD[a] for a in axes_list)]
+        read = {lab: trace_columns(group.attempted(lab), fields) for lab in labels}
+
+        def column(lab: str, name: str) -> np.ndarray:
+            return read[lab][1][fields.index(name)]
+
+        log_y = all(bool(np.all(v[np.isfinite(v)] >= 0))
+                    for lab in labels for v in [column(lab, metric)])
         for ax, axis in zip(axes, axes_list, strict=True):
-            xs = np.concatenate([np.empty(0), *(
-                trace_column(r, TRACE_FIELD[axis]) for lab in labels for r in group.attempted(lab)
-            )])
+            xs = np.concatenate([np.empty(0), *(column(lab, TRACE_FIELD[axis])
+                                                for lab in labels)])
             xs = xs[np.isfinite(xs) & (xs > 0)]  # positive_range, on arrays
             if not xs.size:
                 continue
             lo, hi = float(xs.min()), float(xs.max())
             grid = np.geomspace(lo, max(hi, lo * 1.01), CURVE_POINTS)
             for lab in labels:
-                m = _curve_matrix(group.attempted(lab), metric, axis, grid)
+                m = _curve_matrix(group.attempted(lab), metric, axis, grid, (
+                    read[lab][0], [column(lab, TRACE_FIELD[axis]), column(lab, metric)], []))
                 if m.size == 0:
                     continue
                 # Quantiles with infinities: a sentinel keeps the arithmetic finite; the axis
                 # limits below cut it off.
-                q25, q50, q75 = np.quantile(np.minimum(m, TOP), [0.25, 0.5, 0.75], axis=0)
+                np.minimum(m, TOP, out=m)
+                q25, q50, q75 = column_quantiles(m, [0.25, 0.5, 0.75])
                 if floor is not None:
                     # An exact fit (1e-17 after a least-squares solve) would squash every other
                     # curve into the top of the panel: such values run along the bottom edge.
