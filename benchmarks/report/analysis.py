@@ -34,6 +34,7 @@ import pandas as pd
 from benchmarks.record_table import Trace, table_rows
 from benchmarks.records import RunRecord
 from benchmarks.results import (
+    DERIVED_OPTIONS,
     CostAxis,
     cost_to_target,
     default_options,
@@ -183,12 +184,15 @@ def rebuild_task_or_reason(record: RunRecord) -> Task | str:
     """The record's task rebuilt from its name and options, or why it no longer builds.
 
     The recorded ``gate`` option of the logic tasks is not a factory knob (the name is the gate),
-    so options the factory does not accept are retried without.
+    nor is a module network's ``network`` record (``benchmarks.results.DERIVED_OPTIONS``), so
+    options the factory does not accept are retried without them.
     """
     options = resolve_options(dict(record.task_options), record.seed)
     task = _task_cached(record.task, freeze(options))
-    if isinstance(task, str) and "gate" in options:
-        options.pop("gate")
+    derived = [k for k in options if k in DERIVED_OPTIONS]
+    if isinstance(task, str) and derived:
+        for k in derived:
+            options.pop(k)
         task = _task_cached(record.task, freeze(options))
     return task
 
@@ -597,9 +601,11 @@ def varying_knobs(groups: Sequence[TaskGroup]) -> list[tuple[str, str, list[Task
     for task, gs in tasks.groupby(level=0, sort=False):
         if len(gs) < 2:
             continue
-        for knob in sorted({k for g in gs for k in g.options}):
-            # Groups whose other options are all equal form one series along the knob.
-            rest = [repr(freeze({k: v for k, v in g.options.items() if k != knob})) for g in gs]
+        for knob in sorted({k for g in gs for k in g.options if k not in DERIVED_OPTIONS}):
+            # Groups whose other options are all equal form one series along the knob (options
+            # derived from the knobs, such as a module's parameter shapes, are not compared).
+            rest = [repr(freeze({k: v for k, v in g.options.items()
+                                 if k != knob and k not in DERIVED_OPTIONS})) for g in gs]
             for _, series_groups in pd.Series(list(gs), dtype=object).groupby(rest, sort=False):
                 members = list(series_groups)
                 if len({freeze(m.options.get(knob)) for m in members}) < 2:
@@ -610,7 +616,7 @@ def varying_knobs(groups: Sequence[TaskGroup]) -> list[tuple[str, str, list[Task
                 fixed = ", ".join(
                     f"{k}={format_option(v)}"
                     for k, v in freeze({k: v for k, v in members[0].options.items() if k != knob})
-                    if k != "gate" and v != defaults.get(k))
+                    if k not in DERIVED_OPTIONS and v != defaults.get(k))
                 series.append((str(task), knob, members, fixed))
     return series
 

@@ -304,3 +304,17 @@ def test_the_size_sweep_states_each_solvers_peak_memory_per_size() -> None:
     assert "| snes | 404 (407)" in text
     bare = [dataclasses.replace(r, peak_memory_bytes=None) for r in records]
     assert memory_table(*_sweep_of(bare)) == []
+
+
+def test_a_cnn_channels_sweep_is_a_size_sweep_despite_its_network_record() -> None:
+    """Issue 28: digits_cnn records carry the module's parameter shapes as a derived option;
+    it neither splits the channels sweep nor names the groups, and the sweep is drawn against
+    the parameter count."""
+    records = [_record("digits_cnn", {"channels": c}, "adam", s, evaluations_to_target=10_000)
+               for c in (2, 4) for s in range(2)]
+    assert all("network" in r.task_options for r in records)
+    groups = group_records(records)
+    assert [g.name for g in groups] == ["digits_cnn (channels=2)", "digits_cnn (channels=4)"]
+    (sweep,) = sweeps(groups)
+    assert sweep.size and sweep.xs == (388.0, 838.0)
+    assert all(not isinstance(g.task_obj, str) and g.task_obj is not None for g in groups)
