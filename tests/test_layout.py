@@ -58,7 +58,21 @@ def test_the_contract_imports_neither_engine_nor_report() -> None:
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
-def test_only_the_section_registry_imports_a_study() -> None:
+#: The report modules that read a study: the section registry, and the verdict's Robustness
+#: subsection, which needs the robustness studies' suites and estimator next to the verdict.
+STUDY_READERS = {"sections.py", "robustness.py"}
+
+
+def test_only_the_study_readers_import_a_study() -> None:
+    readers = set()
     for path in _modules("benchmarks/report"):
         if any(n.startswith("benchmarks.studies") for n in _imports(path)):
-            assert path.name == "sections.py", f"{path.relative_to(ROOT)} imports a study"
+            assert path.name in STUDY_READERS, f"{path.relative_to(ROOT)} imports a study"
+            readers.add(path.name)
+    assert readers == STUDY_READERS  # a reader that stopped reading leaves the list
+
+
+def test_no_study_imports_the_report() -> None:
+    for path in _modules("benchmarks/studies"):
+        bad = sorted(n for n in _imports(path) if n.startswith("benchmarks.report"))
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}: the graph must stay one-way"
