@@ -328,6 +328,14 @@ class _Worker:
                             conn.close()
                     os.setpgid(0, 0)  # as process_group=0 below: Ctrl-C reaches the parent only
                     os.environ.update(thread_env(threads))
+                    # The environment reaches only thread pools not yet started. The parent's
+                    # OpenMP pool (libgomp) is already up if it ever ran a parallel torch op,
+                    # and a forked child that enters a parallel region of more than one thread
+                    # waits forever on pool threads that were not copied. One thread never
+                    # enters one (torch runs it inline); the pool forks only with threads=1.
+                    import torch  # the parent's copy, already imported: no cost
+
+                    torch.set_num_threads(threads)
                     _serve(Connection(theirs.detach()), parent, preload)
                     os._exit(0)
                 finally:
@@ -408,7 +416,9 @@ class WorkerPool(cf.Executor):
             before it is ready (see :func:`run_preload`).
         start: ``auto`` (fork the first workers when safe, see above), ``fork`` (the same,
             even with other threads running: for callers that know they are quiet), or
-            ``spawn`` (fresh interpreters only).
+            ``spawn`` (fresh interpreters only). With ``threads`` above 1 every worker is a
+            fresh interpreter whatever ``start`` says: a forked child cannot run OpenMP's
+            parallel regions once the parent has started its pool.
     """
 
     def __init__(
@@ -434,7 +444,8 @@ class WorkerPool(cf.Executor):
         self._broken: str | None = None
         self._start_failures = 0
         self._workers: list[_Worker] = []
-        forking = hasattr(os, "fork") and (
+        # More than one native thread per worker rules forking out: see _Worker.__init__.
+        forking = hasattr(os, "fork") and threads == 1 and (
             start == "fork" or (start == "auto" and _single_threaded())
         )
         if forking:

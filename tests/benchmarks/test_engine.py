@@ -208,6 +208,33 @@ def test_forked_workers_inherit_this_process_and_its_preload() -> None:
     assert time.monotonic() - started < 30
 
 
+def test_a_forked_worker_runs_parallel_torch_ops_after_the_parent_started_its_openmp_pool(
+) -> None:
+    """A forked child inherits libgomp's pool bookkeeping but not its threads: a parallel
+    region of two threads there waits forever (it hung the horizon study on ``digits_cnn``'s
+    test evaluation, which runs outside the solver's pinned threads). The child pins torch to
+    the pool's one thread, so torch runs its ops inline."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.ones(4_000_000).add_(1.0)  # large enough for a parallel region: starts the pool
+        with WorkerPool(1, start="fork", time_limit=60) as workers:
+            assert isinstance(workers._workers[0].process, _ForkedProcess)
+            assert workers.submit(torch.get_num_threads).result(timeout=90) == 1
+            filled = workers.submit(torch.full, (4_000_000,), 2.0).result(timeout=90)
+            assert float(filled.sum()) == 8_000_000.0
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_workers_of_more_than_one_thread_are_never_forked() -> None:
+    with WorkerPool(1, start="fork", threads=2) as workers:
+        assert workers.submit(operator.add, 1, 1).result(timeout=120) == 2
+        assert not any(isinstance(w.process, _ForkedProcess) for w in workers._workers)
+
+
 def _children() -> list[int]:
     path = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
