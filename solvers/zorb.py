@@ -478,8 +478,26 @@ def roundoff_bound(spec: ModelSpec, flat: FlatParams, x: FloatArray,
     return total if math.isfinite(total) else math.inf
 
 
+@dataclass(frozen=True)
+class FittedReadout:
+    """A torch module's linear read-out as ELM fitted it, for :func:`check_export`.
+
+    Attributes:
+        layer: the read-out as a one-layer MLP over the features
+            (``ModuleSpec.readout_layer``).
+        params: its fitted weights and bias, in ``layer``'s flat layout.
+        features: the features it was fitted on (``ModuleSpec.features`` on the training
+            inputs): the same numbers the module's population forward feeds its read-out.
+    """
+
+    layer: ModelSpec
+    params: FlatParams
+    features: FloatArray
+
+
 def check_export(owner: str, task: Task, own: FloatArray, flat: FlatParams, *,
-                 net: ZORBNetwork | None = None) -> ExportCheck:
+                 net: ZORBNetwork | None = None,
+                 readout: FittedReadout | None = None) -> ExportCheck:
     """Raise ``NumericalFailureError`` unless ``flat`` reproduces the solver's own output.
 
     ``own`` is the solver's prediction on the training inputs (``net`` the network that made
@@ -489,6 +507,11 @@ def check_export(owner: str, task: Task, own: FloatArray, flat: FlatParams, *,
     rounding, which differs between CPUs: where rounding alone can reach the tolerance, the
     reason says ``CPU-dependent`` (see :class:`ZORBSolver` for why no threshold decides it).
 
+    On a torch module (``readout`` given: ELM fitted only its linear read-out) the exported
+    vector still runs the whole module's forward, but the output tolerance and the round-off
+    bound are the read-out layer's on its features: the module computes those features with the
+    same kernels as the fit saw (``ModuleSpec.features``), so only the read-out rounds apart.
+
     Returns:
         What was measured, for the record (:meth:`ExportCheck.detail`).
     """
@@ -497,10 +520,14 @@ def check_export(owner: str, task: Task, own: FloatArray, flat: FlatParams, *,
         gap = float(np.max(np.abs(shared - own))) if own.size else 0.0
         largest = float(np.max(np.abs(flat))) if flat.size else 0.0
     span = max(float(np.ptp(task.y_train)), 1.0)
+    if readout is None:
+        spec, layers, inputs = task.mlp, flat, task.x_train
+    else:
+        spec, layers, inputs = readout.layer, readout.params, readout.features
     check = ExportCheck(
         gap=gap if math.isfinite(gap) else math.inf,
-        tolerance=EXPORT_TOLERANCE * span + output_gap(task.mlp),
-        roundoff=roundoff_bound(task.mlp, flat, task.x_train, net),
+        tolerance=EXPORT_TOLERANCE * span + output_gap(spec),
+        roundoff=roundoff_bound(spec, layers, inputs, net),
         largest_weight=largest,
     )
     if check.passed:
@@ -565,16 +592,22 @@ def inversion_unsupported_reason(owner: str, task: Task) -> str | None:
     return None
 
 
-def closed_form_unsupported_reason(owner: str, task: Task) -> str | None:
+def closed_form_unsupported_reason(owner: str, task: Task, *,
+                                   fit_width: int | None = None) -> str | None:
     """Why a least-squares solver (ZORB, ELM) cannot run ``task``, or ``None``.
 
     Every activation is handled (sigmoid/tanh relaxed, ReLU by fill, identity as is, softmax on
     the output) and the loss is irrelevant: ZORB fits squared error in each layer's
     pre-activation space, whatever the task's loss. What is refused: outputs the shared network
     cannot produce, labels the softmax inverse cannot take, and fits too big for memory.
+
+    Args:
+        owner: the solver's class name, for the message.
+        task: the task.
+        fit_width: the widest layer input a fit solves on; default the MLP's widest layer but
+            the output (a torch module's read-out passes its feature count).
     """
-    spec = task.mlp
-    act = spec.output_activation
+    act = task.model.output_activation
     y = task.y_train
     if act in SQUASH_RANGES:
         lo, hi = SQUASH_RANGES[act]
@@ -590,7 +623,7 @@ def closed_form_unsupported_reason(owner: str, task: Task) -> str | None:
             f"{owner} cannot run task {task.name!r}: the softmax inverse log(T s + eps) needs "
             f"targets in [0, 1] (one-hot or probabilities); got [{y.min():g}, {y.max():g}]."
         )
-    widest = max(spec.layer_sizes[:-1]) + 1
+    widest = (max(task.mlp.layer_sizes[:-1]) if fit_width is None else fit_width) + 1
     need = 3 * 8 * task.n_train * widest
     if need > MAX_FIT_BYTES:
         return (

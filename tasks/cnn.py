@@ -33,6 +33,7 @@ knob a scaling study sweeps: population methods pay for every parameter, gradien
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ from torch.nn import functional
 from tasks._validation import check_interval
 from tasks.base import Target, Task
 from tasks.mlp import FlatParams
-from tasks.network import ModuleSpec
+from tasks.network import LinearReadout, ModuleSpec
 from tasks.real import VAL_FRACTION, _split
 
 #: Side of the square images and number of classes of scikit-learn's digits.
@@ -62,8 +63,12 @@ class DigitsCNN(nn.Module):
     """Two 3x3 convolutions with ReLU, a 2x2 max-pool and a linear layer to 10 logits.
 
     Plain tensor ops (``torch.func.vmap`` batches them over a population). The input is a
-    flattened image ``(N, 64)`` in scikit-learn's row-major pixel order.
+    flattened image ``(N, 64)`` in scikit-learn's row-major pixel order. The linear layer is a
+    declared read-out (:class:`tasks.network.LinearReadout`) of :meth:`features`, so an extreme
+    learning machine fits it on the random convolutions' features.
     """
+
+    linear_readout: ClassVar[LinearReadout] = LinearReadout.of_linear("out")
 
     def __init__(self, channels: int) -> None:
         super().__init__()

@@ -28,6 +28,14 @@ is a real floating-point tensor; no buffers (the flat vector could not carry the
 BatchNorm's running statistics, between a solver and the harness); the forward maps ``(N, n_in)``
 to ``(N, n_out)``; and it runs under ``torch.vmap`` (plain tensor ops: no ``.item()``, no data-
 dependent Python control flow, no fused ``nn.GRU``/``nn.RNN`` kernels).
+
+A module may also declare that it ends in a linear read-out (:class:`LinearReadout`): a
+``linear_readout`` attribute naming its last linear layer's weight and bias parameters, and a
+``features(x)`` method giving that layer's input, so that ``forward(x)`` is the read-out applied
+to ``features(x)``. Nothing in the forward changes; a solver that fits only the last layer (ELM:
+least squares on the features, ``solvers/elm.py``) reads it through :meth:`ModuleSpec.features`,
+:meth:`ModuleSpec.readout_layer` and :meth:`ModuleSpec.with_readout`. A module that does not
+declare it has no read-out as far as any solver knows, whatever its last layer is.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -44,6 +52,7 @@ from torch.func import functional_call
 
 from tasks._validation import check_interval, check_options, shown
 from tasks.errors import InvalidParameterError
+from tasks.mlp import ModelSpec
 
 FloatArray = np.ndarray
 
@@ -55,6 +64,81 @@ OUTPUT_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "softmax")
 _CHUNK_FLOATS = 8 * 2**20
 #: Rows of the probe input every module is checked on at construction.
 _PROBE_ROWS = 2
+#: Weight layouts a linear read-out may store: ``nn.Linear``'s ``(out, in)`` (``x W^T + b``), or
+#: ``(in, out)`` (``x W + b``, a read-out written as a plain matrix product).
+READOUT_LAYOUTS: tuple[str, ...] = ("out_in", "in_out")
+#: How far (relative to the logits' largest magnitude, at least 1) a declared read-out applied to
+#: the module's features may be from its forward on the probe input. Exact in intent; the slack
+#: only admits a forward that sums the same terms in another order.
+_READOUT_TOLERANCE = 1e-10
+
+
+@dataclass(frozen=True)
+class LinearReadout:
+    """Where a module's last layer, a linear map of its features, keeps its parameters.
+
+    A module declares one as its ``linear_readout`` attribute (a class attribute is enough)
+    together with a method ``features(x)`` returning that layer's input ``(N, in_features)``,
+    such that ``forward(x)`` equals ``features(x) W^T + b`` (``out_in``) or
+    ``features(x) W + b`` (``in_out``). :class:`ModuleSpec` checks the declaration on its probe
+    input at construction. An extreme learning machine then fits ``W`` and ``b`` by least
+    squares on the features of the other (random) parameters: on a CNN, its random conv
+    features; on a recurrent cell, an echo-state-style reservoir read out linearly.
+
+    Attributes:
+        weight: the weight's name in ``named_parameters()`` (``"out.weight"``), a 2-D tensor.
+        bias: the bias's name (``"out.bias"``), shape ``(n_out,)``. Required: the fit always has
+            an intercept column.
+        layout: ``"out_in"`` (``nn.Linear``: weight ``(n_out, in_features)``) or ``"in_out"``
+            (weight ``(in_features, n_out)``).
+
+    Example:
+        >>> LinearReadout.of_linear("out")
+        LinearReadout(weight='out.weight', bias='out.bias', layout='out_in')
+    """
+
+    weight: str
+    bias: str
+    layout: str = "out_in"
+
+    def __post_init__(self) -> None:
+        owner = "LinearReadout"
+        for name in ("weight", "bias"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {owner} must be a parameter name from the "
+                    f"module's named_parameters(), a non-empty str. Got {shown(value)} instead."
+                )
+        check_options(self.layout, "layout", owner, READOUT_LAYOUTS)
+
+    @classmethod
+    def of_linear(cls, attribute: str) -> LinearReadout:
+        """The read-out of an ``nn.Linear`` submodule named ``attribute`` (with its bias)."""
+        return cls(weight=f"{attribute}.weight", bias=f"{attribute}.bias")
+
+
+@dataclass(frozen=True)
+class _ReadoutLayout:
+    """Where a declared read-out sits in the flat vector (``parameters_to_vector`` order)."""
+
+    weight: slice
+    bias: slice
+    in_features: int
+    transposed: bool  # stored (n_out, in_features), as nn.Linear
+
+
+class _Features(torch.nn.Module):
+    """``module.features`` as a module's forward, so ``functional_call`` can run it on views of a
+    flat vector (its parameters are the wrapped module's, each name prefixed ``module.``)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = cast(Callable[[torch.Tensor], torch.Tensor], self.module.features)
+        return features(x)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +178,9 @@ class ModuleSpec:
     _template: torch.nn.Module = field(init=False, repr=False, compare=False)
     _numels: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _activation_floats: int = field(init=False, repr=False, compare=False)
+    # Derived from the module's ``linear_readout`` declaration; not part of the identity (the
+    # layout already is), so a spec's equality, hash and record are what they were without it.
+    _readout: _ReadoutLayout | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         owner = "ModuleSpec"
@@ -150,6 +237,7 @@ class ModuleSpec:
         object.__setattr__(self, "_template", template)
         object.__setattr__(self, "_numels", tuple(int(p.numel()) for _, p in named))
         object.__setattr__(self, "_activation_floats", self._probe(template))
+        object.__setattr__(self, "_readout", self._probe_readout(template))
 
     # --- what code reads off ``task.model`` (MLP-neutral) -------------------------------------
 
@@ -247,6 +335,190 @@ class ModuleSpec:
             for (name, shape), part in zip(self.parameter_shapes, theta.split(self._numels),
                                            strict=True)
         }
+
+    # --- the linear read-out (optional, declared by the module) -------------------------------
+
+    @property
+    def has_readout(self) -> bool:
+        """Whether the module declares a linear read-out (:class:`LinearReadout`)."""
+        return self._readout is not None
+
+    def readout_slices(self) -> tuple[slice, slice] | None:
+        """``(weight, bias)`` positions of the declared read-out in the flat vector, or ``None``.
+
+        The weight is stored as the module stores it (``nn.Linear``: ``(n_out, in)``, row-major).
+        """
+        layout = self._readout
+        return None if layout is None else (layout.weight, layout.bias)
+
+    def readout_layer(self) -> ModelSpec | None:
+        """The declared read-out as a one-layer MLP over the features, or ``None``.
+
+        ``(in_features, n_out)`` with this spec's output activation: what code written for an
+        MLP's last dense layer (ZORB's least squares, its output inverse and its export check's
+        round-off bound) runs on, over :meth:`features` instead of an MLP's hidden units. Its flat
+        layout is the MLP's (``tasks/mlp.py``): ``W`` ``(in_features, n_out)`` row-major, then
+        ``b``; :meth:`readout_params` and :meth:`with_readout` convert.
+        """
+        layout = self._readout
+        if layout is None:
+            return None
+        return ModelSpec(layer_sizes=(layout.in_features, self.n_out),
+                         activations=(self.output_activation,))
+
+    def readout_params(self, params: FloatArray) -> FloatArray:
+        """The read-out's weight and bias in :meth:`readout_layer`'s flat layout (a copy)."""
+        return _layer_params(self._require_readout("readout_params"), self.n_out, params)
+
+    def with_readout(self, params: FloatArray, layer: FloatArray) -> FloatArray:
+        """A float64 copy of ``params`` whose read-out is ``layer`` (:meth:`readout_layer`'s
+        flat layout); every other parameter is left exactly as it was."""
+        layout = self._require_readout("with_readout")
+        d = layout.in_features
+        layer = np.asarray(layer, dtype=np.float64)
+        expected = d * self.n_out + self.n_out
+        if layer.shape != (expected,):
+            raise InvalidParameterError(
+                f"The 'layer' parameter of ModuleSpec.with_readout must have shape ({expected},) "
+                f"(the read-out's {d} x {self.n_out} weights, then its {self.n_out} biases). Got "
+                f"shape {layer.shape} instead."
+            )
+        weight = layer[: d * self.n_out].reshape(d, self.n_out)
+        out = np.array(params, dtype=np.float64, copy=True)
+        out[layout.weight] = (weight.T if layout.transposed else weight).ravel()
+        out[layout.bias] = layer[d * self.n_out :]
+        return out
+
+    def features(self, params: FloatArray, x: FloatArray) -> FloatArray:
+        """The read-out's input ``(N, in_features)`` under one flat vector, in float64.
+
+        Computed by the population forward's own kernels (a population of one, under
+        ``torch.vmap``, as :meth:`population_logits` evaluates ``Task.evaluate``'s vector), so
+        these are the very features the population forward feeds its read-out: a read-out fitted
+        on them is judged on the same numbers.
+
+        Raises:
+            InvalidParameterError: the module declares no read-out.
+        """
+        self._require_readout("features")
+        pop = _tensor(np.asarray(params, dtype=np.float64)[None, :])
+        xt = _tensor(np.asarray(x, dtype=np.float64))
+        with torch.no_grad():
+            out = self._vmapped_features(pop.expand(2, -1), xt.expand(2, *xt.shape))[0]
+        return np.array(out.numpy(), dtype=np.float64, order="C")
+
+    def _torch_features(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        params = {f"module.{name}": view for name, view in self.unflatten(theta).items()}
+        out: torch.Tensor = functional_call(self._features_module, params, (x,))
+        return out
+
+    @functools.cached_property
+    def _features_module(self) -> torch.nn.Module:
+        return _Features(self._template)
+
+    @functools.cached_property
+    def _vmapped_features(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        return torch.vmap(self._torch_features, in_dims=(0, 0))
+
+    def _require_readout(self, method: str) -> _ReadoutLayout:
+        if self._readout is None:
+            raise InvalidParameterError(
+                f"ModuleSpec.{method} needs a module that declares a linear read-out (a "
+                f"'linear_readout' attribute, tasks.network.LinearReadout, and a 'features' "
+                f"method). Got {self.class_name}, which declares none, instead."
+            )
+        return self._readout
+
+    def _probe_readout(self, template: torch.nn.Module) -> _ReadoutLayout | None:
+        """Check a declared read-out against the forward on the probe input; ``None`` if none.
+
+        The declaration is checked where it is used: the features come from :meth:`features`
+        (under vmap), the read-out applied to them must give the population forward's logits.
+        """
+        owner = "ModuleSpec"
+        declared = getattr(template, "linear_readout", None)
+        if declared is None:
+            return None
+        name = self.class_name
+        if not isinstance(declared, LinearReadout):
+            raise InvalidParameterError(
+                f"The 'module' parameter of {owner} must build a module whose 'linear_readout' "
+                f"attribute, when it has one, is a tasks.network.LinearReadout naming its last "
+                f"linear layer's weight and bias. Got {name} with linear_readout="
+                f"{shown(declared)} instead."
+            )
+        if not callable(getattr(template, "features", None)):
+            raise InvalidParameterError(
+                f"The 'module' parameter of {owner} must build a module that, declaring a "
+                f"linear read-out, has a 'features(x)' method returning the read-out's input. Got "
+                f"{name} without one instead."
+            )
+        shapes = dict(self.parameter_shapes)
+        offsets = np.concatenate([[0], np.cumsum(self._numels)])
+        position = {n: i for i, (n, _) in enumerate(self.parameter_shapes)}
+        for role in ("weight", "bias"):
+            param = getattr(declared, role)
+            if param not in shapes:
+                raise InvalidParameterError(
+                    f"The 'module' parameter of {owner} must build a module whose linear read-out "
+                    f"names its own parameters. Got {name} with read-out {role} {param!r}, not one "
+                    f"of {sorted(shapes)}, instead."
+                )
+        w_shape, b_shape = shapes[declared.weight], shapes[declared.bias]
+        transposed = declared.layout == "out_in"
+        if len(w_shape) != 2 or w_shape[0 if transposed else 1] != self.n_out:
+            expected = "(n_out, in_features)" if transposed else "(in_features, n_out)"
+            raise InvalidParameterError(
+                f"The 'module' parameter of {owner} must build a module whose read-out weight "
+                f"{declared.weight!r} has shape {expected} with n_out={self.n_out} (layout "
+                f"{declared.layout!r}). Got {name} with shape {w_shape} instead."
+            )
+        if b_shape != (self.n_out,):
+            raise InvalidParameterError(
+                f"The 'module' parameter of {owner} must build a module whose read-out bias "
+                f"{declared.bias!r} has shape ({self.n_out},). Got {name} with shape {b_shape} "
+                f"instead."
+            )
+        i, j = position[declared.weight], position[declared.bias]
+        layout = _ReadoutLayout(
+            weight=slice(int(offsets[i]), int(offsets[i + 1])),
+            bias=slice(int(offsets[j]), int(offsets[j + 1])),
+            in_features=w_shape[1] if transposed else w_shape[0],
+            transposed=transposed,
+        )
+        theta = torch.nn.utils.parameters_to_vector(template.parameters()).detach().double()
+        x = torch.linspace(-1.0, 1.0, _PROBE_ROWS * self.n_in,
+                           dtype=torch.float64).reshape(_PROBE_ROWS, self.n_in)
+        pair = torch.stack([theta, theta])
+        try:
+            with torch.no_grad():
+                feats = self._vmapped_features(pair, x.expand(2, *x.shape))[0]
+                logits = self._batched(pair, x)[0]
+        except Exception as exc:  # noqa: BLE001 - a user's module may raise anything
+            raise InvalidParameterError(
+                f"The 'module' parameter of {owner} must build a module whose 'features' method "
+                f"takes the forward's inputs (N, {self.n_in}) and runs under torch.vmap. Got "
+                f"{type(exc).__name__}: {exc} on a probe input of shape {tuple(x.shape)} instead."
+            ) from None
+        if tuple(feats.shape) != (_PROBE_ROWS, layout.in_features):
+            raise InvalidParameterError(
+                f"The 'module' parameter of {owner} must build a module whose 'features' method "
+                f"returns the read-out's input, shape (N, {layout.in_features}). Got "
+                f"{tuple(feats.shape)} for a probe input of shape {tuple(x.shape)} instead."
+            )
+        layer = torch.from_numpy(_layer_params(layout, self.n_out, theta.numpy()))
+        d = layout.in_features
+        rebuilt = feats @ layer[: d * self.n_out].reshape(d, self.n_out) + layer[d * self.n_out :]
+        gap = float(torch.max(torch.abs(rebuilt - logits)))
+        scale = max(1.0, float(torch.max(torch.abs(logits))))
+        if not gap <= _READOUT_TOLERANCE * scale:
+            raise InvalidParameterError(
+                f"The 'module' parameter of {owner} must build a module whose forward is its "
+                f"declared read-out ({declared.weight!r}, {declared.bias!r}, layout "
+                f"{declared.layout!r}) applied to features(x). Got {name}, whose forward differs "
+                f"from it by {gap:.3g} on a probe input, instead."
+            )
+        return layout
 
     # --- forwards -----------------------------------------------------------------------------
 
@@ -362,11 +634,22 @@ class ModuleSpec:
     def __getstate__(self) -> dict[str, Any]:
         # The vmapped closure is rebuilt on demand; everything else pickles as is.
         state = dict(self.__dict__)
-        state.pop("_vmapped", None)
+        for cached in ("_vmapped", "_vmapped_features", "_features_module"):
+            state.pop(cached, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+
+def _layer_params(layout: _ReadoutLayout, n_out: int, params: FloatArray) -> FloatArray:
+    """A read-out's weight and bias out of a flat vector, in the one-layer MLP's layout
+    (``W`` ``(in_features, n_out)`` row-major, then ``b``)."""
+    flat = np.asarray(params, dtype=np.float64)
+    weight = flat[layout.weight]
+    weight = (weight.reshape(n_out, layout.in_features).T if layout.transposed
+              else weight.reshape(layout.in_features, n_out))
+    return np.concatenate([weight.ravel(), flat[layout.bias]])
 
 
 def _tensor(array: FloatArray) -> torch.Tensor:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -57,7 +58,7 @@ from tasks._validation import check_interval, check_options
 from tasks.base import Target, Task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import FlatParams, FloatArray
-from tasks.network import ModuleSpec
+from tasks.network import LinearReadout, ModuleSpec
 
 #: The recurrent cells the task offers.
 CELLS: tuple[str, ...] = ("gru", "elman")
@@ -93,7 +94,15 @@ def adding_data(length: int, count: int, rng: np.random.Generator) -> tuple[Floa
 
 
 class _Recurrent(nn.Module):
-    """What both cells share: the sequence reshaping, truncation and the linear read-out."""
+    """What both cells share: the sequence reshaping, truncation and the linear read-out.
+
+    The read-out is declared (:class:`tasks.network.LinearReadout`, ``x W + b`` on the last
+    hidden state, :meth:`features`), so an extreme learning machine fits it on the hidden
+    states of the random cell: an echo-state-style reservoir read out by least squares.
+    """
+
+    linear_readout: ClassVar[LinearReadout] = LinearReadout(weight="w_out", bias="b_out",
+                                                            layout="in_out")
 
     def __init__(self, length: int, hidden_size: int) -> None:
         super().__init__()
@@ -111,14 +120,18 @@ class _Recurrent(nn.Module):
             truncation: detach the hidden state every ``truncation`` steps (truncated BPTT);
                 ``None`` backpropagates through the whole sequence. The value is the same.
         """
+        out: torch.Tensor = self.features(x, truncation) @ self.w_out + self.b_out
+        return out
+
+    def features(self, x: torch.Tensor, truncation: int | None = None) -> torch.Tensor:
+        """The last hidden state ``(N, hidden_size)``: the linear read-out's input."""
         steps = x.reshape(x.shape[0], self.length, FEATURES)
         h = x.new_zeros(x.shape[0], self.hidden_size)
         for t in range(self.length):
             if truncation is not None and t > 0 and t % truncation == 0:
                 h = h.detach()
             h = self.cell(steps[:, t], h)
-        out: torch.Tensor = h @ self.w_out + self.b_out
-        return out
+        return h
 
     w_x: nn.Parameter
     w_h: nn.Parameter

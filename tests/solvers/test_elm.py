@@ -1,13 +1,16 @@
-"""ELM: random hidden layers from x0, the output layer by least squares (ZORB's last step alone)."""
+"""ELM: random hidden layers from x0, the output layer by least squares (ZORB's last step alone);
+on a torch module, its declared linear read-out on the module's features."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from threadpoolctl import threadpool_limits
 
 from benchmarks.budget import Budget
@@ -16,9 +19,10 @@ from solvers import SOLVERS, get_solver
 from solvers.elm import ELMSolver
 from solvers.zorb import augment, relaxed_inverse, softmax_forward, softmax_inverse
 from tasks import TASKS, get_task
-from tasks.base import Target
+from tasks.base import Target, Task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import activate
+from tasks.network import LinearReadout, ModuleSpec
 
 
 @pytest.fixture(autouse=True)
@@ -119,3 +123,131 @@ def test_unsupported_tasks_get_a_reason_and_every_task_runs_or_is_refused() -> N
         if ELMSolver().unsupported_reason(task) is None:
             record = run_one(task, ELMSolver(), Budget(max_iterations=1), seed=0, strict=True)
             assert record.stop_reason != "error", name
+
+
+# --- torch modules with a declared linear read-out (issue 28) ----------------------------------
+
+
+def _loaded(task: Task, params: np.ndarray) -> torch.nn.Module:
+    """A fresh module of ``task`` holding the flat vector ``params`` (``parameters_to_vector``
+    order), to read features and read-outs without ``ModuleSpec``."""
+    module = task.model.module().double()  # type: ignore[union-attr]
+    torch.nn.utils.vector_to_parameters(torch.from_numpy(params.copy()), module.parameters())
+    return module
+
+
+def _readout_of(module: torch.nn.Module) -> np.ndarray:
+    """The module's declared read-out as ``[W; b]`` of shape ``(in + 1, out)`` (``x W + b``)."""
+    declared = module.linear_readout
+    assert isinstance(declared, LinearReadout)
+    named = {n: p.detach().numpy() for n, p in module.named_parameters()}
+    weight = named[declared.weight]
+    weight = weight.T if declared.layout == "out_in" else weight
+    return np.vstack([weight, named[declared.bias][None, :]])
+
+
+MODULE_TASKS: list[tuple[str, dict[str, Any]]] = [
+    ("digits_cnn", {"channels": 2, "test_fraction": 0.9}),
+    ("adding", {"length": 6, "num_train": 64}),
+    ("adding", {"length": 6, "cell": "elman", "num_train": 64}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), MODULE_TASKS,
+                         ids=[f"{n}-{o.get('cell', '')}" for n, o in MODULE_TASKS])
+def test_module_readout_is_least_squares_on_the_modules_features(
+        name: str, options: dict[str, Any]) -> None:
+    """Through the harness: every parameter but the read-out is x0's exactly; the read-out is
+    numpy's lstsq([H, 1], f_out^-1(Y)) on the module's own features of x0 (softmax: the MLP
+    path's inverse, normalisers from x0's read-out); one iteration of N evaluations."""
+    task = get_task(name, **options)
+    spec = task.model
+    assert ELMSolver().unsupported_reason(task) is None
+    record = run_one(task, ELMSolver(), Budget(max_iterations=3), seed=0, strict=True)
+    assert (record.stop_reason, record.iterations, record.evaluations, record.backward) == (
+        "solver_finished", 1, task.n_train, 0), record.error
+    x0 = initial_params(task, 0)
+    final = np.asarray(record.final_params)
+    w, b = spec.readout_slices()  # type: ignore[union-attr, misc]
+    others = np.ones(task.num_params, dtype=bool)
+    others[w], others[b] = False, False
+    np.testing.assert_array_equal(final[others], x0[others])
+    start = _loaded(task, x0)
+    with torch.no_grad():
+        h = start.features(torch.from_numpy(task.x_train)).numpy()  # type: ignore[operator]
+    if spec.output_activation == "softmax":
+        _, m, s = softmax_forward(augment(h) @ _readout_of(start))
+        target = softmax_inverse(task.y_train, m, s)
+    else:
+        target = task.y_train
+    expected, *_ = np.linalg.lstsq(augment(h), target, rcond=1e-15)
+    fitted = _readout_of(_loaded(task, final))
+    assert np.max(np.abs(fitted - expected)) <= 1e-8 * max(1.0, float(np.max(np.abs(expected))))
+
+
+def test_module_fit_beats_x0_and_matches_the_direct_call() -> None:
+    """The harness's vector is the direct call's; on digits_cnn (softmax) it trains, from random
+    convolutions alone, far above x0's accuracy."""
+    task = get_task("digits_cnn", channels=2, test_fraction=0.9)
+    x0 = initial_params(task, 1)
+    monitor = _Recorder()
+    ELMSolver().run(task, x0.copy(), monitor, np.random.default_rng(0))
+    assert [e for _, e in monitor.reports] == [0, task.n_train]
+    record = run_one(task, ELMSolver(), Budget(max_iterations=3), seed=1, strict=True)
+    np.testing.assert_array_equal(np.asarray(record.final_params), monitor.reports[1][0])
+    assert task.evaluate(monitor.reports[1][0])["accuracy"] > 0.8 > task.evaluate(x0)["accuracy"]
+
+
+class _NoReadout(torch.nn.Module):
+    """Ends in an nn.Linear but declares no read-out: no solver may assume one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = torch.nn.Linear(3, 4)
+        self.out = torch.nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(self.hidden(x)))
+
+
+def _no_readout_task() -> Task:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 3))
+    y = x[:, :1] ** 2
+    spec = ModuleSpec(module=_NoReadout, n_in=3, n_out=1)
+    return Task(name="no_readout", family="test", kind="regression", x_train=x[:12],
+                y_train=y[:12], x_test=x[12:], y_test=y[12:], model=spec,
+                target=Target(max_mse=0.01))
+
+
+@pytest.mark.parametrize("make", [lambda: get_task("logistic_map", horizon=5), _no_readout_task],
+                         ids=["logistic_map", "no_readout"])
+def test_modules_without_a_declared_readout_are_not_applicable(make: Callable[[], Task]) -> None:
+    task = make()
+    reason = ELMSolver().unsupported_reason(task)
+    assert reason is not None and reason.startswith("not applicable: ELMSolver fits a network's")
+    assert f"task {task.name!r}'s network is a torch module ({task.model.describe()})" in reason
+    assert "declares no linear read-out" in reason and "'linear_readout'" in reason
+    record = run_one(task, ELMSolver(), Budget(max_iterations=3), seed=0)
+    assert (record.stop_reason, record.iterations, record.error) == ("unsupported", 0, reason)
+    with pytest.raises(InvalidParameterError, match=r"ELMSolver\.run cannot run task"):
+        ELMSolver().run(task, initial_params(task, 0), _Recorder(), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(("name", "options"), MODULE_TASKS[:2],
+                         ids=["digits_cnn", "adding"])
+def test_zorb_stays_not_applicable_on_modules_with_a_readout(
+        name: str, options: dict[str, Any]) -> None:
+    """ZORB's hidden-layer solves pull targets back through an MLP's dense layers: a read-out
+    alone is not enough."""
+    reason = get_solver("zorb").unsupported_reason(get_task(name, **options))
+    assert reason is not None and reason.startswith("not applicable: ZORBSolver inverts")
+    assert "not an MLP" in reason
+
+
+def test_module_output_range_is_checked_as_on_an_mlp() -> None:
+    """The closed-form checks run on a module too: a sigmoid output cannot fit the adding
+    problem's sums in [0, 2]."""
+    task = get_task("adding", length=4, num_train=16, output_activation="sigmoid")
+    reason = ELMSolver().unsupported_reason(task)
+    assert reason is not None and "sigmoid output has range [0, 1]" in reason

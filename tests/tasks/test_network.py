@@ -15,7 +15,7 @@ from solvers._torch import TorchGradientLoop, torch_forward, torch_loss
 from tasks.base import Target, Task, with_options
 from tasks.errors import InvalidParameterError
 from tasks.mlp import forward
-from tasks.network import ModuleSpec
+from tasks.network import LinearReadout, ModuleSpec
 
 
 class TinyCNN(nn.Module):
@@ -322,3 +322,141 @@ def test_gradient_loop_passes_forward_kwargs_to_the_module() -> None:
 
     with pytest.raises(InvalidParameterError, match=r"'forward_kwargs'.*task 'xor'"):
         _run_loop(get_task("xor"), forward_kwargs={"truncation": 20})
+
+
+# --- the optional linear read-out (ELM's protocol, issue 28) ------------------------------------
+
+
+class ReadoutCNN(TinyCNN):
+    """TinyCNN declaring its nn.Linear as the read-out of its pooled features."""
+
+    linear_readout = LinearReadout.of_linear("out")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.conv(x.reshape(-1, 1, 4, 4)))
+        return functional.avg_pool2d(h, 2).flatten(1)
+
+
+class MatrixReadout(nn.Module):
+    """A read-out written as ``h W + b`` with W stored ``(in, out)``, first in the vector."""
+
+    linear_readout = LinearReadout(weight="w_out", bias="b_out", layout="in_out")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w_out = nn.Parameter(torch.randn(5, 2, dtype=torch.float64))
+        self.b_out = nn.Parameter(torch.randn(2, dtype=torch.float64))
+        self.hidden = nn.Linear(3, 5)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.hidden(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x) @ self.w_out + self.b_out
+
+
+def test_a_declared_readout_is_located_in_the_flat_vector_and_round_trips() -> None:
+    """Slices in parameters_to_vector order, the (out, in) and (in, out) layouts both read as
+    the one-layer MLP's (in, out), and with_readout changes nothing else."""
+    rng = np.random.default_rng(0)
+    for module, n_in, (w, b), layout in (
+        (ReadoutCNN, 16, (slice(30, 54), slice(54, 56)), "out_in"),
+        (MatrixReadout, 3, (slice(0, 10), slice(10, 12)), "in_out"),
+    ):
+        spec = ModuleSpec(module=module, n_in=n_in, n_out=2)
+        assert spec.has_readout and spec.readout_slices() == (w, b)
+        layer = spec.readout_layer()
+        assert layer is not None and layer.layer_sizes == ((w.stop - w.start) // 2, 2)
+        assert layer.output_activation == "identity"
+        theta = spec.init_params(rng)
+        stored = theta[w].reshape((2, -1) if layout == "out_in" else (-1, 2))
+        params = spec.readout_params(theta)
+        np.testing.assert_array_equal(params[:-2].reshape(-1, 2),
+                                      stored.T if layout == "out_in" else stored)
+        np.testing.assert_array_equal(params[-2:], theta[b])
+        np.testing.assert_array_equal(spec.with_readout(theta, params), theta)
+        fresh = rng.standard_normal(params.shape)
+        out = spec.with_readout(theta, fresh)
+        np.testing.assert_array_equal(spec.readout_params(out), fresh)
+        keep = np.ones(theta.shape, dtype=bool)
+        keep[w], keep[b] = False, False
+        np.testing.assert_array_equal(out[keep], theta[keep])
+
+
+def test_features_are_the_population_forwards_own_to_the_last_bit() -> None:
+    """A read-out that copies feature k to output 0 gives back exactly features(:, k): the
+    features are what the population forward feeds its read-out, not a rounding away."""
+    spec = ModuleSpec(module=ReadoutCNN, n_in=16, n_out=2)
+    theta = spec.init_params(np.random.default_rng(1))
+    x = np.random.default_rng(2).standard_normal((7, 16))
+    h = spec.features(theta, x)
+    assert h.shape == (7, 12) and h.dtype == np.float64
+    for k in range(12):
+        w = np.zeros((12, 2))
+        w[k, 0] = 1.0
+        flat = spec.with_readout(theta, np.concatenate([w.ravel(), np.zeros(2)]))
+        np.testing.assert_array_equal(forward(spec, flat[None], x, logits=True)[0][:, 0], h[:, k])
+
+
+def test_a_module_without_a_readout_declares_none_and_keeps_its_identity() -> None:
+    """No declaration, no read-out (even ending in nn.Linear); declaring one changes neither the
+    record nor the forward."""
+    plain, declared = cnn_spec(), ModuleSpec(module=ReadoutCNN, n_in=16, n_out=2,
+                                             options={"width": 3})
+    assert not plain.has_readout and plain.readout_slices() is None
+    assert plain.readout_layer() is None
+    with pytest.raises(InvalidParameterError, match=r"ModuleSpec.features needs a module that "
+                       r"declares a linear read-out.*Got TinyCNN"):
+        plain.features(plain.init_params(np.random.default_rng(0)), np.ones((1, 16)))
+    assert {**declared.record(), "class": "TinyCNN"} == plain.record()
+    theta = plain.init_params(np.random.default_rng(3))
+    x = np.random.default_rng(4).standard_normal((5, 16))
+    np.testing.assert_array_equal(declared.population_logits(theta[None], x),
+                                  plain.population_logits(theta[None], x))
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(declared))
+    np.testing.assert_array_equal(copy.features(theta, x), declared.features(theta, x))
+
+
+def _declaring(readout: object, *, features: bool = True, off: float = 0.0) -> type[nn.Module]:
+    class Declaring(TinyCNN):
+        linear_readout = readout
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) + off
+
+    if features:
+        Declaring.features = ReadoutCNN.features  # type: ignore[attr-defined]
+    return Declaring
+
+
+@pytest.mark.parametrize(("module", "message"), [
+    (_declaring("out"), r"'linear_readout' attribute, when it has one, is a "
+                        r"tasks.network.LinearReadout.*linear_readout='out'"),
+    (_declaring(LinearReadout.of_linear("out"), features=False),
+     r"has a 'features\(x\)' method.*Got Declaring without one"),
+    (_declaring(LinearReadout.of_linear("head")),
+     r"names its own parameters.*read-out weight 'head.weight', not one of \['conv.bias'"),
+    (_declaring(LinearReadout(weight="conv.weight", bias="out.bias")),
+     r"read-out weight 'conv.weight' has shape \(n_out, in_features\) with n_out=2.*"
+     r"\(3, 1, 3, 3\)"),
+    (_declaring(LinearReadout(weight="out.weight", bias="conv.bias")),
+     r"read-out bias 'conv.bias' has shape \(2,\).*\(3,\)"),
+    (_declaring(LinearReadout(weight="out.weight", bias="out.bias", layout="in_out")),
+     r"read-out weight 'out.weight' has shape \(in_features, n_out\)"),
+    (_declaring(LinearReadout.of_linear("out"), off=1e-3),
+     r"forward is its declared read-out.*differs from it by 0.001"),
+])
+def test_a_wrong_readout_declaration_is_refused_with_the_reason(module: type[nn.Module],
+                                                                message: str) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        ModuleSpec(module=module, n_in=16, n_out=2)
+
+
+def test_bad_readout_names_and_layouts_are_refused() -> None:
+    with pytest.raises(InvalidParameterError, match=r"'layout' parameter of LinearReadout"):
+        LinearReadout(weight="w", bias="b", layout="transposed")
+    with pytest.raises(InvalidParameterError, match=r"'bias' parameter of LinearReadout must be "
+                       r"a parameter name"):
+        LinearReadout(weight="w", bias="")

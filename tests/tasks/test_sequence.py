@@ -144,3 +144,19 @@ def test_a_short_run_lowers_the_loss(solver: str) -> None:
     assert record.stop_reason != "error", record.error
     losses = [p["loss"] for p in record.trace]
     assert min(losses[1:]) < losses[0]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_readout_is_declared_on_the_last_hidden_state(cell: str) -> None:
+    """ELM's protocol (``tasks.network.LinearReadout``): the read-out is ``w_out`` ``(H, 1)``
+    and ``b_out``, last in the vector, and the features are the cell's last hidden state, the
+    forward's own: the read-out applied to them is the forward."""
+    task = make_adding(length=7, cell=cell, hidden_size=5, num_train=20)
+    n = task.num_params
+    assert spec(task).readout_slices() == (slice(n - 6, n - 1), slice(n - 1, n))
+    theta = task.model.init_params(np.random.default_rng(4))
+    h = spec(task).features(theta, task.x_train)
+    assert h.shape == (20, 5) and np.all(np.abs(h) < 1.0)  # a tanh-bounded state
+    logits = spec(task).population_logits(theta[None], task.x_train)[0]
+    np.testing.assert_allclose(h @ theta[n - 6 : n - 1, None] + theta[n - 1], logits,
+                               rtol=1e-13, atol=1e-14)
