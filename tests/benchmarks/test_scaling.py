@@ -282,11 +282,14 @@ def test_every_horizon_solver_trains_every_horizon_task() -> None:
     none of its cells is recorded as not applicable (a run would be a wasted row)."""
     for entry in HORIZON.tasks:
         task = get_task(entry.name, **entry.options)
-        for name in HORIZON.solvers or ():
+        for name in entry.solvers or HORIZON.solvers or ():
             reason = SOLVERS[name]().unsupported_reason(task)
             assert reason is None, f"{name} on {entry.name} {entry.options}: {reason}"
     knobs = {(e.name, k) for e in HORIZON.tasks for k in e.options if k != "num_train"}
     assert knobs == {("logistic_map", "horizon"), ("adding", "length")}
+    # ELM, the closed form, runs wherever a module declares a linear read-out over labels.
+    assert {e.name for e in HORIZON.tasks if "elm" in (e.solvers or HORIZON.solvers or ())} == {
+        "digits_cnn", "adding"}
 
 
 def test_the_size_sweep_states_each_solvers_peak_memory_per_size() -> None:
