@@ -484,6 +484,17 @@ def _command(parser: argparse.ArgumentParser, args: argparse.Namespace, doing: _
                     f"read from {str(args.tuned)!r}, which does not exist: run "
                     f"`python benchmarks/run_all.py --suite tuning32 --out {args.out}` first."
                 )
+        if (suite.tuned_by and "tuned" in suite.arms and args.tuned == REFERENCE_TUNED
+                and not args.report_only):
+            # A suite whose tasks the default tuning study never saw reads its own study's.
+            args.tuned = args.out / suite.tuned_by / TUNED_FILE
+            if not os.path.lexists(args.tuned):
+                raise InvalidParameterError(
+                    f"The {suite.name} suite's tuned arm runs the choices of the "
+                    f"{suite.tuned_by} study, read from {str(args.tuned)!r}, which does not "
+                    f"exist: run `python benchmarks/run_all.py --suite {suite.tuned_by} --out "
+                    f"{args.out / suite.tuned_by}` first, or run --arms defaults."
+                )
         if args.tuned != REFERENCE_TUNED and not os.path.lexists(args.tuned):
             raise InvalidParameterError(
                 f"The '--tuned' option names {str(args.tuned)!r}, which does not exist; give the "

@@ -321,3 +321,32 @@ def test_a_cnn_channels_sweep_is_a_size_sweep_despite_its_network_record() -> No
     (sweep,) = sweeps(groups)
     assert sweep.size and sweep.xs == (388.0, 838.0)
     assert all(not isinstance(g.task_obj, str) and g.task_obj is not None for g in groups)
+
+
+def test_the_horizon_suites_tuned_arm_reads_its_own_tuning_study(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default tuning study never tuned the horizon tasks: the horizon suite's tuned arm
+    reads ``<out>/horizon-tuning/tuned.json``, which the ``horizon-tuning`` suite writes with
+    the default protocol on exactly the horizon grid, and says how to make it when absent."""
+    from benchmarks.run_all import main
+    from benchmarks.suites import HORIZON_TUNING, TUNING, get_suite
+
+    assert get_suite("horizon-tuning") is HORIZON_TUNING
+    assert HORIZON_TUNING.tasks == HORIZON.tasks and HORIZON_TUNING.solvers == HORIZON.solvers
+    assert (HORIZON_TUNING.trials, HORIZON_TUNING.seeds, HORIZON_TUNING.arms,
+            HORIZON_TUNING.sobol_seed) == (TUNING.trials, TUNING.seeds, TUNING.arms,
+                                           TUNING.sobol_seed)
+    assert HORIZON.tuned_by == "horizon-tuning" and "tuned" in HORIZON.arms
+    with pytest.raises(SystemExit) as exc:
+        main(["--suite", "horizon", "--out", str(tmp_path), "--no-progress"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "horizon-tuning" / "tuned.json") in err
+    assert f"--suite horizon-tuning --out {tmp_path / 'horizon-tuning'}" in err
+    # The file it names is the one read: a malformed one is refused by its path.
+    (tmp_path / "horizon-tuning").mkdir()
+    (tmp_path / "horizon-tuning" / "tuned.json").write_text("[1, 2]\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["--suite", "horizon", "--out", str(tmp_path), "--no-progress"])
+    assert exc.value.code == 2
+    assert "horizon-tuning" in capsys.readouterr().err
