@@ -575,8 +575,12 @@ def _pooled_lines(comparisons: Sequence[Pooled]) -> list[str]:
         if k.n:
             cheaper = c.a if k.log_ratio < 0 else c.b
             other = c.b if cheaper == c.a else c.a
-            factor = 10 ** abs(k.log_ratio)
-            lo, hi = sorted((10 ** abs(k.low), 10 ** abs(k.high)))
+            # The ratio other/cheaper, its interval in the same orientation: an interval that
+            # straddles 1 keeps its side below 1 (taking each end's absolute value folded it
+            # onto the other side, printing a median outside its own interval).
+            sign = -1 if k.log_ratio < 0 else 1
+            factor = 10 ** (sign * k.log_ratio)
+            lo, hi = sorted((10 ** (sign * k.low), 10 ** (sign * k.high)))
             text += (
                 f"Where both succeeded ({k.n} blocks), {other} needed a median "
                 f"{factor:.2g}× [{lo:.2g}–{hi:.2g}] the evaluations of {cheaper} "

@@ -192,3 +192,22 @@ def test_the_long_horizon_regime_says_from_which_horizon_evolution_is_the_pick()
     line = next(x for x in text.splitlines() if x.startswith("- **From which horizon"))
     assert "evolution is the decided pick from T = 10 on (to the longest horizon run, 20)" in line
     assert "T = 5: gradients" in line and "T = 20: evolution" in line
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_the_pooled_cost_interval_that_straddles_one_keeps_its_side(sign: int) -> None:
+    """A median cost ratio just above 1 with an interval from below 1 to 8.5: the line states
+    the interval around its median, in the median's orientation (it once folded the side below
+    1 onto the other side and printed "1× [1.1–8.5]")."""
+    from benchmarks.report.stats import CostGivenSuccess, Reliability
+    from benchmarks.report.verdict import Pooled, _pooled_lines
+
+    # log10(cost_a / cost_b): a is cheaper when sign = -1.
+    cost = CostGivenSuccess(n=3, a_cheaper=1, b_cheaper=2, ties=0, log_ratio=sign * 0.0128,
+                            low=sign * -0.0414 if sign > 0 else -0.929,
+                            high=0.929 if sign > 0 else 0.0414, pvalue=1.0)
+    reliability = Reliability(n=10, a_only=1, b_only=1, both=3, neither=5, pvalue=1.0,
+                              diff=0.0, low=-0.3, high=0.3)
+    line = _pooled_lines([Pooled("gradients", "evolution", reliability, cost, 1.0, 1.0)])[0]
+    other, cheaper = ("gradients", "evolution") if sign > 0 else ("evolution", "gradients")
+    assert f"{other} needed a median 1× [0.91–8.5] the evaluations of {cheaper}" in line
