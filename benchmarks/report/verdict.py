@@ -721,14 +721,20 @@ def _pathologies(v: TaskVerdict, e: Entry, rows: pd.DataFrame) -> list[str]:
     weights = [max((abs(x) for x in r.final_params), default=0.0)
                for r in (v.group.records[i] for i in rows.index) if r.final_params]
     if weights and float(np.median(weights)) > HUGE_WEIGHT:
-        why = (
-            "a least-squares fit with a tiny rcond on nearly collinear features; the fit is "
-            "exact on the training points but rests on cancellation between huge weights."
-            if e.paradigm == "closed form" else
-            "the search moved the weights far out and the network computes with saturated "
-            "units (nevergrad's PSO, for one, maps its bounded search box back to weights, so "
-            "a particle at the box's edge becomes a weight near 1e16 times its sigma)."
-        )
+        if e.paradigm == "closed form":
+            why = ("a least-squares fit with a tiny rcond on nearly collinear features; the fit "
+                   "is exact on the training points but rests on cancellation between huge "
+                   "weights.")
+        elif e.paradigm == "gradients":
+            why = ("the steps drove the weights far out and the network computes with "
+                   "saturated units (through a long unroll an exploding gradient does this; "
+                   "gradient-norm clipping, tuned where the network unrolls, is the usual cure).")
+        else:
+            why = ("the search moved the weights far out and the network computes with "
+                   "saturated units" + (
+                       " (nevergrad's PSO maps its bounded search box back to weights, so a "
+                       "particle at the box's edge becomes a weight near 1e16 times its sigma)."
+                       if e.label.split(" ")[0] == "pso" else "."))
         out.append(
             f"- {v.group.name}: `{e.label}`'s largest weight has a median of "
             f"{float(np.median(weights)):.1e} over its runs: {why}"

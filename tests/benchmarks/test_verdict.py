@@ -211,3 +211,18 @@ def test_the_pooled_cost_interval_that_straddles_one_keeps_its_side(sign: int) -
     line = _pooled_lines([Pooled("gradients", "evolution", reliability, cost, 1.0, 1.0)])[0]
     other, cheaper = ("gradients", "evolution") if sign > 0 else ("evolution", "gradients")
     assert f"{other} needed a median 1× [0.91–8.5] the evaluations of {cheaper}" in line
+
+
+def test_a_huge_weight_note_explains_it_by_the_paradigm_that_made_it() -> None:
+    """Gradient steps that blew the weights up are explained by an exploding gradient (and
+    clipping), not by nevergrad's PSO, which the note names only for PSO's own runs."""
+    import dataclasses
+
+    records = []
+    for seed in range(4):
+        records.append(_record("xor", {}, "ga", seed, solved_at=30))
+        sgd = _record("xor", {}, "sgd", seed, solved_at=None)  # gradients' only solver
+        records.append(dataclasses.replace(sgd, final_params=[3e7] + [0.1] * 8))
+    text = "\n".join(verdict_section(group_records(records)))
+    line = next(x for x in text.splitlines() if "`sgd`'s largest weight" in x)
+    assert "exploding gradient" in line and "clipping" in line and "PSO" not in line
