@@ -274,12 +274,16 @@ def configure(args: argparse.Namespace) -> Suite:
                         tasks=tuple(replace(e, solvers=None) for e in suite.tasks))
     if args.tasks is not None:
         names = parse_list(args.tasks, "--tasks", "tasks")
-        entries = {e.name: e for e in suite.tasks}
         for name in names:
             get_factory(name)
+        # Every entry of a named task: a sweep lists one task many times, once per knob value.
         suite = replace(
             suite,
-            tasks=tuple(entries.get(n, TaskEntry(name=n, budget=AD_HOC_BUDGET)) for n in names),
+            tasks=tuple(
+                e for n in names
+                for e in ([e for e in suite.tasks if e.name == n]
+                          or [TaskEntry(name=n, budget=AD_HOC_BUDGET)])
+            ),
         )
     seeds = parse_seeds(args.seeds, args.seed_list)
     if seeds is not None:

@@ -350,3 +350,17 @@ def test_the_horizon_suites_tuned_arm_reads_its_own_tuning_study(
         main(["--suite", "horizon", "--out", str(tmp_path), "--no-progress"])
     assert exc.value.code == 2
     assert "horizon-tuning" in capsys.readouterr().err
+
+
+def test_naming_a_swept_task_keeps_every_entry_of_its_sweep() -> None:
+    """``--tasks logistic_map`` on the horizon suite runs the four horizons, not only the last
+    entry of that name (which is all it ran before: the entries were keyed by task name)."""
+    from benchmarks.run_all import build_parser, configure
+
+    args = build_parser().parse_args(["--suite", "horizon", "--tasks", "logistic_map,adding"])
+    suite = configure(args)
+    assert [(e.name, e.options) for e in suite.tasks] == [
+        (e.name, e.options) for e in HORIZON.tasks if e.name in ("logistic_map", "adding")]
+    assert len(suite.tasks) == 7
+    args = build_parser().parse_args(["--suite", "horizon", "--tasks", "xor"])
+    assert [e.name for e in configure(args).tasks] == ["xor"]  # not in the suite: ad hoc
