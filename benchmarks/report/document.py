@@ -828,14 +828,26 @@ def _caveats(frame: pd.DataFrame) -> list[str]:
         "the ERT in evaluations then favours the slow one (e.g. `sgd` against "
         "`numpy-backprop`, which follow the same trajectory). Each record's stop reason says "
         "which limit ended it.",
-        "- **Defaults, not tuned.** Every solver runs with its default hyperparameters unless "
-        "its label lists the ones changed; no per-task tuning was done for any solver, and "
-        "results for a tuned solver would differ.",
+        _tuning_caveat(frame),
         "- **Unsupported pairs count as unsolved** in the ECDFs and performance profiles (the "
         "legend says how many tasks each solver ran).",
         "",
     ]
     return lines
+
+
+def _tuning_caveat(frame: pd.DataFrame) -> str:
+    """What the runs' configurations are: defaults only, or defaults beside tuned choices."""
+    arms = set(frame["arm"].dropna()) if "arm" in frame else set()
+    if "tuned" in arms:
+        return ("- **Tuned on other seeds, with a fixed budget.** A `[tuned]` row runs the "
+                "configuration its tuning study chose per task (a few Sobol trials on separate "
+                "tuning seeds, `tuned.json`); the other rows run their defaults unless the label "
+                "lists the ones changed. A larger tuning budget can change a ranking (the "
+                "verdict's *Robustness* subsection, where its studies were run).")
+    return ("- **Defaults, not tuned.** Every solver runs with its default hyperparameters unless "
+            "its label lists the ones changed; no per-task tuning was done for any solver, and "
+            "results for a tuned solver would differ.")
 
 
 def _group_sizes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:

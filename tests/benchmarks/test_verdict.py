@@ -226,3 +226,13 @@ def test_a_huge_weight_note_explains_it_by_the_paradigm_that_made_it() -> None:
     text = "\n".join(verdict_section(group_records(records)))
     line = next(x for x in text.splitlines() if "`sgd`'s largest weight" in x)
     assert "exploding gradient" in line and "clipping" in line and "PSO" not in line
+
+
+def test_the_tuning_caveat_says_whether_the_records_hold_a_tuned_arm() -> None:
+    import pandas as pd
+
+    from benchmarks.report.document import _tuning_caveat
+
+    assert "Defaults, not tuned" in _tuning_caveat(pd.DataFrame({"arm": ["defaults"] * 3}))
+    both = _tuning_caveat(pd.DataFrame({"arm": ["defaults", "tuned"]}))
+    assert "Tuned on other seeds" in both and "no per-task tuning" not in both
