@@ -349,8 +349,8 @@ def _budget_check(verdicts: Sequence[TaskVerdict], main: Path,
         else:
             text = (f"at {BUDGET_FACTOR}x the budget{shown}, {paradigm} (`{e.label}`) still "
                     f"0/{len(usable)}")
-            check.holds.append(f"{v.group.name}: {paradigm} misses at {BUDGET_FACTOR}x the "
-                               "budget too")
+            check.holds.append(f"{v.group.name}: `{e.label}` ({paradigm}) misses the target at "
+                               f"{BUDGET_FACTOR}x the budget too")
         check.lines.append(f"- {v.group.name}: {text}{extra}.")
     return check
 
