@@ -57,6 +57,11 @@ STE_SPACE: SearchSpace = {
     "estimator": Choice(ESTIMATORS),
     "surrogate": Choice(SURROGATES),
 }
+#: Where each STE entry acts (:meth:`GradientSolver.search_space_for`).
+STE_WHERE: dict[str, str] = {
+    "estimator": "on tasks that need the straight-through estimator",
+    "surrogate": "on those of them trained on the 0-1 loss",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +116,7 @@ class GradientSolver(Solver):
     clip_latent: bool | None = None
 
     conditional_space: ClassVar[SearchSpace] = STE_SPACE
+    conditional_where: ClassVar[dict[str, str]] = STE_WHERE
 
     @classmethod
     def search_space_for(cls, task: Task) -> SearchSpace:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from solvers._ste import STE_SPACE, GradientSolver
+from solvers._ste import STE_SPACE, STE_WHERE, GradientSolver
 from solvers.space import Choice, LogUniform, SearchSpace
 from tasks._validation import check_interval
 from tasks.base import Task
@@ -75,6 +75,8 @@ class UnrolledGradientSolver(GradientSolver):
     truncation: int | None = None
 
     conditional_space: ClassVar[SearchSpace] = {**STE_SPACE, **UNROLL_SPACE}
+    conditional_where: ClassVar[dict[str, str]] = {
+        **STE_WHERE, **dict.fromkeys(UNROLL_SPACE, "on unrolled or recurrent networks")}
 
     @classmethod
     def search_space_for(cls, task: Task) -> SearchSpace:

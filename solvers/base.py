@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from solvers.space import SearchSpace
+from solvers.space import SearchSpace, describe_space
 from tasks.base import Task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import FlatParams, ModelSpec
@@ -226,6 +226,23 @@ class Solver(ABC):
 
     #: Search-space entries that act on some tasks only (:meth:`search_space_for` says where).
     conditional_space: ClassVar[SearchSpace] = {}
+    #: Where each entry of :attr:`conditional_space` acts, in words ("on a continuous action
+    #: space"), for the study's description of what it searched; an entry left out reads "on
+    #: some tasks".
+    conditional_where: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def describe_search(cls) -> str:
+        """The space a tuning study searches, in one line: :attr:`search_space`, then each
+        group of :attr:`conditional_space` entries after the tasks where it acts (so a
+        ``tuned.json`` says which options were searched where)."""
+        text = describe_space(cls.search_space)
+        groups: dict[str, SearchSpace] = {}
+        for name, dim in cls.conditional_space.items():
+            groups.setdefault(cls.conditional_where.get(name, "on some tasks"), {})[name] = dim
+        for where, space in groups.items():
+            text += f"; {where} also {describe_space(space)}"
+        return text
 
     @classmethod
     def search_space_for(cls, task: Task) -> SearchSpace:

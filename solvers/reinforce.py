@@ -155,6 +155,7 @@ class ReinforceSolver(Solver):
     # (0, std 1: the box's half-width) down to std 0.14. (rl-zoo's PPO on MountainCarContinuous
     # sets -3.29, but for gSDE's state-dependent noise, not a plain Gaussian's std.)
     conditional_space: ClassVar[SearchSpace] = {"log_std_init": Uniform(-2.0, 0.5)}
+    conditional_where: ClassVar[dict[str, str]] = {"log_std_init": "on a continuous action space"}
 
     @classmethod
     def search_space_for(cls, task: Task) -> SearchSpace:

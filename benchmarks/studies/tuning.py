@@ -36,7 +36,7 @@ from benchmarks.records import RunRecord
 from benchmarks.results import write_atomic
 from benchmarks.suites import TUNED_FILE, TUNING, Suite, Tuned, entry_key, probe_task
 from solvers import get_solver_class
-from solvers.space import SearchSpace, describe_space
+from solvers.space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -183,11 +183,7 @@ def study_description(suite: Suite) -> dict[str, Any]:
         "ties": "median final training loss, then trial index",
         "budgets": {entry_key(e.name, e.options): e.budget.describe() for e in suite.tasks},
         "search_spaces": {
-            name: describe_space(get_solver_class(name).search_space) + (
-                "; on tasks that need the straight-through estimator also "
-                + describe_space(get_solver_class(name).conditional_space)
-                if get_solver_class(name).conditional_space else "")
-            for name in _solvers_of(suite)
+            name: get_solver_class(name).describe_search() for name in _solvers_of(suite)
         },
     }
 

@@ -17,7 +17,7 @@ import pytest
 from benchmarks.budget import Budget, StopReason
 from benchmarks.harness import run_one
 from benchmarks.records import RunRecord
-from benchmarks.studies.tuning import TrialScore, choose, write_tuned
+from benchmarks.studies.tuning import TrialScore, choose, study_description, write_tuned
 from benchmarks.suites import (
     DEFAULT,
     EVALUATION_SEEDS,
@@ -237,6 +237,19 @@ def test_every_solver_declares_a_search_space_that_samples_reproducibly() -> Non
             get_solver(name, **config)  # every point of the space is a valid configuration
     np.testing.assert_array_equal(sobol_points(3, 8, 1), sobol_points(3, 8, 1))
     assert not np.array_equal(sobol_points(3, 8, 1), sobol_points(3, 8, 2))
+
+
+def test_a_study_description_says_where_each_conditional_option_was_searched() -> None:
+    spaces = study_description(TUNING)["search_spaces"]
+    # Clipping and truncation act on unrolled networks, not on straight-through tasks.
+    assert "on unrolled or recurrent networks also clip_norm:" in spaces["adam"]
+    assert "straight-through estimator also estimator:" in spaces["adam"]
+    assert "estimator also clip_norm" not in spaces["adam"]
+    assert spaces["reinforce"].endswith("; on a continuous action space also log_std_init: "
+                                        "uniform [-2, 0.5)")
+    assert " also " not in spaces["cmaes"]
+    for name, cls in SOLVERS.items():  # every conditional option says where it acts
+        assert set(cls.conditional_where) == set(cls.conditional_space), name
 
 
 def test_tuning_and_evaluation_seeds_are_disjoint() -> None:
