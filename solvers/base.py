@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from solvers.space import SearchSpace, describe_space
+from solvers.space import Dimension, SearchSpace, describe_space
 from tasks.base import Task
 from tasks.errors import InvalidParameterError
 from tasks.mlp import FlatParams, ModelSpec
@@ -237,7 +237,7 @@ class Solver(ABC):
         group of :attr:`conditional_space` entries after the tasks where it acts (so a
         ``tuned.json`` says which options were searched where)."""
         text = describe_space(cls.search_space)
-        groups: dict[str, SearchSpace] = {}
+        groups: dict[str, dict[str, Dimension]] = {}
         for name, dim in cls.conditional_space.items():
             groups.setdefault(cls.conditional_where.get(name, "on some tasks"), {})[name] = dim
         for where, space in groups.items():
