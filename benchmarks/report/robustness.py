@@ -58,6 +58,7 @@ from benchmarks.suites import (
     TUNING,
     TUNING32,
     Suite,
+    entry_key,
 )
 from solvers import SOLVERS
 from solvers.base import PARADIGMS
@@ -244,18 +245,41 @@ def _pick_lines(groups: Sequence[TaskGroup], verdicts: Sequence[TaskVerdict],
         "recomputed with those runs as the tuned arm:")
     check.lines += ["", "| task | pick with 8 trials (above) | pick with 32 trials | |",
                     "|---|---|---|---|"]
+    held = []
     for v in verdicts:
         w = at32.get(v.group.name)
         if w is None:
             answer = "not in the study's records"
-        elif w.pick == v.pick:
-            answer = "holds"
-            check.holds.append(f"{v.group.name}: the pick holds at 32 trials")
         else:
-            answer = "**changes**"
-            check.changes.append(
-                f"{v.group.name}: with 32 trials the pick is {_pick_text(w)}, not {v.pick}")
+            answer, change = compare_picks(v, w)
+            if change is None:
+                held.append(v.group.name)
+            else:
+                check.changes.append(f"{v.group.name}: {change}")
         check.lines.append(f"| {v.group.name} | {_pick_text(v)} | {_pick_text(w)} | {answer} |")
+    if held:
+        check.holds.append("the pick holds at 32 trials, as firm as with 8, on "
+                           + ", ".join(held))
+
+
+def compare_picks(at8: TaskVerdict, at32: TaskVerdict) -> tuple[str, str | None]:
+    """What 32 trials do to a task's pick: the table's cell, and the change in words (``None``
+    where the pick and how firm it is are both the same).
+
+    A pick that holds but is decided on one side and not on the other is a change of the
+    answer's strength, and is reported as one.
+    """
+    if at32.pick != at8.pick:
+        return "**changes**", f"with 32 trials the pick is {_pick_text(at32)}, not {at8.pick}"
+    if at8.pick is None:
+        return "holds", None
+    open8, open32 = at8.decided == "open", at32.decided == "open"
+    if open8 == open32:
+        return "holds", None
+    if open32:
+        return ("holds, **no longer decided**",
+                f"the pick ({at8.pick}) holds at 32 trials but is no longer decided")
+    return "holds, **now decided**", f"with 32 trials the pick ({at8.pick}) is decided"
 
 
 def _curve_lines(records: Sequence[RunRecord], draw: Draw) -> list[str]:
@@ -280,7 +304,10 @@ def _curve_lines(records: Sequence[RunRecord], draw: Draw) -> list[str]:
         f"expected best ERT, {n} trials | stops improving at k |",
         "|---|---|---|---|---|---|",
     ]
-    for task, by_solver in curves.items():
+    order = {entry_key(e.name, e.options): i for i, e in enumerate(TUNING32.tasks)}
+    for task, by_solver in sorted(curves.items(), key=lambda kv: (order.get(kv[0], len(order)),
+                                                                  kv[0])):
+        shown = task.replace("(", " (", 1)  # as the tables above name it
         for paradigm in PARADIGMS:
             mine = {s: c for s, c in by_solver.items()
                     if getattr(SOLVERS.get(s), "paradigm", None) == paradigm}
@@ -291,7 +318,7 @@ def _curve_lines(records: Sequence[RunRecord], draw: Draw) -> list[str]:
             curve = mine[best]
             at = plateau_k(curve)
             lines.append(
-                f"| {task} | {paradigm} | {best} | {_ert(curve[min(committed, len(curve)) - 1])} "
+                f"| {shown} | {paradigm} | {best} | {_ert(curve[min(committed, len(curve)) - 1])} "
                 f"| {_ert(curve[-1])} | "
                 + ("never reaches the target" if at is None
                    else f"{at}" + (f" (beyond the committed {committed})" if at > committed
@@ -412,4 +439,4 @@ def _cost_lines(main: Path, studies: dict[str, list[RunRecord]]) -> list[str]:
             *rows, ""]
 
 
-__all__ = ["budget_pairs", "narrow_study", "robustness_section", "undecided"]
+__all__ = ["budget_pairs", "compare_picks", "narrow_study", "robustness_section", "undecided"]

@@ -10,7 +10,8 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ import pytest
 from benchmarks.engine.runner import key_of
 from benchmarks.records import RecordWriter, RunRecord, read_records
 from benchmarks.report.analysis import group_records
-from benchmarks.report.robustness import budget_pairs, robustness_section
+from benchmarks.report.robustness import budget_pairs, compare_picks, robustness_section
+from benchmarks.report.verdict import TaskVerdict
 from benchmarks.studies.robustness import (
     STUDIES,
     budget_suite,
@@ -253,7 +255,8 @@ def test_pick_holds_or_changes_with_the_32_trial_choices(tmp_path: Path) -> None
         *[_rec("cmaes", s, 300, suite="tuned32", config={"sigma0": 0.9}) for s in range(10)]])
     text = _section(tmp_path, main)
     assert "| xor | gradients | gradients | holds |" in text
-    assert "The checks change no answer above:** xor: the pick holds at 32 trials" in text
+    assert ("The checks change no answer above:** the pick holds at 32 trials, as firm as "
+            "with 8, on xor") in text
     assert "| `tuned32` | 10 | 10 |" in text  # 10 made, 10 reused
 
     _write(folder / "tuned32.jsonl", [
@@ -262,6 +265,23 @@ def test_pick_holds_or_changes_with_the_32_trial_choices(tmp_path: Path) -> None
     assert "| xor | gradients | evolution | **changes** |" in text
     assert ("Where the checks change the answer:** xor: with 32 trials the pick is evolution, "
             "not gradients") in text
+
+
+def test_a_pick_that_holds_but_changes_firmness_is_reported_as_a_change() -> None:
+    def verdict(pick: str | None, decided: str) -> TaskVerdict:
+        return cast(TaskVerdict, SimpleNamespace(pick=pick, decided=decided))
+
+    firm, loose = verdict("gradients", "reliability"), verdict("gradients", "open")
+    assert compare_picks(firm, verdict("gradients", "cost")) == ("holds", None)
+    assert compare_picks(loose, loose) == ("holds", None)
+    assert compare_picks(verdict(None, "open"), verdict(None, "open")) == ("holds", None)
+    assert compare_picks(firm, loose) == (
+        "holds, **no longer decided**",
+        "the pick (gradients) holds at 32 trials but is no longer decided")
+    assert compare_picks(loose, firm) == (
+        "holds, **now decided**", "with 32 trials the pick (gradients) is decided")
+    assert compare_picks(firm, verdict("evolution", "open")) == (
+        "**changes**", "with 32 trials the pick is evolution (not decided), not gradients")
 
 
 def test_tuning_curves_table_and_figure_from_the_32_trial_records(tmp_path: Path) -> None:
