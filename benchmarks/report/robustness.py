@@ -304,10 +304,11 @@ def _curve_lines(records: Sequence[RunRecord], draw: Draw) -> list[str]:
         f"expected best ERT, {n} trials | stops improving at k |",
         "|---|---|---|---|---|---|",
     ]
+    # In the suite's order, named as the tables above name them ("lotka (derivatives=...)").
     order = {entry_key(e.name, e.options): i for i, e in enumerate(TUNING32.tasks)}
-    for task, by_solver in sorted(curves.items(), key=lambda kv: (order.get(kv[0], len(order)),
-                                                                  kv[0])):
-        shown = task.replace("(", " (", 1)  # as the tables above name it
+    panels = {task.replace("(", " (", 1): curves[task]
+              for task in sorted(curves, key=lambda t: (order.get(t, len(order)), t))}
+    for shown, by_solver in panels.items():
         for paradigm in PARADIGMS:
             mine = {s: c for s, c in by_solver.items()
                     if getattr(SOLVERS.get(s), "paradigm", None) == paradigm}
@@ -326,7 +327,7 @@ def _curve_lines(records: Sequence[RunRecord], draw: Draw) -> list[str]:
     lines += [""]
     lines += draw(
         "robustness-tuning-budget",
-        lambda p: tuning_curves_figure(curves, p, committed=committed),
+        lambda p: tuning_curves_figure(panels, p, committed=committed),
         "Tuning budget: expected best ERT after k trials, per task, one line per solver",
     )
     return lines

@@ -28,7 +28,8 @@ def tuning_curves_figure(
 
     Points where the expectation is infinite (some draw of ``k`` trials has no success) are
     left out, so a line starts at the first ``k`` from which every draw of ``k`` trials holds a
-    success; a solver none of whose trials succeeded has no line and is named in its panel.
+    success; a solver none of whose trials succeeded has no line and is named under its panel's
+    title.
     ``committed``: the trial count of the committed study, drawn as a dashed line.
     """
     tasks = [t for t, by_solver in curves.items() if by_solver]
@@ -59,13 +60,12 @@ def tuning_curves_figure(
                 drawn = True
             if committed < longest:
                 ax.axvline(committed, color="0.4", ls="--", lw=0.9)
-            if never:
-                ax.text(0.98, 0.97, "no success: " + ", ".join(never), transform=ax.transAxes,
-                        ha="right", va="top", fontsize=7, color="0.35", wrap=True)
             if drawn:
                 ax.set_yscale("log")
             ax.set_xlim(0.5, longest + 0.5)
-            ax.set_title(task, fontsize=10)
+            # Named under the title, not inside the axes, where it would cover the lines.
+            ax.set_title(task + ("\nno success: " + ", ".join(never) if never else ""),
+                         fontsize=9)
             ax.set_xlabel("tuning trials k", fontsize=8)
             ax.set_ylabel("expected best ERT, evaluations", fontsize=8)
         for ax in list(axes.flat)[len(tasks):]:
