@@ -783,11 +783,12 @@ ADDING_LENGTHS: tuple[int, ...] = (10, 20, 40)
 #: at T = 5, 9.6 s at T = 80), Adam 0.1-0.7 ms (an autograd graph of ``T`` tiny steps: 15 s at
 #: T = 5, over 80 s at T = 80); on ``adding`` (T = 30, 512 sequences) Adam 0.26 ms, OpenAI-ES
 #: 51 us; on ``digits_cnn`` (8 channels, float64) Adam 0.5 ms, OpenAI-ES 134 us. So the sweeps
-#: run 5 seeds, the horizons stop at 40 (the median gradient norm at a random controller has
-#: grown 8e5-fold from T = 5 by then, ``tests/tasks/test_chaotic.py``; at T = 80 Adam's runs
-#: hit the 120 s safety net, a machine-dependent stop) and the adding problem runs on 128
-#: training sequences. Estimated 6,300 core-seconds in all (logistic_map 2,200, adding 1,500,
-#: digits_cnn 2,600), about 55 minutes on 2 workers.
+#: ran 5 seeds (logistic_map 10 since: 400 more runs in 418 s on 2 workers), the horizons stop
+#: at 40 (the median gradient norm at a random controller has grown 8e5-fold from T = 5 by
+#: then, ``tests/tasks/test_chaotic.py``; at T = 80 Adam's runs hit the 120 s safety net, a
+#: machine-dependent stop) and the adding problem runs on 128 training sequences. Estimated
+#: 6,300 core-seconds in all (logistic_map 2,200, adding 1,500, digits_cnn 2,600), about 55
+#: minutes on 2 workers.
 HORIZON = Suite(
     name="horizon",
     description=(

@@ -306,8 +306,10 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
     defaults = task_verdicts(groups, arm="defaults")
     if not verdicts:
         return []
-    n_seeds = pd.concat([g.frame.loc[g.frame["attempted"], ["seed"]] for g in groups])[
-        "seed"].unique()  # the one column, not a copy of every one
+    # Seeds per task: a suite may run some tasks on more seeds than others (the horizon suite).
+    per_task = sorted({int(g.frame.loc[g.frame["attempted"], "seed"].nunique()) for g in groups})
+    seeds_text = (f"{per_task[0]} evaluation seeds each" if len(per_task) == 1
+                  else f"{per_task[0]}-{per_task[-1]} evaluation seeds per task")
     by_regime = {r: [v for v in verdicts if regime_of(v.group) == r] for r in REGIMES}
     present = [r for r in REGIMES if by_regime[r]]
     regimes_text = ", ".join(f"{r} ({len(by_regime[r])})" for r in present)
@@ -316,7 +318,7 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
         "",
         f"*Scope: {len(groups)} tasks in {len(present)} regime"
         + ("s" if len(present) != 1 else "") + f" — {regimes_text} — "
-        f"{len(n_seeds)} evaluation seeds each, the budgets stated "
+        f"{seeds_text}, the budgets stated "
         "in the protocol section" + (f" ({budget_note})" if budget_note else "")
         + ". Each paradigm is represented on each task by its best solver there, in the arm "
         "tuned by the tuning study (defaults in brackets). Picking the best of a paradigm on "

@@ -194,6 +194,16 @@ def test_the_long_horizon_regime_says_from_which_horizon_evolution_is_the_pick()
     assert "T = 5: gradients" in line and "T = 20: evolution" in line
 
 
+def test_the_scope_states_seeds_per_task_where_tasks_differ() -> None:
+    """The horizon suite runs logistic_map on 10 seeds and its other tasks on 5: the scope says
+    so instead of the union of all seeds."""
+    text = "\n".join(verdict_section(group_records(_horizons())))
+    assert "10 evaluation seeds each" in text
+    fewer = [r for r in _horizons() if r.task_options["horizon"] != 20 or r.seed < 5]
+    text = "\n".join(verdict_section(group_records(fewer)))
+    assert "5-10 evaluation seeds per task" in text and "seeds each" not in text
+
+
 @pytest.mark.parametrize("sign", [1, -1])
 def test_the_pooled_cost_interval_that_straddles_one_keeps_its_side(sign: int) -> None:
     """A median cost ratio just above 1 with an interval from below 1 to 8.5: the line states
