@@ -37,8 +37,9 @@ def tuning_curves_figure(
         return None
     solvers = list(dict.fromkeys(s for t in tasks for s in curves[t]))
     colours = palette(solvers)
-    markers = dict(zip(solvers, ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">") * 4,
-                       strict=False))
+    # A marker of its own for each of up to 15 solvers: colours alone come close at 13.
+    markers = dict(zip(solvers, ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">", "h", "p",
+                                 "d", "8", "H") * 2, strict=False))
     cols = min(COLUMNS, len(tasks))
     rows = math.ceil(len(tasks) / cols)
     with theme():
