@@ -267,6 +267,11 @@ class TaskGroup:
     def all_attempted(self) -> list[RunRecord]:
         return [r for runs in self._attempted.values() for r in runs]
 
+    @property
+    def seed_count(self) -> int:
+        """How many evaluation seeds the task's attempted runs cover (any solver's)."""
+        return int(self.frame.loc[self.frame["attempted"], "seed"].nunique())
+
     @functools.cached_property
     def _positions(self) -> dict[str, dict[str | None, np.ndarray]]:
         """Where the attempted (``tried``) and usable rows are in the group's frame, whole and

@@ -36,7 +36,7 @@ from benchmarks.records import RunRecord
 from benchmarks.report.analysis import TaskGroup, group_records
 from benchmarks.report.figures.robustness import tuning_curves_figure
 from benchmarks.report.verdict import TaskVerdict, budget_ended, task_verdicts
-from benchmarks.results import base_solver
+from benchmarks.results import base_solver, group_name
 from benchmarks.studies.robustness import (
     MAIN_SUITE,
     PLATEAU,
@@ -304,9 +304,11 @@ def _curve_lines(records: Sequence[RunRecord], draw: Draw) -> list[str]:
         f"expected best ERT, {n} trials | stops improving at k |",
         "|---|---|---|---|---|---|",
     ]
-    # In the suite's order, named as the tables above name them ("lotka (derivatives=...)").
-    order = {entry_key(e.name, e.options): i for i, e in enumerate(TUNING32.tasks)}
-    panels = {task.replace("(", " (", 1): curves[task]
+    # In the suite's order, named as the tables above name them (``group_name``).
+    names = {entry_key(e.name, e.options): group_name(e.name, e.options)
+             for e in TUNING32.tasks}
+    order = {key: i for i, key in enumerate(names)}
+    panels = {names.get(task, task): curves[task]
               for task in sorted(curves, key=lambda t: (order.get(t, len(order)), t))}
     for shown, by_solver in panels.items():
         for paradigm in PARADIGMS:
@@ -407,8 +409,7 @@ def _seeds_check(verdicts: Sequence[TaskVerdict], main: Path,
             check.lines.append(f"- {v.group.name}: not in the study's records; "
                                f"{_command(study, main)} runs it.")
             continue
-        frame = w.group.frame
-        n = int(frame.loc[frame["attempted"], "seed"].nunique())
+        n = w.group.seed_count
         if w.pick is not None and w.decided != "open":
             text = (f"**decided at {n} seeds**: {w.pick}"
                     + (" (the pick on 10 seeds)" if w.pick == v.pick

@@ -307,7 +307,7 @@ def verdict_section(groups: Sequence[TaskGroup], budget_note: str = "") -> list[
     if not verdicts:
         return []
     # Seeds per task: a suite may run some tasks on more seeds than others (the horizon suite).
-    per_task = sorted({int(g.frame.loc[g.frame["attempted"], "seed"].nunique()) for g in groups})
+    per_task = sorted({g.seed_count for g in groups})
     seeds_text = (f"{per_task[0]} evaluation seeds each" if len(per_task) == 1
                   else f"{per_task[0]}-{per_task[-1]} evaluation seeds per task")
     by_regime = {r: [v for v in verdicts if regime_of(v.group) == r] for r in REGIMES}
